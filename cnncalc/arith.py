@@ -1,0 +1,138 @@
+"""One arithmetic for numbers and symbols.
+
+Every rule in cnncalc is written with the helpers below, so the same code gives an
+exact ``int`` for numeric shapes and a sympy expression for symbolic ones (``[3, H, W]``).
+sympy is imported only when a value actually is symbolic: a numeric spec never loads it.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import cache
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    import sympy
+
+Dim = Union[int, "sympy.Expr"]
+"""A dimension or a count: an exact ``int``, or a sympy expression in the input symbols."""
+
+
+@cache
+def _sympy() -> Any:
+    import sympy
+
+    return sympy
+
+
+def is_symbolic(value: object) -> bool:
+    """True for a sympy expression that still contains symbols."""
+    return not isinstance(value, int | Fraction) and bool(getattr(value, "free_symbols", ()))
+
+
+def symbol(name: str) -> Any:
+    """A dimension symbol: a positive integer, so sympy can simplify floor and ceil."""
+    return _sympy().Symbol(name, integer=True, positive=True)
+
+
+def normalize(value: Any) -> Any:
+    """Turn a sympy number back into a Python ``int`` (or keep the expression)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if getattr(value, "is_Integer", False):
+        return int(value)
+    if getattr(value, "is_Rational", False):
+        return Fraction(int(value.p), int(value.q))
+    if hasattr(value, "free_symbols"):
+        return _sympy().simplify(value) if value.free_symbols else value
+    return value
+
+
+def floor_div(numerator: Dim, denominator: Dim) -> Dim:
+    """⌊n / d⌋ exactly, as PyTorch's integer shape arithmetic does."""
+    if isinstance(numerator, int) and isinstance(denominator, int):
+        return numerator // denominator
+    sp = _sympy()
+    return normalize(sp.floor(sp.Integer(1) * numerator / denominator))
+
+
+def ceil_div(numerator: Dim, denominator: Dim) -> Dim:
+    """⌈n / d⌉ exactly."""
+    if isinstance(numerator, int) and isinstance(denominator, int):
+        return -(-numerator // denominator)
+    sp = _sympy()
+    return normalize(sp.ceiling(sp.Integer(1) * numerator / denominator))
+
+
+def remainder(numerator: Dim, denominator: Dim) -> Dim | None:
+    """n mod d, or None when it cannot be known (symbolic)."""
+    if isinstance(numerator, int) and isinstance(denominator, int):
+        return numerator % denominator
+    value = normalize(_sympy().Mod(numerator, denominator))
+    return value if isinstance(value, int) else None
+
+
+def maximum(a: Dim, b: Dim) -> Dim:
+    if isinstance(a, int) and isinstance(b, int):
+        return max(a, b)
+    return normalize(_sympy().Max(a, b))
+
+
+def minimum(a: Dim, b: Dim) -> Dim:
+    if isinstance(a, int) and isinstance(b, int):
+        return min(a, b)
+    return normalize(_sympy().Min(a, b))
+
+
+def product(values: Any) -> Dim:
+    result: Dim = 1
+    for value in values:
+        result = result * value
+    return normalize(result) if not isinstance(result, int) else result
+
+
+def sign_of(value: Dim) -> int | None:
+    """-1, 0 or 1 for a known value; None when a symbolic value's sign is unknown."""
+    if isinstance(value, int):
+        return (value > 0) - (value < 0)
+    if value.is_positive:
+        return 1
+    if value.is_zero:
+        return 0
+    if value.is_negative:
+        return -1
+    return None
+
+
+def equal(a: Dim, b: Dim) -> bool | None:
+    """True/False when decidable, None when two symbolic values cannot be compared."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    difference = normalize(a - b)
+    if isinstance(difference, int):
+        return difference == 0
+    return None
+
+
+def as_text(value: Any, thousands: bool = False) -> str:
+    """A value as people read it: ``34,944`` or ``floor((H - 11)/4) + 1``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}" if thousands else str(value)
+    if isinstance(value, Fraction):
+        return str(value)
+    return str(value)
+
+
+def as_json(value: Any) -> Any:
+    """Exact JSON: ints stay ints, symbolic values become strings."""
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, Fraction):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [as_json(item) for item in value]
+    return str(value)

@@ -1,0 +1,617 @@
+"""The engine: walk the spec tree, apply each layer kind's rules, produce an :class:`Analysis`.
+
+Pure Python: no torch, and sympy only when the input has symbols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import arith
+from ..errors import Loc, SpecError, did_you_mean
+from ..layers import KINDS, REQUIRED, Cost, LayerKind, Where
+from ..spec.expr import ExpressionError, evaluate, names_in
+from ..spec.nodes import (
+    BlockDef,
+    CallNode,
+    DenseNode,
+    LayerNode,
+    MergeNode,
+    Node,
+    RepeatNode,
+    ResidualNode,
+    SequenceNode,
+    Spec,
+)
+from ..spec.parser import attach_source
+from .result import Analysis, Row, Warning_, summarize
+
+MAX_LAYERS = 1_000_000
+"""A spec may expand to at most this many layers (a repeat of 10⁹ is an error, not a hang)."""
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What travels along an edge of the network: a tensor's shape and its history."""
+
+    shape: tuple[Any, ...]
+    depth: int = 0
+    field: tuple[tuple[Any, Any], ...] = ((1, 1), (1, 1))
+    """(receptive-field size, jump) per spatial axis."""
+
+
+@dataclass
+class Scope:
+    """A naming scope: the path prefix, the nesting level and the names used so far."""
+
+    prefix: str
+    level: int
+    counters: dict[str, int] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+
+    def path(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def claim(self, given: str | None, auto_prefix: str, loc: Loc | None) -> str:
+        if given is not None:
+            if given in self.used:
+                raise SpecError(
+                    f"name '{given}' is used twice in {self.prefix or 'the top level'}", loc,
+                    key="name", hint="names must be unique within their block",
+                )
+            self.used.add(given)
+            return given
+        number = self.counters.get(auto_prefix, 0)
+        while True:
+            number += 1
+            name = f"{auto_prefix}{number}"
+            if name not in self.used:
+                break
+        self.counters[auto_prefix] = number
+        self.used.add(name)
+        return name
+
+    def child(self, name: str) -> Scope:
+        return Scope(self.path(name), self.level + 1)
+
+
+def analyse(spec: Spec, input_shape: Sequence[Any] | None = None, batch: int = 1) -> Analysis:
+    """Analyse ``spec`` (at ``input_shape`` when given, else the spec's ``input``)."""
+    try:
+        return _Engine(spec, batch).run(input_shape)
+    except SpecError as error:
+        raise attach_source(error, spec.lines) from None
+    except RecursionError:
+        raise SpecError(
+            "the spec nests too deeply to analyse", spec.input_loc,
+            hint="a block that calls itself, or structures nested thousands deep",
+        ) from None
+
+
+def input_dims(raw: Sequence[Any]) -> tuple[Any, ...]:
+    """Spec or CLI input dimensions → ints and sympy symbols."""
+    return tuple(arith.symbol(item) if isinstance(item, str) else item for item in raw)
+
+
+class _Engine:
+    def __init__(self, spec: Spec, batch: int) -> None:
+        self.spec = spec
+        self.batch = batch
+        self.rows: list[Row | None] = []
+        self.warnings: list[Warning_] = []
+        self.call_stack: list[str] = []
+        self.layer_count = 0
+        self.size_memo: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ entry
+
+    def run(self, input_shape: Sequence[Any] | None) -> Analysis:
+        spec = self.spec
+        dims = input_dims(input_shape if input_shape is not None else spec.input)
+        planned = self.planned_layers(spec.layers)
+        if planned > MAX_LAYERS:
+            raise SpecError(
+                f"the spec expands to {planned:,} layers; cnncalc analyses at most {MAX_LAYERS:,}",
+                spec.layers[0].loc if spec.layers else spec.input_loc,
+                hint="check the repeat counts",
+            )
+        flow = self.items(spec.layers, Flow(dims), Scope("", 0), {})
+        rows = tuple(row for row in self.rows if row is not None)
+        symbols = tuple(sorted({str(s) for dim in dims for s in getattr(dim, "free_symbols", ())}))
+        return Analysis(
+            name=spec.name,
+            file=spec.file,
+            source=spec.source,
+            input_shape=dims,
+            batch=self.batch,
+            rows=rows,
+            totals=summarize(rows, flow.depth),
+            warnings=tuple(self.warnings),
+            symbols=symbols,
+            published=spec.published,
+        )
+
+    # ------------------------------------------------------------------ size guard
+
+    def planned_layers(self, nodes: Sequence[Node]) -> int:
+        """How many layers ``nodes`` expand to (counts that are expressions count once)."""
+        return sum(self.planned_node(node) for node in nodes)
+
+    def planned_node(self, node: Node) -> int:
+        size = self.planned_layers(node.then)
+        if isinstance(node, LayerNode):
+            return size + 1
+        if isinstance(node, CallNode):
+            return size + self.planned_block(node.block)
+        if isinstance(node, SequenceNode):
+            return size + self.planned_layers(node.items)
+        if isinstance(node, MergeNode):
+            return size + 1 + sum(self.planned_layers(branch.items) for branch in node.branches)
+        if isinstance(node, ResidualNode):
+            shortcut = node.shortcut if isinstance(node.shortcut, list) else []
+            return size + 3 + self.planned_layers(node.body) + self.planned_layers(shortcut)
+        if isinstance(node, DenseNode):
+            body = self.planned_layers(node.layer) if node.layer else self.planned_block(node.block or "")
+            return size + _count(node.count) * (body + 1)
+        assert isinstance(node, RepeatNode)
+        body = self.planned_layers(node.items) if node.items else self.planned_block(node.block or "")
+        total = size + _count(node.count) * body
+        if total > MAX_LAYERS:
+            raise SpecError(
+                f"repeat {node.count} creates {total:,} layers; cnncalc analyses at most "
+                f"{MAX_LAYERS:,}", node.loc, key="repeat", hint="check the repeat count",
+            )
+        return total
+
+    def planned_block(self, name: str) -> int:
+        if name not in self.size_memo:
+            self.size_memo[name] = 0  # a block that calls itself is reported when analysed
+            self.size_memo[name] = self.planned_layers(self.spec.blocks[name].body)
+        return self.size_memo[name]
+
+    # ------------------------------------------------------------------ items
+
+    def items(self, nodes: Sequence[Node], flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        for node in nodes:
+            flow = self.item(node, flow, scope, env)
+        return flow
+
+    def item(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        if isinstance(node, LayerNode):
+            return self.items(node.then, self.layer(node, flow, scope, env), scope, env)
+        if isinstance(node, CallNode):
+            return self.items(node.then, self.call(node, flow, scope, env), scope, env)
+        if isinstance(node, RepeatNode):
+            return self.items(node.then, self.repeat(node, flow, scope, env), scope, env)
+        handler: Callable[[Any, Flow, Scope, Mapping[str, Any]], Flow]
+        handler = {
+            SequenceNode: self.sequence, MergeNode: self.merge,
+            ResidualNode: self.residual, DenseNode: self.dense,
+        }[type(node)]
+        if node.inline:
+            return self.items(node.then, handler(node, flow, scope, env), scope, env)
+        label = node.merge if isinstance(node, MergeNode) else type(node).__name__[:-4].lower()
+
+        def body(inner: Scope) -> Flow:
+            return self.items(node.then, handler(node, flow, inner, env), inner, env)
+
+        return self.group(node.name, label, label, node.loc, flow, scope, body)
+
+    def group(
+        self, given: str | None, auto_prefix: str, kind: str, loc: Loc, flow: Flow, scope: Scope,
+        body: Callable[[Scope], Flow],
+    ) -> Flow:
+        """Run ``body`` in a named child scope and add a group row with its subtotals."""
+        name = scope.claim(given, auto_prefix, loc)
+        inner = scope.child(name)
+        index = len(self.rows)
+        self.rows.append(None)
+        out = body(inner)
+        children = [row for row in self.rows[index + 1:] if row is not None and not row.is_group]
+        totals = summarize(children, out.depth)
+        self.rows[index] = Row(
+            path=inner.prefix, name=name, kind=kind, level=scope.level,
+            input_shape=flow.shape, output_shape=out.shape,
+            weights=totals.weights, biases=totals.biases, buffers=totals.buffers,
+            keras_non_trainable=totals.keras_non_trainable, macs=totals.macs, ops=totals.ops,
+            activation_elements=totals.activation_elements, fvcore=totals.fvcore,
+            torchinfo=totals.torchinfo, is_group=True, depth=out.depth,
+            receptive_field=out.field,
+        )
+        return out
+
+    # ------------------------------------------------------------------ layers
+
+    def layer(self, node: LayerNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        kind = KINDS[node.kind]
+        name = scope.claim(node.name, kind.prefix, node.loc)
+        where = Where(scope.path(name), node.loc, node.key_locs)
+        values = self.resolve(kind, node, flow, env, where)
+        cost = kind.infer(values, flow.shape, where)
+        self.count_layer(node.loc)
+        depth = flow.depth + (1 if kind.weight_layer else 0)
+        out = Flow(cost.output, depth, _advance(flow.field, cost.window))
+        self.add_row(where.path, name, kind.name, scope.level, flow, out, cost, kind.weight_layer,
+                     values)
+        return out
+
+    def add_row(
+        self, path: str, name: str, kind: str, level: int, flow: Flow, out: Flow, cost: Cost,
+        weight_layer: bool = False, values: Mapping[str, Any] | None = None, module: bool = True,
+    ) -> None:
+        batch = self.batch
+        self.rows.append(Row(
+            path=path, name=name, kind=kind, level=level,
+            input_shape=flow.shape, output_shape=out.shape,
+            weights=cost.weights, biases=cost.biases, buffers=cost.buffers,
+            keras_non_trainable=cost.keras_non_trainable,
+            macs=_times(cost.macs, batch),
+            ops={category: _times(count, batch) for category, count in cost.ops.items() if count},
+            activation_elements=_times(arith.product(out.shape), batch),
+            fvcore=_times(cost.fvcore, batch), torchinfo=_times(cost.torchinfo, batch),
+            weight_layer=weight_layer, is_module=module, depth=out.depth,
+            receptive_field=out.field, values=dict(values or {}), details=dict(cost.details),
+            warnings=cost.warnings,
+        ))
+        self.warnings.extend(Warning_(path, text) for text in cost.warnings)
+
+    def count_layer(self, loc: Loc) -> None:
+        self.layer_count += 1
+        if self.layer_count > MAX_LAYERS:
+            raise SpecError(f"the spec expands to more than {MAX_LAYERS:,} layers", loc)
+
+    def resolve(
+        self, kind: LayerKind, node: LayerNode, flow: Flow, env: Mapping[str, Any], where: Where
+    ) -> dict[str, Any]:
+        """Field values: given, else the spec's defaults, else the kind's; then parsed."""
+        for key in node.values:
+            if kind.field_named(key) is None:
+                accepted = ", ".join(item.name for item in kind.fields) or "no fields"
+                raise where.error(
+                    f"unknown key '{key}' for {kind.name}", key,
+                    hint=did_you_mean(key, [item.name for item in kind.fields])
+                    or f"{kind.name} accepts: {accepted}, name",
+                )
+        local = {**env, "in_channels": flow.shape[0]}
+        defaults = self.spec.defaults.get(kind.name, {})
+        values: dict[str, Any] = {}
+        for item in kind.fields:
+            if item.name in node.values:
+                raw = node.values[item.name]
+            elif item.name in defaults:
+                raw = defaults[item.name]
+            elif item.required:
+                needed = ", ".join(f.name for f in kind.fields if f.required)
+                raise where.error(
+                    f"{kind.name} needs '{item.name}'", hint=f"{kind.name} requires: {needed}"
+                )
+            else:
+                raw = item.default
+            if raw is None:
+                values[item.name] = None
+                continue
+            values[item.name] = item.parse(_substitute(raw, env), local, where)
+        return values
+
+    # ------------------------------------------------------------------ blocks
+
+    def call(self, node: CallNode, flow: Flow, scope: Scope, env: Mapping[str, Any],
+             extra: Mapping[str, Any] | None = None) -> Flow:
+        block = self.spec.blocks[node.block]
+        if block.name in self.call_stack:
+            raise SpecError(f"block '{block.name}' calls itself", node.loc, key=block.name)
+        bindings = self.bind(block, node, flow, env, extra or {})
+
+        def body(inner: Scope) -> Flow:
+            self.call_stack.append(block.name)
+            try:
+                return self.items(block.body, flow, inner, bindings)
+            finally:
+                self.call_stack.pop()
+
+        return self.group(node.name, block.name, f"block:{block.name}", node.loc, flow, scope, body)
+
+    def bind(self, block: BlockDef, node: CallNode, flow: Flow, env: Mapping[str, Any],
+             extra: Mapping[str, Any]) -> dict[str, Any]:
+        """The block's arguments, resolved in the caller's environment."""
+        names = [name for name, _ in block.params]
+        given = {**node.args, **extra}
+        for key in given:
+            if key not in names:
+                raise SpecError(
+                    f"block '{block.name}' has no argument '{key}'",
+                    node.key_locs.get(key, node.loc), key=key,
+                    hint=did_you_mean(key, names) or f"its arguments: {', '.join(names) or 'none'}",
+                )
+        caller = {**env, "in_channels": flow.shape[0]}
+        bindings: dict[str, Any] = {}
+        for name, default in block.params:
+            if name in given:
+                raw, loc = given[name], node.key_locs.get(name, node.loc)
+                bindings[name] = _argument(raw, caller, loc, name)
+            elif default is REQUIRED:
+                raise SpecError(
+                    f"block '{block.name}' needs argument '{name}'", node.loc, key=name,
+                    hint=f"{block.name}: {{{', '.join(f'{n}: ...' for n in names)}}}",
+                )
+            else:
+                bindings[name] = _argument(default, {**caller, **bindings}, block.loc, name)
+        return bindings
+
+    # ------------------------------------------------------------------ structures
+
+    def sequence(self, node: SequenceNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        return self.items(node.items, flow, scope, env)
+
+    def merge(self, node: MergeNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        outs: list[tuple[str, Flow]] = []
+        for index, branch in enumerate(node.branches, start=1):
+            if not branch.items:
+                name = scope.claim(branch.name, "identity", branch.loc)
+                outs.append((name, flow))
+                continue
+
+            def run(inner: Scope, items: list[Node] = branch.items) -> Flow:
+                return self.items(items, flow, inner, env)
+
+            given = branch.name or f"branch{index}"
+            out = self.group(given, "branch", "branch", branch.loc, flow, scope, run)
+            outs.append((given, out))
+        return self.join(node.merge, outs, flow, scope, node.loc)
+
+    def join(self, merge: str, outs: list[tuple[str, Flow]], flow: Flow, scope: Scope,
+             loc: Loc) -> Flow:
+        """Merge branch outputs with concat, add or multiply; adds the merge row."""
+        where = Where(scope.path(merge), loc)
+        shapes = [(name, out.shape) for name, out in outs]
+        if merge == "concat":
+            shape = _concat_shape(shapes, where)
+            ops: dict[str, Any] = {}
+        else:
+            shape = _broadcast_shape(shapes, merge, where)
+            ops = {merge: arith.normalize((len(outs) - 1) * arith.product(shape))}
+        depth = max(out.depth for _, out in outs)
+        fields = tuple(
+            max((out.field[axis] for _, out in outs), key=lambda item: _order(item[0]))
+            for axis in range(2)
+        )
+        out_flow = Flow(shape, depth, fields)
+        name = scope.claim(None, merge, loc)
+        self.count_layer(loc)
+        self.add_row(scope.path(name), name, merge, scope.level, Flow(shapes[0][1], flow.depth),
+                     out_flow, Cost(output=shape, ops=ops), module=False)
+        return out_flow
+
+    def residual(self, node: ResidualNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        body = self.items(node.body, flow, scope, env)
+        shortcut = self.shortcut(node, flow, body, scope, env)
+        return self.join("add", [("body", body), (node.shortcut_name, shortcut)], flow, scope,
+                         node.loc)
+
+    def shortcut(self, node: ResidualNode, flow: Flow, body: Flow, scope: Scope,
+                 env: Mapping[str, Any]) -> Flow:
+        loc = node.shortcut_loc or node.loc
+        same = _same_shape(flow.shape, body.shape)
+        mode = node.shortcut
+        if mode == "identity" or (mode == "auto" and same is not False):
+            if same is False:
+                raise SpecError(
+                    f"identity shortcut: the input is {_dims(flow.shape)} but the body gives "
+                    f"{_dims(body.shape)}", loc, layer=scope.prefix or None, key="shortcut",
+                    hint="use 'shortcut: auto' or 'projection' (1×1 conv + BN) to match shapes",
+                )
+            return flow
+        if isinstance(mode, list):
+            items = mode
+        else:
+            items = self.projection(flow, body, loc, scope)
+
+        def run(inner: Scope) -> Flow:
+            return self.items(items, flow, inner, env)
+
+        return self.group(node.shortcut_name, "shortcut", "shortcut", loc, flow, scope, run)
+
+    def projection(self, flow: Flow, body: Flow, loc: Loc, scope: Scope) -> list[Node]:
+        """The 1×1 conv (stride = the body's total stride, no bias) + BN of ResNet."""
+        if len(body.shape) != 3:
+            raise SpecError("a projection shortcut needs a C×H×W body output", loc,
+                            layer=scope.prefix or None, key="shortcut")
+        strides = []
+        for axis in range(2):
+            jump_in, jump_out = flow.field[axis][1], body.field[axis][1]
+            ratio = jump_out // jump_in if isinstance(jump_in, int) and isinstance(jump_out, int) else 1
+            strides.append(max(ratio, 1))
+        conv = LayerNode(loc, name="0", kind="conv", spelled="conv",
+                         values={"filters": body.shape[0], "kernel": 1, "stride": strides,
+                                 "bias": False})
+        return [conv, LayerNode(loc, name="1", kind="batchnorm", spelled="batchnorm")]
+
+    def dense(self, node: DenseNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        where = Where(scope.prefix, node.loc, node.key_locs)
+        count = _resolve_int(node.count, env, where, "count", minimum=1)
+        growth = _resolve_int(node.growth, env, where, "growth", minimum=1)
+        features = flow
+        for index in range(1, count + 1):
+            inner_env = {**env, "growth": growth, "index": index}
+            if node.layer is not None:
+                items = node.layer
+
+                def run(inner: Scope, current: Flow = features) -> Flow:
+                    return self.items(items, current, inner, inner_env)
+
+                new = self.group(f"denselayer{index}", "denselayer", "denselayer", node.loc,
+                                 features, scope, run)
+            else:
+                block = self.spec.blocks[node.block or ""]
+                params = {name for name, _ in block.params}
+                extra = {key: value for key, value in (("growth", growth), ("index", index))
+                         if key in params}
+                call = CallNode(node.loc, name=f"denselayer{index}", block=block.name,
+                                args=dict(node.with_args))
+                new = self.call(call, features, scope, env, extra)
+            features = self.join("concat", [("features", features), ("new", new)], features,
+                                 scope, node.loc)
+        return features
+
+    def repeat(self, node: RepeatNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        where = Where(scope.prefix, node.loc, node.key_locs)
+        count = _resolve_int(node.count, env, where, "repeat", minimum=1)
+
+        def repetitions(target: Scope, named: bool) -> Flow:
+            current = flow
+            for index in range(count):
+                name = str(index) if named else None
+                if node.items is not None:
+                    items = node.items
+                    if named:
+                        current = self.group(
+                            name, "repeat", "repeat", node.loc, current, target,
+                            lambda inner, start=current: self.items(items, start, inner, env),
+                        )
+                    else:
+                        current = self.items(items, current, target, env)
+                else:
+                    args = {**node.with_args, **(node.first_args if index == 0 else {})}
+                    call = CallNode(node.loc, name=name, block=node.block or "", args=args,
+                                    key_locs=dict(node.key_locs))
+                    current = self.call(call, current, target, env)
+            return current
+
+        if node.name is None:
+            return repetitions(scope, named=False)
+        return self.group(node.name, "repeat", "repeat", node.loc, flow, scope,
+                          lambda inner: repetitions(inner, named=True))
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _times(value: Any, batch: int) -> Any:
+    return value if batch == 1 else arith.normalize(value * batch)
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+
+
+def _order(value: Any) -> Any:
+    return value if isinstance(value, int) else 0
+
+
+def _advance(field: tuple[tuple[Any, Any], ...], window: tuple[Any, ...] | None) -> tuple[tuple[Any, Any], ...]:
+    """Receptive-field recurrence: r_out = r_in + (k − 1)·j_in, j_out = j_in·s."""
+    if window is None:
+        return field
+    return tuple(
+        (arith.normalize(size + (kernel - 1) * jump), arith.normalize(jump * stride))
+        for (size, jump), (kernel, stride, _pad) in zip(field, window, strict=True)
+    )
+
+
+def _substitute(raw: Any, env: Mapping[str, Any]) -> Any:
+    """A bare argument name becomes the argument's value, whatever its type."""
+    if isinstance(raw, str) and raw in env:
+        return env[raw]
+    if isinstance(raw, list):
+        return [_substitute(item, env) for item in raw]
+    return raw
+
+
+def _argument(raw: Any, env: Mapping[str, Any], loc: Loc, name: str) -> Any:
+    """A block argument: a name or expression is evaluated in the caller; words stay words."""
+    if isinstance(raw, list):
+        return [_argument(item, env, loc, name) for item in raw]
+    if not isinstance(raw, str):
+        return raw
+    if raw in env:
+        return env[raw]
+    used = names_in(raw)
+    if used is None or (raw.isidentifier() and raw not in env):
+        return raw  # a word such as 'same' or 'relu'
+    try:
+        return evaluate(raw, env)
+    except ExpressionError as error:
+        if used - set(env):
+            raise SpecError(str(error), loc, key=name) from None
+        raise SpecError(str(error), loc, key=name) from None
+
+
+def _resolve_int(raw: Any, env: Mapping[str, Any], where: Where, key: str, minimum: int) -> int:
+    value = _substitute(raw, env)
+    if isinstance(value, str):
+        try:
+            value = evaluate(value, env)
+        except ExpressionError as error:
+            raise where.error(str(error), key) from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise where.error(f"'{key}' must be a whole number, got {value!r}", key)
+    if value < minimum:
+        raise where.error(f"'{key}' must be at least {minimum}, got {value}", key)
+    return value
+
+
+def _dims(shape: Sequence[Any]) -> str:
+    return "×".join(arith.as_text(dim) for dim in shape)
+
+
+def _same_shape(first: Sequence[Any], second: Sequence[Any]) -> bool | None:
+    if len(first) != len(second):
+        return False
+    results = [arith.equal(a, b) for a, b in zip(first, second, strict=True)]
+    if False in results:
+        return False
+    return None if None in results else True
+
+
+def _concat_shape(shapes: list[tuple[str, tuple[Any, ...]]], where: Where) -> tuple[Any, ...]:
+    first_name, first = shapes[0]
+    for name, shape in shapes[1:]:
+        if len(shape) != len(first) or _same_shape(shape[1:], first[1:]) is False:
+            raise where.error(
+                f"concat needs the same spatial size in every branch: {first_name} gives "
+                f"{_dims(first)} but {name} gives {_dims(shape)}",
+                hint="check the strides and padding of the branches ('same' padding keeps H×W)",
+            )
+    channels = arith.normalize(sum(shape[0] for _, shape in shapes))
+    return (channels, *first[1:])
+
+
+def _broadcast_shape(shapes: list[tuple[str, tuple[Any, ...]]], merge: str,
+                     where: Where) -> tuple[Any, ...]:
+    first_name, result = shapes[0]
+    for name, shape in shapes[1:]:
+        if merge == "add":
+            if _same_shape(result, shape) is False:
+                raise where.error(
+                    f"add needs equal shapes: {first_name} gives {_dims(result)} but {name} "
+                    f"gives {_dims(shape)}",
+                    hint="use a projection (1×1 conv, matching stride) on the shortcut",
+                )
+            continue
+        result = _broadcast_pair(result, shape, first_name, name, where)
+    return result
+
+
+def _broadcast_pair(a: tuple[Any, ...], b: tuple[Any, ...], name_a: str, name_b: str,
+                    where: Where) -> tuple[Any, ...]:
+    if len(a) != len(b):
+        raise where.error(
+            f"multiply needs tensors of the same rank: {_dims(a)} and {_dims(b)}",
+            hint="squeeze-and-excitation multiplies C×H×W by C×1×1: keep the pooled tensor 3-D",
+        )
+    dims = []
+    for x, y in zip(a, b, strict=True):
+        if arith.equal(x, y) is not False:
+            dims.append(x)
+        elif y == 1:
+            dims.append(x)
+        elif x == 1:
+            dims.append(y)
+        else:
+            raise where.error(
+                f"multiply cannot broadcast {name_a} {_dims(a)} with {name_b} {_dims(b)}",
+                hint="sizes must be equal or 1 in every dimension",
+            )
+    return tuple(dims)

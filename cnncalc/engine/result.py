@@ -1,0 +1,166 @@
+"""The analysis as plain frozen data: rows per layer and per group, totals, warnings.
+
+Renderers (table, JSON, CSV, Markdown, reports) only read this. Totals are computed in
+one place, :func:`summarize`, from the layer rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import arith
+
+OP_CATEGORIES = ("bias", "norm", "activation", "pooling", "add", "multiply")
+"""Costs other than multiply-accumulates, counted separately (per sample × batch)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One layer (or merge) of the network, or a group (block, branch, repeat) with subtotals.
+
+    Counts are exact ints (or symbolic expressions); MACs, ops, activations and the peer
+    counts are for the whole batch; parameters and buffers are per model.
+    """
+
+    path: str
+    name: str
+    kind: str
+    level: int
+    input_shape: tuple[Any, ...]
+    output_shape: tuple[Any, ...]
+    weights: Any = 0
+    biases: Any = 0
+    buffers: Any = 0
+    keras_non_trainable: Any = 0
+    macs: Any = 0
+    ops: Mapping[str, Any] = field(default_factory=dict)
+    activation_elements: Any = 0
+    fvcore: Any = 0
+    torchinfo: Any = 0
+    weight_layer: bool = False
+    is_group: bool = False
+    is_module: bool = True
+    depth: int = 0
+    """Weight layers on the longest chain from the input to this row's output."""
+    receptive_field: tuple[Any, ...] = ()
+    """(size, jump) per spatial axis: the input window one output pixel sees."""
+    values: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def params(self) -> Any:
+        return arith.normalize(self.weights + self.biases)
+
+    @property
+    def flops(self) -> Any:
+        """cnncalc's FLOPs: 2 per MAC (a multiply and an add)."""
+        return arith.normalize(2 * self.macs)
+
+    @property
+    def other_ops(self) -> Any:
+        return arith.normalize(sum(self.ops.get(name, 0) for name in OP_CATEGORIES))
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: Any
+    trainable_params: Any
+    non_trainable_params: Any
+    buffers: Any
+    macs: Any
+    flops: Any
+    activation_elements: Any
+    depth: int
+    ops: Mapping[str, Any]
+    weights: Any
+    biases: Any
+    fvcore: Any
+    torchinfo: Any
+    keras_non_trainable: Any
+    weight_layers: int
+    layers: int
+
+
+def _sum(values: Iterable[Any]) -> Any:
+    total: Any = 0
+    for value in values:
+        total = total + value
+    return arith.normalize(total)
+
+
+def summarize(rows: Iterable[Row], depth: int) -> Totals:
+    """The totals of the layer rows (groups are skipped: they are subtotals)."""
+    leaves = [row for row in rows if not row.is_group]
+    weights = _sum(row.weights for row in leaves)
+    biases = _sum(row.biases for row in leaves)
+    macs = _sum(row.macs for row in leaves)
+    params = arith.normalize(weights + biases)
+    return Totals(
+        params=params,
+        trainable_params=params,
+        non_trainable_params=0,
+        buffers=_sum(row.buffers for row in leaves),
+        macs=macs,
+        flops=arith.normalize(2 * macs),
+        activation_elements=_sum(row.activation_elements for row in leaves),
+        depth=depth,
+        ops={name: _sum(row.ops.get(name, 0) for row in leaves) for name in OP_CATEGORIES},
+        weights=weights,
+        biases=biases,
+        fvcore=_sum(row.fvcore for row in leaves),
+        torchinfo=_sum(row.torchinfo for row in leaves),
+        keras_non_trainable=_sum(row.keras_non_trainable for row in leaves),
+        weight_layers=sum(1 for row in leaves if row.weight_layer),
+        layers=len(leaves),
+    )
+
+
+@dataclass(frozen=True)
+class Warning_:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the engine found about one spec at one input size."""
+
+    name: str
+    file: str
+    source: str | None
+    input_shape: tuple[Any, ...]
+    batch: int
+    rows: tuple[Row, ...]
+    totals: Totals
+    warnings: tuple[Warning_, ...]
+    symbols: tuple[str, ...] = ()
+    published: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def layers(self) -> tuple[Row, ...]:
+        """The layer (and merge) rows, without group rows."""
+        return tuple(row for row in self.rows if not row.is_group)
+
+    @property
+    def groups(self) -> tuple[Row, ...]:
+        return tuple(row for row in self.rows if row.is_group)
+
+    @property
+    def output_shape(self) -> tuple[Any, ...]:
+        return self.layers[-1].output_shape if self.layers else self.input_shape
+
+    @property
+    def symbolic(self) -> bool:
+        return bool(self.symbols)
+
+    def row(self, path: str) -> Row:
+        for row in self.rows:
+            if row.path == path:
+                return row
+        raise KeyError(path)

@@ -1,0 +1,79 @@
+"""Errors for people: every bad spec names its file, line, column, layer and key."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A position in a spec file (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class CnncalcError(Exception):
+    """Base class of the errors cnncalc reports to users."""
+
+
+class SpecError(CnncalcError):
+    """A spec that cannot be analysed: the message says where and why, and hints at a fix."""
+
+    def __init__(
+        self,
+        message: str,
+        loc: Loc | None = None,
+        *,
+        layer: str | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+        source_line: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
+        self.layer = layer
+        self.key = key
+        self.hint = hint
+        self.source_line = source_line
+
+    def with_layer(self, layer: str) -> SpecError:
+        if self.layer is None:
+            self.layer = layer
+        return self
+
+    def render(self) -> str:
+        """The message as the CLI prints it: position, context, the source line and a caret."""
+        where = f"{self.loc}: " if self.loc else ""
+        context = []
+        if self.layer:
+            context.append(f"layer '{self.layer}'")
+        if self.key:
+            context.append(f"key '{self.key}'")
+        head = f"{where}error: {self.message}"
+        if context:
+            head += f"  [{', '.join(context)}]"
+        lines = [head]
+        if self.loc and self.source_line is not None:
+            gutter = f"{self.loc.line:>5} | "
+            lines.append(gutter + self.source_line.rstrip("\n"))
+            lines.append(" " * (len(gutter) - 2) + "| " + " " * (self.loc.column - 1) + "^")
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """'did you mean ...?' for a misspelt key or kind, or None when nothing is close."""
+    matches = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f"did you mean '{matches[0]}'?" if matches else None

@@ -1,0 +1,264 @@
+"""What every layer kind is made of: typed fields (the YAML schema), and the rules.
+
+A layer kind is a small class: its fields, its output-shape / parameter / MAC / other-cost
+rule (``infer``), and the compatibility counts of peer tools. The rules are plain
+arithmetic through :mod:`cnncalc.arith`, so they work on ints and on symbols alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .. import arith
+from ..errors import Loc, SpecError
+from ..spec.expr import ExpressionError, evaluate
+
+Shape = tuple[Any, ...]
+"""A per-sample tensor shape: ``(C, H, W)`` or ``(N,)``; entries are ``arith.Dim``."""
+
+REQUIRED = object()
+
+
+@dataclass
+class Where:
+    """Where a layer sits, so its rules can raise errors that point at the spec."""
+
+    path: str
+    loc: Loc | None
+    key_locs: Mapping[str, Loc] = field(default_factory=dict)
+
+    def error(self, message: str, key: str | None = None, hint: str | None = None) -> SpecError:
+        loc = self.key_locs.get(key, self.loc) if key else self.loc
+        return SpecError(message, loc, layer=self.path, key=key, hint=hint)
+
+
+# ---------------------------------------------------------------------------- fields
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a layer kind: its name, default and documentation."""
+
+    name: str
+    default: Any = REQUIRED
+    doc: str = ""
+    type_name: ClassVar[str] = "value"
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def parse(self, raw: Any, env: Mapping[str, Any], where: Where) -> Any:
+        raise NotImplementedError
+
+    def default_text(self) -> str:
+        if self.required:
+            return "required"
+        if self.default is None:
+            return "—"
+        return arith.as_text(self.default)
+
+
+def _is_int(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or arith.is_symbolic(value)
+
+
+def _integer(raw: Any, env: Mapping[str, Any], where: Where, key: str) -> Any:
+    if isinstance(raw, str):
+        try:
+            return evaluate(raw, env)
+        except ExpressionError as error:
+            raise where.error(str(error), key, hint=_expression_hint(env)) from None
+    if _is_int(raw):
+        return raw
+    raise where.error(
+        f"'{key}' must be an integer, got {_show(raw)}",
+        key,
+        hint="write a whole number such as 3" if isinstance(raw, float) else None,
+    )
+
+
+def _expression_hint(env: Mapping[str, Any]) -> str:
+    names = ", ".join(sorted(env)) or "none here"
+    return f"an expression may use integers, + - * // / %, min/max and these names: {names}"
+
+
+def _show(raw: Any) -> str:
+    return f"'{raw}'" if isinstance(raw, str) else repr(raw)
+
+
+def _check_minimum(value: Any, minimum: int, where: Where, key: str) -> Any:
+    if isinstance(value, int) and value < minimum:
+        word = "positive" if minimum == 1 else f"at least {minimum}"
+        raise where.error(f"'{key}' must be {word}, got {value}", key)
+    return value
+
+
+@dataclass(frozen=True)
+class Int(Field):
+    minimum: int = 1
+    type_name: ClassVar[str] = "int"
+
+    def parse(self, raw: Any, env: Mapping[str, Any], where: Where) -> Any:
+        return _check_minimum(_integer(raw, env, where, self.name), self.minimum, where, self.name)
+
+
+@dataclass(frozen=True)
+class Pair(Field):
+    """An int for both axes or ``[h, w]``."""
+
+    minimum: int = 1
+    type_name: ClassVar[str] = "int or [h, w]"
+
+    def parse(self, raw: Any, env: Mapping[str, Any], where: Where) -> tuple[Any, Any]:
+        if isinstance(raw, list):
+            if len(raw) != 2:
+                raise where.error(
+                    f"'{self.name}' must be an int or a pair [h, w], got a list of {len(raw)}",
+                    self.name,
+                )
+            first, second = (_integer(item, env, where, self.name) for item in raw)
+        else:
+            first = second = _integer(raw, env, where, self.name)
+        for value in (first, second):
+            _check_minimum(value, self.minimum, where, self.name)
+        return (first, second)
+
+
+PADDING_WORDS = ("valid", "same", "same_tf", "full")
+
+
+@dataclass(frozen=True)
+class Padding(Field):
+    """Convolution/pooling padding: int, [ph, pw], or one of :data:`PADDING_WORDS`."""
+
+    words: tuple[str, ...] = PADDING_WORDS
+    type_name: ClassVar[str] = "int, [ph, pw], " + " | ".join(PADDING_WORDS)
+
+    def parse(self, raw: Any, env: Mapping[str, Any], where: Where) -> Any:
+        if isinstance(raw, str) and raw in self.words:
+            return raw
+        if isinstance(raw, str) and raw.lower() in self.words:
+            return raw.lower()
+        if isinstance(raw, str) and raw.isidentifier() and raw not in env:
+            options = ", ".join(self.words)
+            raise where.error(
+                f"unknown padding '{raw}'", self.name, hint=f"use an int, [ph, pw] or one of {options}"
+            )
+        return Pair(self.name, minimum=0).parse(raw, env, where)
+
+
+@dataclass(frozen=True)
+class Bool(Field):
+    type_name: ClassVar[str] = "bool"
+
+    def parse(self, raw: Any, env: Mapping[str, Any], where: Where) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        raise where.error(f"'{self.name}' must be true or false, got {_show(raw)}", self.name)
+
+
+@dataclass(frozen=True)
+class Float(Field):
+    type_name: ClassVar[str] = "number"
+
+    def parse(self, raw: Any, env: Mapping[str, Any], where: Where) -> float:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return raw
+        raise where.error(f"'{self.name}' must be a number, got {_show(raw)}", self.name)
+
+
+@dataclass(frozen=True)
+class Choice(Field):
+    options: tuple[str, ...] = ()
+
+    @property
+    def type_name(self) -> str:  # type: ignore[override]
+        return " | ".join(self.options)
+
+    def parse(self, raw: Any, env: Mapping[str, Any], where: Where) -> str:
+        if raw in self.options:
+            return str(raw)
+        options = ", ".join(self.options)
+        raise where.error(f"'{self.name}' must be one of {options}, got {_show(raw)}", self.name)
+
+
+@dataclass(frozen=True)
+class Sizes(Field):
+    """An int (that many equal parts) or a list of sizes."""
+
+    type_name: ClassVar[str] = "int or [sizes...]"
+
+    def parse(self, raw: Any, env: Mapping[str, Any], where: Where) -> Any:
+        if isinstance(raw, list):
+            if not raw:
+                raise where.error(f"'{self.name}' must not be an empty list", self.name)
+            return tuple(Int(self.name).parse(item, env, where) for item in raw)
+        return Int(self.name).parse(raw, env, where)
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one layer does to one sample. Counts are exact (``int`` or symbolic).
+
+    ``ops`` holds the costs that are not multiply-accumulates, by category:
+    ``bias`` (bias adds), ``norm``, ``activation``, ``pooling``, ``add``, ``multiply``.
+    ``fvcore`` and ``torchinfo`` are what those tools count for this layer;
+    ``keras_non_trainable`` is what Keras adds to the parameter count (BN moving stats).
+    """
+
+    output: Shape
+    weights: Any = 0
+    biases: Any = 0
+    buffers: Any = 0
+    macs: Any = 0
+    ops: Mapping[str, Any] = field(default_factory=dict)
+    fvcore: Any = 0
+    torchinfo: Any = 0
+    keras_non_trainable: Any = 0
+    details: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    window: tuple[Any, ...] | None = None
+    """Receptive-field geometry per spatial axis: ((kernel_eff, stride, pad_before), ...)."""
+
+
+class LayerKind:
+    """The definition of one layer kind. Subclasses set the class attributes and ``infer``."""
+
+    name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    fields: ClassVar[tuple[Field, ...]] = ()
+    shorthand: ClassVar[str | None] = None
+    prefix: ClassVar[str] = "layer"
+    category: ClassVar[str] = "other"
+    weight_layer: ClassVar[bool] = False
+    """True for conv/linear: counted in depth (the longest chain of weight layers)."""
+    summary: ClassVar[str] = ""
+    needs_spatial: ClassVar[bool] = False
+
+    def field_named(self, name: str) -> Field | None:
+        return next((item for item in self.fields if item.name == name), None)
+
+    def infer(self, values: Mapping[str, Any], shape: Shape, where: Where) -> Cost:
+        raise NotImplementedError
+
+    # helpers shared by the rules ------------------------------------------------
+
+    def spatial(self, shape: Shape, where: Where) -> tuple[Any, Any, Any]:
+        """(C, H, W) of an image input, or an error saying the input is flat."""
+        if len(shape) != 3:
+            raise where.error(
+                f"{self.name} needs a C×H×W input, got a flat vector of {arith.as_text(shape[0])}",
+                hint="put it before the flatten, or remove the flatten",
+            )
+        return shape[0], shape[1], shape[2]
+
+
+def elements(shape: Sequence[Any]) -> Any:
+    """Number of elements of a per-sample shape."""
+    return arith.product(shape)

@@ -1,0 +1,44 @@
+"""batchnorm — batch normalisation (``nn.BatchNorm2d``; ``BatchNorm1d`` on a flat input).
+
+Parameters: γ and β, 2·C (trainable, when affine). Buffers: running mean and variance
+(2·C) and num_batches_tracked (1) — state, not parameters, in PyTorch; Keras counts the
+moving mean and variance as 2·C non-trainable parameters.
+Ops: 2 per element at inference (statistics folded into one multiply and one add).
+fvcore: 2 per input element in eval mode (1 without affine); 5 in training mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import arith
+from .base import Bool, Cost, Float, LayerKind, Where, elements
+
+
+class BatchNorm(LayerKind):
+    name = "batchnorm"
+    aliases = ("bn", "batch_norm", "batchnorm2d")
+    prefix = "bn"
+    category = "norm"
+    summary = "batch normalisation (nn.BatchNorm2d / BatchNorm1d)"
+    fields = (
+        Float("eps", 1e-5),
+        Float("momentum", 0.1),
+        Bool("affine", True, doc="learn a scale γ and shift β per channel"),
+    )
+
+    def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
+        channels = shape[0]
+        count = elements(shape)
+        affine = arith.normalize(2 * channels) if values["affine"] else 0
+        return Cost(
+            output=shape,
+            weights=arith.normalize(affine / 2) if affine else 0,
+            biases=arith.normalize(affine / 2) if affine else 0,
+            buffers=arith.normalize(2 * channels + 1),
+            ops={"norm": arith.normalize(2 * count)},
+            fvcore=arith.normalize(count * (2 if values["affine"] else 1)),
+            torchinfo=affine,
+            keras_non_trainable=arith.normalize(2 * channels),
+        )

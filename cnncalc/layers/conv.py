@@ -1,0 +1,79 @@
+"""conv — 2-D convolution (PyTorch ``nn.Conv2d``, Keras ``Conv2D``).
+
+Shapes: H_out = ⌊(H + p_top + p_bottom − d·(k_h − 1) − 1)/s⌋ + 1, likewise W; C_out = filters.
+Parameters: weights = C_out · (C_in / groups) · k_h · k_w, biases = C_out.
+MACs: H_out · W_out · weights (one multiply-accumulate per weight per output pixel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import arith
+from .base import Bool, Cost, Int, LayerKind, Padding, Pair, Where
+from .geometry import axis_warnings, window_geometry, windows
+
+
+def check_divides(count: Any, groups: Any, what: str, where: Where, key: str = "groups") -> None:
+    rest = arith.remainder(count, groups)
+    if rest not in (0, None):
+        raise where.error(
+            f"{what} ({arith.as_text(count)}) is not divisible by groups ({arith.as_text(groups)})",
+            key,
+            hint="channels are split evenly between groups: pick groups that divide both",
+        )
+
+
+def convolution(
+    shape: tuple[Any, ...],
+    filters: Any,
+    values: Mapping[str, Any],
+    groups: Any,
+    kind: LayerKind,
+    where: Where,
+) -> Cost:
+    """The cost of a (possibly grouped or depthwise) convolution: shared by conv and depthwise."""
+    C_in, H_in, W_in = kind.spatial(shape, where)
+    check_divides(C_in, groups, "input channels", where)
+    check_divides(filters, groups, "filters", where)
+    kernel, stride, dilation = values["kernel"], values["stride"], values["dilation"]
+    axes = windows(H_in, W_in, kernel, stride, dilation, values["padding"], where)
+    H_out, W_out = axes[0].size_out, axes[1].size_out
+    weights = arith.normalize(filters * arith.floor_div(C_in, groups) * kernel[0] * kernel[1])
+    biases = filters if values["bias"] else 0
+    pixels = arith.normalize(H_out * W_out)
+    macs = arith.normalize(pixels * weights)
+    return Cost(
+        output=(filters, H_out, W_out),
+        weights=weights,
+        biases=biases,
+        macs=macs,
+        ops={"bias": arith.normalize(pixels * biases)},
+        fvcore=macs,
+        torchinfo=arith.normalize((weights + biases) * pixels),
+        details={"axes": axes, "groups": groups, "filters": filters},
+        warnings=axis_warnings(axes),
+        window=window_geometry(axes),
+    )
+
+
+class Conv(LayerKind):
+    name = "conv"
+    aliases = ("conv2d",)
+    prefix = "conv"
+    category = "conv"
+    weight_layer = True
+    summary = "2-D convolution (nn.Conv2d)"
+    fields = (
+        Int("filters", doc="output channels C_out (K)"),
+        Pair("kernel", doc="kernel size F: int or [kh, kw]"),
+        Pair("stride", 1, doc="stride S"),
+        Padding("padding", 0, doc="padding P"),
+        Pair("dilation", 1, doc="dilation d"),
+        Int("groups", 1, doc="groups (C_in and C_out must be divisible)"),
+        Bool("bias", True, doc="add a bias per output channel"),
+    )
+
+    def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
+        return convolution(shape, values["filters"], values, values["groups"], self, where)

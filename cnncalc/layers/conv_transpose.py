@@ -1,0 +1,73 @@
+"""conv_transpose — transposed ("de-") convolution (PyTorch ``nn.ConvTranspose2d``).
+
+H_out = (H_in − 1)·s − 2p + d·(k − 1) + output_padding + 1   (PyTorch docs).
+weights = C_in · (C_out / groups) · k_h · k_w.
+MACs = H_in · W_in · weights: every input pixel is multiplied by every weight once, which is
+how fvcore and torch's FlopCounterMode count it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import arith
+from .base import Bool, Cost, Int, LayerKind, Pair, Where
+from .conv import check_divides
+
+
+class ConvTranspose(LayerKind):
+    name = "conv_transpose"
+    aliases = ("deconv", "convtranspose", "conv_transpose2d")
+    prefix = "deconv"
+    category = "conv"
+    weight_layer = True
+    summary = "transposed convolution (nn.ConvTranspose2d)"
+    fields = (
+        Int("filters"),
+        Pair("kernel"),
+        Pair("stride", 1),
+        Pair("padding", 0, minimum=0),
+        Pair("output_padding", 0, minimum=0),
+        Pair("dilation", 1),
+        Int("groups", 1),
+        Bool("bias", True),
+    )
+
+    def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
+        C_in, H_in, W_in = self.spatial(shape, where)
+        filters, groups = values["filters"], values["groups"]
+        check_divides(C_in, groups, "input channels", where)
+        check_divides(filters, groups, "filters", where)
+        sizes = []
+        for axis, size in enumerate((H_in, W_in)):
+            k, s, p = values["kernel"][axis], values["stride"][axis], values["padding"][axis]
+            d, extra = values["dilation"][axis], values["output_padding"][axis]
+            if isinstance(extra, int) and isinstance(s, int) and isinstance(d, int) and extra >= max(s, d):
+                raise where.error(
+                    f"output_padding {extra} must be smaller than stride or dilation ({max(s, d)})",
+                    "output_padding",
+                )
+            size_out = arith.normalize((size - 1) * s - 2 * p + d * (k - 1) + extra + 1)
+            if arith.sign_of(size_out) in (-1, 0):
+                raise where.error(
+                    f"output size {arith.as_text(size_out)} is not positive", "padding",
+                    hint="padding is subtracted from a transposed convolution's output: use less",
+                )
+            sizes.append(size_out)
+        H_out, W_out = sizes
+        weights = arith.normalize(C_in * arith.floor_div(filters, groups) * values["kernel"][0] * values["kernel"][1])
+        biases = filters if values["bias"] else 0
+        pixels_out = arith.normalize(H_out * W_out)
+        macs = arith.normalize(H_in * W_in * weights)
+        return Cost(
+            output=(filters, H_out, W_out),
+            weights=weights,
+            biases=biases,
+            macs=macs,
+            ops={"bias": arith.normalize(pixels_out * biases)},
+            fvcore=macs,
+            # torchinfo multiplies every parameter of a "Conv*" module by the *output* pixels.
+            torchinfo=arith.normalize((weights + biases) * pixels_out),
+            details={"groups": groups, "filters": filters},
+        )

@@ -1,0 +1,167 @@
+"""Sliding-window arithmetic shared by convolutions and pools, exactly as PyTorch does it.
+
+Output size (PyTorch ``Conv2d``/``MaxPool2d`` docs):
+    out = ⌊(in + p_before + p_after − d·(k − 1) − 1) / s⌋ + 1
+with ``ceil_mode`` (pools): ⌈…⌉ + 1, minus one when the last window would start in the
+right padding ((out − 1)·s ≥ in + p_before), as ``pooling_output_shape`` in ATen does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import arith
+from .base import Where
+
+AXIS_WORDS = {"H": ("row", "rows"), "W": ("column", "columns")}
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The worked numbers of one spatial axis of a sliding window."""
+
+    axis: str  # "H" or "W"
+    size_in: Any
+    kernel: int | Any
+    stride: int | Any
+    dilation: int | Any
+    pad_before: Any
+    pad_after: Any
+    size_out: Any
+    uncovered: Any  # input pixels (of the padded input) no window reaches; None if unknown
+    ceil_mode: bool = False
+
+    @property
+    def kernel_effective(self) -> Any:
+        return arith.normalize(self.dilation * (self.kernel - 1) + 1)
+
+    def formula(self) -> str:
+        """``(227 − 11 + 2·0)/4 + 1 = 55`` in the textbook's notation."""
+        if self.pad_before == self.pad_after:
+            padding = f"2·{arith.as_text(self.pad_before)}"
+        else:
+            padding = f"{arith.as_text(self.pad_before)} + {arith.as_text(self.pad_after)}"
+        kernel = arith.as_text(self.kernel_effective)
+        rounding = "⌈…⌉" if self.ceil_mode else ""
+        text = f"({arith.as_text(self.size_in)} − {kernel} + {padding})/{arith.as_text(self.stride)} + 1"
+        return f"{text}{' (ceil)' if rounding else ''} = {arith.as_text(self.size_out)}"
+
+
+def resolve_padding(
+    mode: Any, size_in: Any, kernel: Any, stride: Any, dilation: Any, axis: int, where: Where
+) -> tuple[Any, Any]:
+    """(before, after) padding of one axis from an int pair or a padding word."""
+    if not isinstance(mode, str):
+        return mode[axis], mode[axis]
+    span = arith.normalize(dilation * (kernel - 1))
+    if mode == "valid":
+        return 0, 0
+    if mode == "full":
+        return span, span
+    if mode == "same":
+        if stride != 1:
+            raise where.error(
+                f"padding 'same' (PyTorch's convention) needs stride 1, got stride {stride}",
+                "padding",
+                hint="use 'same_tf' for TensorFlow/Keras' convention: out = ceil(in / stride), "
+                "the extra pixel on the bottom/right",
+            )
+        before = arith.floor_div(span, 2)
+        return before, arith.normalize(span - before)
+    # same_tf: TensorFlow's SAME — out = ceil(in / s); extra padding goes after.
+    size_out = arith.ceil_div(size_in, stride)
+    total = arith.maximum(arith.normalize((size_out - 1) * stride + span + 1 - size_in), 0)
+    before = arith.floor_div(total, 2)
+    return before, arith.normalize(total - before)
+
+
+def window_axis(
+    axis: str,
+    size_in: Any,
+    kernel: Any,
+    stride: Any,
+    dilation: Any,
+    padding: tuple[Any, Any],
+    where: Where,
+    ceil_mode: bool = False,
+) -> Axis:
+    """The output size of one axis, with the checks PyTorch makes, as an :class:`Axis`."""
+    pad_before, pad_after = padding
+    span = arith.normalize(dilation * (kernel - 1))
+    reach = arith.normalize(size_in + pad_before + pad_after - span - 1)
+    if arith.sign_of(reach) == -1:
+        padded = arith.normalize(size_in + pad_before + pad_after)
+        raise where.error(
+            f"kernel {arith.as_text(span + 1)} is larger than the padded input "
+            f"({axis}: {arith.as_text(size_in)} + {arith.as_text(pad_before)} + "
+            f"{arith.as_text(pad_after)} = {arith.as_text(padded)})",
+            "kernel",
+            hint="use a smaller kernel or stride earlier, more padding, or a larger input",
+        )
+    if ceil_mode:
+        size_out = arith.normalize(arith.ceil_div(reach, stride) + 1)
+        # PyTorch drops a last window that would start entirely in the right padding.
+        last_start = arith.normalize((size_out - 1) * stride - size_in - pad_before)
+        if arith.sign_of(last_start) in (0, 1):
+            size_out = arith.normalize(size_out - 1)
+        uncovered: Any = 0
+    else:
+        size_out = arith.normalize(arith.floor_div(reach, stride) + 1)
+        uncovered = arith.remainder(reach, stride)
+    return Axis(axis, size_in, kernel, stride, dilation, pad_before, pad_after, size_out,
+                uncovered, ceil_mode)
+
+
+def coverage_warning(axis: Axis) -> str | None:
+    """A warning when the division is not exact: some input pixels are never used."""
+    if not axis.uncovered:
+        return None
+    exact = arith.normalize(axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective)
+    value = _decimal(exact / axis.stride + 1)
+    one, many = AXIS_WORDS[axis.axis]
+    count = axis.uncovered
+    noun = one if count == 1 else many
+    return (
+        f"{axis.axis}: ({arith.as_text(axis.size_in)} − {arith.as_text(axis.kernel_effective)} + "
+        f"{arith.as_text(axis.pad_before + axis.pad_after)})/{arith.as_text(axis.stride)} + 1 = "
+        f"{value} → {arith.as_text(axis.size_out)}: the last {count} {noun} of the padded "
+        f"input are never covered"
+    )
+
+
+def _decimal(value: float) -> str:
+    """54.25, not 54.250000 nor 5.425e+01."""
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def windows(
+    height: Any,
+    width: Any,
+    kernel: tuple[Any, Any],
+    stride: tuple[Any, Any],
+    dilation: tuple[Any, Any],
+    padding_mode: Any,
+    where: Where,
+    ceil_mode: bool = False,
+) -> tuple[Axis, Axis]:
+    """Both spatial axes of a sliding window (conv or pool)."""
+    axes = []
+    for index, (name, size) in enumerate((("H", height), ("W", width))):
+        padding = resolve_padding(
+            padding_mode, size, kernel[index], stride[index], dilation[index], index, where
+        )
+        axes.append(
+            window_axis(name, size, kernel[index], stride[index], dilation[index], padding, where,
+                        ceil_mode)
+        )
+    return axes[0], axes[1]
+
+
+def window_geometry(axes: tuple[Axis, Axis]) -> tuple[tuple[Any, Any, Any], ...]:
+    """((effective kernel, stride, padding before) per axis) for the receptive field."""
+    return tuple((axis.kernel_effective, axis.stride, axis.pad_before) for axis in axes)
+
+
+def axis_warnings(axes: tuple[Axis, Axis]) -> tuple[str, ...]:
+    return tuple(text for text in (coverage_warning(axis) for axis in axes) if text)

@@ -1,0 +1,88 @@
+"""global_avgpool / global_maxpool and adaptive_avgpool / adaptive_maxpool.
+
+Global pooling reduces each channel to one value: C×H×W → C×1×1 (``nn.AdaptiveAvgPool2d(1)``),
+the head of NiN, GoogLeNet and ResNet that replaced flatten + big FC layers.
+Adaptive pooling to (oh, ow) uses PyTorch's windows: for output i of n over a size L,
+start = ⌊i·L/n⌋ and end = ⌈(i+1)·L/n⌉. Pooling ops = sum of the window sizes.
+fvcore counts adaptive *average* pooling as one flop per input element, max as 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from .. import arith
+from .base import Cost, Field, LayerKind, Pair, Where
+
+
+def window_total(size_in: Any, size_out: int) -> Any:
+    """Σ over the outputs of the window lengths along one axis (exact, also symbolic)."""
+    total: Any = 0
+    for index in range(size_out):
+        start = arith.floor_div(index * size_in, size_out)
+        end = arith.ceil_div((index + 1) * size_in, size_out)
+        total = total + end - start
+    return arith.normalize(total)
+
+
+class _Adaptive(LayerKind):
+    prefix = "pool"
+    category = "pool"
+    average: ClassVar[bool] = True
+
+    def output_size(self, values: Mapping[str, Any]) -> tuple[Any, Any]:
+        return values["output"]
+
+    def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
+        C, H_in, W_in = self.spatial(shape, where)
+        H_out, W_out = self.output_size(values)
+        if not (isinstance(H_out, int) and isinstance(W_out, int)):
+            raise where.error("adaptive pooling needs a numeric output size", "output")
+        reads = arith.normalize(C * window_total(H_in, H_out) * window_total(W_in, W_out))
+        input_elements = arith.normalize(C * H_in * W_in)
+        geometry = None
+        if H_out == 1 and W_out == 1:  # one window over everything: the receptive field grows
+            geometry = ((H_in, H_in, 0), (W_in, W_in, 0))
+        return Cost(
+            output=(C, H_out, W_out),
+            ops={"pooling": reads},
+            fvcore=input_elements if self.average else 0,
+            window=geometry,
+        )
+
+
+class AdaptiveAvgPool(_Adaptive):
+    name = "adaptive_avgpool"
+    aliases = ("adaptive_avg_pool",)
+    shorthand = "output"
+    summary = "adaptive average pooling to a fixed output size (nn.AdaptiveAvgPool2d)"
+    fields: ClassVar[tuple[Field, ...]] = (Pair("output", doc="output size: int or [oh, ow]"),)
+
+
+class AdaptiveMaxPool(_Adaptive):
+    name = "adaptive_maxpool"
+    aliases = ("adaptive_max_pool",)
+    shorthand = "output"
+    average = False
+    summary = "adaptive max pooling to a fixed output size (nn.AdaptiveMaxPool2d)"
+    fields: ClassVar[tuple[Field, ...]] = (Pair("output", doc="output size: int or [oh, ow]"),)
+
+
+class GlobalAvgPool(_Adaptive):
+    name = "global_avgpool"
+    aliases = ("gap", "global_average_pool", "global_avg_pool")
+    summary = "global average pooling: C×H×W → C×1×1 (nn.AdaptiveAvgPool2d(1))"
+
+    def output_size(self, values: Mapping[str, Any]) -> tuple[Any, Any]:
+        return (1, 1)
+
+
+class GlobalMaxPool(_Adaptive):
+    name = "global_maxpool"
+    aliases = ("global_max_pool",)
+    average = False
+    summary = "global max pooling: C×H×W → C×1×1 (nn.AdaptiveMaxPool2d(1))"
+
+    def output_size(self, values: Mapping[str, Any]) -> tuple[Any, Any]:
+        return (1, 1)

@@ -1,0 +1,36 @@
+"""layernorm — layer normalisation over the channels at each pixel (ConvNeXt's LayerNorm2d).
+
+Parameters: γ and β, 2·C. Ops: 5 per element (mean, subtract, variance, normalise, affine),
+as fvcore counts ``aten::layer_norm`` (4 without affine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import arith
+from .base import Bool, Cost, Float, LayerKind, Where, elements
+
+
+class LayerNorm(LayerKind):
+    name = "layernorm"
+    aliases = ("layer_norm", "ln")
+    prefix = "ln"
+    category = "norm"
+    summary = "layer normalisation over channels at each position"
+    fields = (Float("eps", 1e-5), Bool("affine", True))
+
+    def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
+        channels = shape[0]
+        count = elements(shape)
+        per_element = 5 if values["affine"] else 4
+        scale = channels if values["affine"] else 0
+        return Cost(
+            output=shape,
+            weights=scale,
+            biases=scale,
+            ops={"norm": arith.normalize(per_element * count)},
+            fvcore=arith.normalize(per_element * count),
+            torchinfo=arith.normalize(2 * scale),
+        )

@@ -1,0 +1,45 @@
+"""linear — fully connected layer (PyTorch ``nn.Linear``, Keras ``Dense``, the notes' FC).
+
+weights = N_in · N_out, biases = N_out, MACs = N_in · N_out. Needs a flat input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import arith
+from .base import Bool, Cost, Int, LayerKind, Where
+
+
+class Linear(LayerKind):
+    name = "linear"
+    aliases = ("dense", "fc")
+    prefix = "fc"
+    category = "linear"
+    weight_layer = True
+    shorthand = "features"
+    summary = "fully connected layer (nn.Linear / Dense)"
+    fields = (Int("features", doc="output features N_out"), Bool("bias", True))
+
+    def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
+        if len(shape) != 1:
+            flat = arith.as_text(arith.product(shape), thousands=True)
+            dims = "×".join(arith.as_text(dim) for dim in shape)
+            raise where.error(
+                f"linear needs a flat input, got {dims}",
+                hint=f"add '- flatten' before it ({dims} = {flat} features), "
+                "or a global pool then flatten",
+            )
+        features_in, features_out = shape[0], values["features"]
+        weights = arith.normalize(features_in * features_out)
+        biases = features_out if values["bias"] else 0
+        return Cost(
+            output=(features_out,),
+            weights=weights,
+            biases=biases,
+            macs=weights,
+            ops={"bias": biases},
+            fvcore=weights,
+            torchinfo=arith.normalize(weights + biases),
+        )

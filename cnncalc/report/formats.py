@@ -1,0 +1,182 @@
+"""Renderers over one analysis: table (terminal), JSON, CSV and Markdown.
+
+The JSON document is a stable contract: ``schema`` = ``cnncalc/analysis@1``; integers are
+exact; symbolic values are strings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from .. import arith
+from ..engine.conventions import CONVENTIONS, Convention
+from ..engine.result import OP_CATEGORIES, Analysis, Row
+from .views import columns_for, totals_lines
+
+SCHEMA = "cnncalc/analysis@1"
+FORMATS = ("table", "json", "csv", "md")
+
+
+def render(analysis: Analysis, command: str, fmt: str, convention: Convention,
+           color: bool = False) -> str:
+    if fmt == "json":
+        return to_json(analysis, convention)
+    if fmt == "csv":
+        return to_csv(analysis, command, convention)
+    if fmt == "md":
+        return to_markdown(analysis, command, convention)
+    return to_table(analysis, command, convention)
+
+
+# ------------------------------------------------------------------------- JSON
+
+
+def _row_json(row: Row, convention: Convention) -> dict[str, Any]:
+    return {
+        "path": row.path,
+        "kind": row.kind,
+        "input_shape": arith.as_json(row.input_shape),
+        "output_shape": arith.as_json(row.output_shape),
+        "params": arith.as_json(row.params),
+        "trainable_params": arith.as_json(row.params),
+        "weights": arith.as_json(row.weights),
+        "biases": arith.as_json(row.biases),
+        "buffers": arith.as_json(row.buffers),
+        "macs": arith.as_json(row.macs),
+        "flops": arith.as_json(convention.row_flops(row)),
+        "other_ops": {name: arith.as_json(row.ops.get(name, 0)) for name in OP_CATEGORIES},
+        "activation_elements": arith.as_json(row.activation_elements),
+        "depth": row.depth,
+        "receptive_field": [[arith.as_json(size), arith.as_json(jump)]
+                            for size, jump in row.receptive_field],
+        "module": row.is_module,
+        "warnings": list(row.warnings),
+    }
+
+
+def analysis_document(analysis: Analysis, convention: Convention) -> dict[str, Any]:
+    totals = analysis.totals
+    total, trainable, frozen = convention.params(totals)
+    return {
+        "schema": SCHEMA,
+        "name": analysis.name,
+        "file": analysis.file,
+        "source": analysis.source,
+        "input": arith.as_json(analysis.input_shape),
+        "batch": analysis.batch,
+        "output": arith.as_json(analysis.output_shape),
+        "symbols": list(analysis.symbols),
+        "layers": [_row_json(row, convention) for row in analysis.layers],
+        "blocks": [
+            {"path": row.path, "kind": row.kind, "input_shape": arith.as_json(row.input_shape),
+             "output_shape": arith.as_json(row.output_shape), "params": arith.as_json(row.params),
+             "macs": arith.as_json(row.macs), "flops": arith.as_json(convention.row_flops(row)),
+             "depth": row.depth}
+            for row in analysis.groups
+        ],
+        "totals": {
+            "params": arith.as_json(total),
+            "trainable_params": arith.as_json(trainable),
+            "non_trainable_params": arith.as_json(frozen),
+            "buffers": arith.as_json(totals.buffers),
+            "macs": arith.as_json(totals.macs),
+            "flops": arith.as_json(convention.total_flops(totals)),
+            "activation_elements": arith.as_json(totals.activation_elements),
+            "depth": totals.depth,
+            "other_ops": {name: arith.as_json(totals.ops[name]) for name in OP_CATEGORIES},
+            "weight_layers": totals.weight_layers,
+            "layers": totals.layers,
+        },
+        "conventions": {
+            "name": convention.name,
+            "statement": convention.statement,
+            "reconciliation": convention.reconcile(analysis),
+            "compatibility": {
+                "fvcore_flops": arith.as_json(totals.fvcore),
+                "flopcounter_flops": arith.as_json(CONVENTIONS["flopcounter"].total_flops(totals)),
+                "torchinfo_mult_adds": arith.as_json(totals.torchinfo),
+                "keras_params": arith.as_json(CONVENTIONS["keras"].params(totals)[0]),
+                "keras_non_trainable_params": arith.as_json(totals.keras_non_trainable),
+            },
+        },
+        "published": {key: arith.as_json(value) for key, value in analysis.published.items()},
+        "warnings": [{"path": item.path, "message": item.message} for item in analysis.warnings],
+    }
+
+
+def to_json(analysis: Analysis, convention: Convention) -> str:
+    return json.dumps(analysis_document(analysis, convention), indent=2, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------------- CSV
+
+
+def to_csv(analysis: Analysis, command: str, convention: Convention) -> str:
+    columns = columns_for(command, convention)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(column.header for column in columns)
+    for row in analysis.layers:
+        writer.writerow(column.text(row, thousands=False) for column in columns)
+    return buffer.getvalue().rstrip("\n")
+
+
+# ------------------------------------------------------------------------- Markdown
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def to_markdown(analysis: Analysis, command: str, convention: Convention) -> str:
+    columns = columns_for(command, convention)
+    lines = [f"## {analysis.name}", ""]
+    if analysis.source:
+        lines += [f"Source: {analysis.source}", ""]
+    lines.append("| " + " | ".join(column.header for column in columns) + " |")
+    lines.append("|" + "|".join("---:" if column.numeric else "---" for column in columns) + "|")
+    for row in analysis.rows:
+        cells = [_md_cell(column.text(row)) for column in columns]
+        if row.is_group:
+            cells = [f"**{cell}**" if cell else cell for cell in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += [f"- **{label}**: {_md_cell(value)}" for label, value in totals_lines(analysis, convention, command)]
+    lines += [f"- ⚠ {_md_cell(str(item))}" for item in analysis.warnings]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------- table
+
+
+def to_table(analysis: Analysis, command: str, convention: Convention) -> str:
+    """A plain-text table (what the terminal shows; rich adds colour when it is a TTY)."""
+    columns = columns_for(command, convention)
+    header = [column.header for column in columns]
+    body: list[list[str]] = []
+    for row in analysis.rows:
+        cells = [column.text(row) for column in columns]
+        indent = "  " * row.level
+        label = row.name if row.level else row.path
+        cells[0] = indent + (f"{label}/" if row.is_group else label)
+        body.append(cells)
+    widths = [max(len(line[index]) for line in [header, *body]) for index in range(len(columns))]
+
+    def line(cells: list[str]) -> str:
+        parts = [
+            cell.rjust(width) if column.numeric else cell.ljust(width)
+            for cell, width, column in zip(cells, widths, columns, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "─" * (sum(widths) + 2 * (len(widths) - 1))
+    title = f"{analysis.name} — {analysis.file}"
+    out = [title, rule, line(header), rule, *(line(cells) for cells in body), rule]
+    label_width = max(len(label) for label, _ in totals_lines(analysis, convention, command))
+    out += [f"{label.ljust(label_width)}  {value}" for label, value in
+            totals_lines(analysis, convention, command)]
+    out += [f"warning: {item}" for item in analysis.warnings]
+    return "\n".join(out)

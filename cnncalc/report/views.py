@@ -1,0 +1,131 @@
+"""What each command shows: its columns over the rows, and the totals lines.
+
+Pure data: the table, CSV and Markdown renderers all read these views, so the three
+formats can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import arith
+from ..engine.conventions import Convention
+from ..engine.result import OP_CATEGORIES, Analysis, Row
+
+
+def shape_text(shape: Sequence[Any]) -> str:
+    """C×H×W as people write it: ``96×55×55``."""
+    return "×".join(arith.as_text(dim) for dim in shape)
+
+
+def field_text(row: Row) -> str:
+    """Receptive field of a row: ``11×11`` (empty for flat tensors)."""
+    if not row.receptive_field or len(row.output_shape) != 3:
+        return ""
+    sizes = [arith.as_text(size) for size, _jump in row.receptive_field]
+    return "×".join(sizes)
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[Row], Any]
+    numeric: bool = False
+
+    def text(self, row: Row, thousands: bool = True) -> str:
+        value = self.value(row)
+        if isinstance(value, str):
+            return value
+        return arith.as_text(value, thousands=thousands and self.numeric)
+
+
+LAYER = Column("layer", lambda row: row.path)
+KIND = Column("kind", lambda row: row.kind)
+INPUT = Column("input", lambda row: shape_text(row.input_shape))
+OUTPUT = Column("output", lambda row: shape_text(row.output_shape))
+PARAMS = Column("params", lambda row: row.params, numeric=True)
+WEIGHTS = Column("weights", lambda row: row.weights, numeric=True)
+BIASES = Column("biases", lambda row: row.biases, numeric=True)
+BUFFERS = Column("buffers", lambda row: row.buffers, numeric=True)
+MACS = Column("MACs", lambda row: row.macs, numeric=True)
+OTHER = Column("other ops", lambda row: row.other_ops, numeric=True)
+FIELD = Column("RF", field_text)
+DEPTH = Column("depth", lambda row: row.depth, numeric=True)
+
+
+def flops_column(convention: Convention) -> Column:
+    return Column(convention.flops_label, convention.row_flops, numeric=True)
+
+
+def columns_for(command: str, convention: Convention) -> list[Column]:
+    """The columns of ``command``'s table."""
+    if command == "shape":
+        return [LAYER, KIND, INPUT, OUTPUT, FIELD]
+    if command == "params":
+        return [LAYER, KIND, OUTPUT, WEIGHTS, BIASES, PARAMS, BUFFERS]
+    if command == "flops":
+        return [LAYER, KIND, OUTPUT, MACS, flops_column(convention), OTHER]
+    return [LAYER, KIND, OUTPUT, PARAMS, MACS, FIELD, DEPTH]
+
+
+def number(value: Any) -> str:
+    return arith.as_text(value, thousands=True)
+
+
+def bytes_text(count: Any) -> str:
+    """4 bytes per float32 element, in MiB (or the exact expression)."""
+    if not isinstance(count, int):
+        return f"4·({count}) bytes"
+    return f"{count * 4 / 2**20:,.2f} MiB"
+
+
+def totals_lines(analysis: Analysis, convention: Convention, command: str) -> list[tuple[str, str]]:
+    """(label, value) lines under a table: the totals with their conventions."""
+    totals = analysis.totals
+    total, trainable, frozen = convention.params(totals)
+    lines: list[tuple[str, str]] = [
+        ("input", f"{shape_text(analysis.input_shape)} (C×H×W), batch {analysis.batch}"),
+        ("output", shape_text(analysis.output_shape)),
+    ]
+    if command in ("params", "summary"):
+        lines += [
+            ("params", f"{number(total)} (trainable {number(trainable)}, non-trainable {number(frozen)})"),
+            ("buffers", f"{number(totals.buffers)} (BN running statistics; not parameters)"),
+            ("param memory", f"{bytes_text(total)} as float32"),
+        ]
+    if command in ("flops", "summary"):
+        lines += [
+            ("MACs", f"{number(totals.macs)} (conv + linear multiply-accumulates, no bias)"),
+            (convention.flops_label, number(convention.total_flops(totals))),
+        ]
+        others = ", ".join(
+            f"{name} {number(totals.ops[name])}" for name in OP_CATEGORIES if totals.ops[name] != 0
+        )
+        lines.append(("other ops", others or "none"))
+    if command == "summary":
+        lines += [
+            ("activations", f"{number(totals.activation_elements)} elements = "
+             f"{bytes_text(totals.activation_elements)} (every layer's output, float32)"),
+            ("depth", f"{totals.depth} weight layers on the longest path "
+             f"({totals.weight_layers} conv/linear layers in all)"),
+        ]
+    if command != "shape":
+        lines.append(("convention", convention.reconcile(analysis)))
+    lines += published_lines(analysis, convention)
+    return lines
+
+
+def published_lines(analysis: Analysis, convention: Convention) -> list[tuple[str, str]]:
+    """'published params 61,100,840 ✓' lines comparing the spec's stated totals."""
+    totals = analysis.totals
+    found = {"params": totals.params, "macs": totals.macs, "depth": totals.depth,
+             "flops": totals.flops, "trainable_params": totals.trainable_params}
+    lines = []
+    for key, value in analysis.published.items():
+        if key not in found or analysis.symbolic or analysis.batch != 1:
+            continue
+        mark = "✓" if found[key] == value else f"✗ (cnncalc: {number(found[key])})"
+        lines.append((f"published {key}", f"{number(value)} {mark}"))
+    return lines

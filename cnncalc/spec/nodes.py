@@ -1,0 +1,115 @@
+"""The parsed spec: a tree of nodes that still holds raw field values and their positions.
+
+Field values are resolved (arguments substituted, expressions evaluated, types checked)
+by the engine, which knows each layer's path and input shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Loc
+
+
+@dataclass
+class Node:
+    loc: Loc
+    name: str | None = None
+    then: list[Node] = field(default_factory=list)
+    inline: bool = False
+    """A structure that is a block's whole body: it adds no group of its own."""
+
+
+@dataclass
+class LayerNode(Node):
+    """One layer of a registered kind, e.g. ``conv: {filters: 96, kernel: 11}``."""
+
+    kind: str = ""
+    spelled: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    key_locs: dict[str, Loc] = field(default_factory=dict)
+
+
+@dataclass
+class CallNode(Node):
+    """A call of a block defined under ``blocks:``."""
+
+    block: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+    key_locs: dict[str, Loc] = field(default_factory=dict)
+
+
+@dataclass
+class SequenceNode(Node):
+    items: list[Node] = field(default_factory=list)
+
+
+@dataclass
+class Branch:
+    loc: Loc
+    name: str | None
+    items: list[Node]
+
+
+@dataclass
+class MergeNode(Node):
+    """Branches on the same input, merged by ``concat``, ``add`` or ``multiply``."""
+
+    merge: str = "concat"
+    branches: list[Branch] = field(default_factory=list)
+
+
+@dataclass
+class ResidualNode(Node):
+    body: list[Node] = field(default_factory=list)
+    shortcut: str | list[Node] = "auto"
+    shortcut_name: str = "downsample"
+    shortcut_loc: Loc | None = None
+
+
+@dataclass
+class DenseNode(Node):
+    count: Any = 1
+    growth: Any = 1
+    layer: list[Node] | None = None
+    block: str | None = None
+    with_args: dict[str, Any] = field(default_factory=dict)
+    key_locs: dict[str, Loc] = field(default_factory=dict)
+
+
+@dataclass
+class RepeatNode(Node):
+    count: Any = 1
+    items: list[Node] | None = None
+    block: str | None = None
+    with_args: dict[str, Any] = field(default_factory=dict)
+    first_args: dict[str, Any] = field(default_factory=dict)
+    key_locs: dict[str, Loc] = field(default_factory=dict)
+
+
+@dataclass
+class BlockDef:
+    name: str
+    params: list[tuple[str, Any]]
+    """(argument name, default value or ``REQUIRED``) in order."""
+    body: list[Node]
+    loc: Loc
+
+
+@dataclass
+class Spec:
+    """A loaded spec: metadata, input, defaults, blocks and the layer tree."""
+
+    file: str
+    name: str
+    input: list[Any]
+    input_loc: Loc
+    layers: list[Node]
+    source: str | None = None
+    description: str | None = None
+    published: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    default_locs: dict[str, dict[str, Loc]] = field(default_factory=dict)
+    blocks: dict[str, BlockDef] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list, repr=False)

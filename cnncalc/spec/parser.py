@@ -1,0 +1,462 @@
+"""Located YAML → :class:`Spec`: the structure of the language, checked key by key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import layers
+from ..errors import Loc, SpecError, did_you_mean
+from .nodes import (
+    BlockDef,
+    Branch,
+    CallNode,
+    DenseNode,
+    LayerNode,
+    MergeNode,
+    Node,
+    RepeatNode,
+    ResidualNode,
+    SequenceNode,
+    Spec,
+)
+from .yaml_source import YamlList, YamlMap, parse_yaml, read_spec_text
+
+TOP_KEYS = ("name", "source", "description", "published", "input", "defaults", "blocks", "layers")
+MERGES = ("concat", "add", "multiply")
+STRUCTURES = ("sequence", *MERGES, "residual", "dense", "repeat")
+COMMON_SIBLINGS = ("name", "then")
+REPEAT_SIBLINGS = ("block", "layers", "with", "first")
+PUBLISHED_KEYS = ("params", "trainable_params", "macs", "flops", "depth", "note")
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read, parse and check a spec file. Raises :class:`SpecError`."""
+    text = read_spec_text(path)
+    return parse_spec(text, str(path))
+
+
+def parse_spec(text: str, file: str = "<spec>") -> Spec:
+    """Parse spec text; errors carry the offending source line."""
+    lines = text.splitlines()
+    try:
+        return _Parser(file).spec(parse_yaml(text, file), lines)
+    except SpecError as error:
+        raise attach_source(error, lines) from None
+
+
+def attach_source(error: SpecError, lines: list[str]) -> SpecError:
+    """Give an error the source line it points at, for the caret display."""
+    if error.loc and error.source_line is None and 0 < error.loc.line <= len(lines):
+        error.source_line = lines[error.loc.line - 1]
+    return error
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return f"the text '{value}'"
+    return f"{type(value).__name__} {value!r}"
+
+
+class _Parser:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.block_names: set[str] = set()
+
+    # ------------------------------------------------------------------ top level
+
+    def spec(self, data: Any, lines: list[str]) -> Spec:
+        start = Loc(self.file, 1, 1)
+        if data is None:
+            raise SpecError(
+                "the spec is empty", start,
+                hint="a spec needs at least 'name:', 'input: [C, H, W]' and 'layers:'",
+            )
+        if not isinstance(data, YamlMap):
+            raise SpecError(
+                f"a spec must be a mapping with name, input and layers, not {_type_name(data)}",
+                getattr(data, "loc", start),
+                hint="start the file with 'name: ...', 'input: [3, 224, 224]' and 'layers:'",
+            )
+        self._check_keys(data, TOP_KEYS, "the spec")
+        for required in ("input", "layers"):
+            if required not in data:
+                raise SpecError(
+                    f"the spec has no '{required}'", data.loc, key=required,
+                    hint="add 'input: [3, 224, 224]'" if required == "input"
+                    else "add 'layers:' with a list of layers",
+                )
+        blocks_raw = data.get("blocks") or YamlMap()
+        if not isinstance(blocks_raw, YamlMap):
+            raise self._error(data, "blocks", "'blocks' must be a mapping of block name → body")
+        self.block_names = set(blocks_raw)
+        for name in blocks_raw:
+            if layers.lookup(name) or name in STRUCTURES:
+                raise SpecError(
+                    f"block name '{name}' is already a layer kind or structure",
+                    blocks_raw.key_locs[name], key=name, hint="choose another name",
+                )
+        defaults, default_locs = self._defaults(data)
+        spec = Spec(
+            file=self.file,
+            name=self._text(data, "name", default=Path(self.file).stem),
+            source=self._text(data, "source", default=None),
+            description=self._text(data, "description", default=None),
+            published=self._published(data),
+            input=self._input(data),
+            input_loc=data.value_locs["input"],
+            defaults=defaults,
+            default_locs=default_locs,
+            blocks={name: self._block(name, blocks_raw, index) for index, name in enumerate(blocks_raw)},
+            layers=self._item_list(data["layers"], data.value_locs["layers"], "layers"),
+            lines=lines,
+        )
+        return spec
+
+    def _text(self, data: YamlMap, key: str, default: Any) -> Any:
+        if key not in data:
+            return default
+        value = data[key]
+        if not isinstance(value, str | int | float):
+            raise self._error(data, key, f"'{key}' must be text, got {_type_name(value)}")
+        return str(value)
+
+    def _published(self, data: YamlMap) -> dict[str, Any]:
+        published = data.get("published")
+        if published is None:
+            return {}
+        if not isinstance(published, YamlMap):
+            raise self._error(data, "published", "'published' must be a mapping of totals")
+        self._check_keys(published, PUBLISHED_KEYS, "published")
+        return dict(published)
+
+    def _input(self, data: YamlMap) -> list[Any]:
+        raw = data["input"]
+        loc = data.value_locs["input"]
+        if isinstance(raw, str):
+            raw = [part.strip() for part in raw.lower().replace("×", "x").split("x")]
+            raw = [int(part) if part.isdigit() else part for part in raw]
+        if not isinstance(raw, list) or len(raw) not in (1, 3):
+            raise SpecError(
+                f"'input' must be [C, H, W] (or [N] for a flat vector), got {_type_name(raw)}",
+                loc, key="input", hint="for example input: [3, 224, 224] or input: [3, H, W]",
+            )
+        for item in raw:
+            if isinstance(item, bool) or not (
+                (isinstance(item, int) and item > 0) or (isinstance(item, str) and item.isidentifier())
+            ):
+                raise SpecError(
+                    f"input dimension {item!r} must be a positive integer or a symbol such as H",
+                    loc, key="input",
+                )
+        return list(raw)
+
+    def _defaults(self, data: YamlMap) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Loc]]]:
+        raw = data.get("defaults")
+        if raw is None:
+            return {}, {}
+        if not isinstance(raw, YamlMap):
+            raise self._error(data, "defaults", "'defaults' must map a layer kind to field values")
+        values: dict[str, dict[str, Any]] = {}
+        locs: dict[str, dict[str, Loc]] = {}
+        for spelled, fields in raw.items():
+            kind = layers.lookup(spelled)
+            if kind is None:
+                raise SpecError(
+                    f"unknown layer kind '{spelled}' in defaults", raw.key_locs[spelled],
+                    key=spelled, hint=did_you_mean(spelled, layers.ALIASES),
+                )
+            if not isinstance(fields, YamlMap):
+                raise self._error(raw, spelled, f"defaults for '{spelled}' must be a mapping")
+            self._check_keys(fields, [field.name for field in kind.fields], f"{kind.name} defaults")
+            values.setdefault(kind.name, {}).update(fields)
+            locs.setdefault(kind.name, {}).update(fields.value_locs)
+        return values, locs
+
+    # ------------------------------------------------------------------ blocks
+
+    def _block(self, name: str, blocks: YamlMap, index: int) -> BlockDef:
+        raw = blocks[name]
+        loc = blocks.key_locs[name]
+        if isinstance(raw, YamlList):
+            return BlockDef(name, [], self._item_list(raw, blocks.value_locs[name], name), loc)
+        if not isinstance(raw, YamlMap):
+            raise SpecError(
+                f"block '{name}' must be a mapping with 'args' and 'layers' (or a structure)",
+                loc, key=name,
+            )
+        params = self._params(raw, name)
+        body_keys = [key for key in raw if key != "args"]
+        if "layers" in raw:
+            self._check_keys(raw, ("args", "layers"), f"block '{name}'")
+            body = self._item_list(raw["layers"], raw.value_locs["layers"], name)
+        else:
+            heads = [key for key in body_keys if key in STRUCTURES]
+            if len(heads) != 1:
+                raise SpecError(
+                    f"block '{name}' needs 'layers: [...]' or exactly one structure "
+                    f"({', '.join(STRUCTURES)})", loc, key=name,
+                )
+            item = YamlMap({key: raw[key] for key in body_keys})
+            item.loc, item.key_locs, item.value_locs = raw.loc, raw.key_locs, raw.value_locs
+            node = self._item(item, raw.loc)
+            node.inline = True
+            body = [node]
+        return BlockDef(name, params, body, loc)
+
+    def _params(self, raw: YamlMap, block: str) -> list[tuple[str, Any]]:
+        args = raw.get("args", [])
+        if not isinstance(args, list):
+            raise self._error(raw, "args", f"'args' of block '{block}' must be a list of names")
+        params: list[tuple[str, Any]] = []
+        for position, item in enumerate(args):
+            loc = args.item_locs[position] if isinstance(args, YamlList) else raw.loc
+            if isinstance(item, str) and item.isidentifier():
+                params.append((item, layers.REQUIRED))
+            elif isinstance(item, YamlMap) and len(item) == 1:
+                (name, default), = item.items()
+                params.append((name, default))
+            else:
+                raise SpecError(
+                    f"argument {item!r} of block '{block}' must be a name or 'name: default'",
+                    loc, key="args",
+                )
+        return params
+
+    # ------------------------------------------------------------------ items
+
+    def _item_list(self, raw: Any, loc: Loc, where: str) -> list[Node]:
+        if raw is None:
+            return []
+        if not isinstance(raw, YamlList):
+            raw = YamlList([raw])
+            raw.loc, raw.item_locs = loc, [loc]
+        return [self._item(item, raw.item_locs[index]) for index, item in enumerate(raw)]
+
+    def _item(self, raw: Any, loc: Loc) -> Node:
+        if isinstance(raw, str):
+            return self._bare(raw, loc)
+        if not isinstance(raw, YamlMap):
+            raise SpecError(
+                f"a layer must be a kind name (relu) or a mapping (conv: {{...}}), "
+                f"not {_type_name(raw)}", loc,
+            )
+        heads = [key for key in raw if key in STRUCTURES or layers.lookup(key) or key in self.block_names]
+        if not heads:
+            unknown = next((key for key in raw if key not in COMMON_SIBLINGS + REPEAT_SIBLINGS), None)
+            key = unknown or next(iter(raw), "")
+            raise SpecError(
+                f"unknown layer kind '{key}'", raw.key_locs.get(key, loc), key=key,
+                hint=self._kind_hint(key),
+            )
+        if len(heads) > 1:
+            raise SpecError(
+                f"one layer per list item: found {', '.join(heads)} together",
+                raw.key_locs[heads[1]], key=heads[1], hint="start each layer with its own '- '",
+            )
+        head = heads[0]
+        if head == "repeat":
+            return self._repeat(raw)
+        self._check_keys(raw, (head, *COMMON_SIBLINGS), f"'{head}'")
+        node = self._head(head, raw)
+        self._siblings(node, raw)
+        return node
+
+    def _bare(self, word: str, loc: Loc) -> Node:
+        kind = layers.lookup(word)
+        if kind is not None:
+            return LayerNode(loc, kind=kind.name, spelled=word)
+        if word in self.block_names:
+            return CallNode(loc, block=word)
+        raise SpecError(f"unknown layer kind '{word}'", loc, key=word, hint=self._kind_hint(word))
+
+    def _kind_hint(self, word: str) -> str:
+        suggestion = did_you_mean(word, [*layers.ALIASES, *self.block_names, *STRUCTURES])
+        return suggestion or "run 'cnncalc layers' for the layer kinds; blocks are defined under 'blocks:'"
+
+    def _siblings(self, node: Node, raw: YamlMap) -> None:
+        if "name" in raw:
+            node.name = self._name(raw["name"], raw.value_locs["name"])
+        if "then" in raw:
+            node.then = self._item_list(raw["then"], raw.value_locs["then"], "then")
+
+    def _name(self, value: Any, loc: Loc) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise SpecError(f"a name must be text, got {_type_name(value)}", loc, key="name")
+        text = str(value)
+        if not text or "." in text or any(char.isspace() for char in text):
+            raise SpecError(
+                f"name '{text}' must be non-empty, without dots or spaces", loc, key="name",
+                hint="dots join names into paths (layer3.1.conv2)",
+            )
+        return text
+
+    def _head(self, head: str, raw: YamlMap) -> Node:
+        value, loc, value_loc = raw[head], raw.key_locs[head], raw.value_locs[head]
+        if head == "sequence":
+            return SequenceNode(loc, items=self._item_list(value, value_loc, head))
+        if head in MERGES:
+            return MergeNode(loc, merge=head, branches=self._branches(value, value_loc, head))
+        if head == "residual":
+            return self._residual(value, loc)
+        if head == "dense":
+            return self._dense(value, loc)
+        if head in self.block_names:
+            return self._call(head, value, loc)
+        return self._layer(head, value, loc, value_loc)
+
+    def _layer(self, spelled: str, value: Any, loc: Loc, value_loc: Loc) -> LayerNode:
+        kind = layers.lookup(spelled)
+        assert kind is not None
+        node = LayerNode(loc, kind=kind.name, spelled=spelled)
+        if value is None:
+            return node
+        if isinstance(value, YamlMap):
+            for key, item in value.items():
+                if key == "name":
+                    node.name = self._name(item, value.value_locs[key])
+                    continue
+                node.values[key] = item
+                node.key_locs[key] = value.key_locs[key]
+            return node
+        if kind.shorthand is None:
+            required = ", ".join(f"{field.name}: ..." for field in kind.fields if field.required)
+            raise SpecError(
+                f"{kind.name} takes a mapping of fields, not {_type_name(value)}", value_loc,
+                key=spelled, hint=f"write {spelled}: {{{required}}}" if required else None,
+            )
+        node.values[kind.shorthand] = value
+        node.key_locs[kind.shorthand] = value_loc
+        return node
+
+    def _call(self, block: str, value: Any, loc: Loc) -> CallNode:
+        node = CallNode(loc, block=block)
+        if value is None:
+            return node
+        if not isinstance(value, YamlMap):
+            raise SpecError(
+                f"arguments of block '{block}' must be a mapping, not {_type_name(value)}",
+                loc, key=block, hint=f"write {block}: {{arg: value, ...}}",
+            )
+        for key, item in value.items():
+            if key == "name":
+                node.name = self._name(item, value.value_locs[key])
+            else:
+                node.args[key] = item
+                node.key_locs[key] = value.key_locs[key]
+        return node
+
+    def _branches(self, value: Any, loc: Loc, head: str) -> list[Branch]:
+        if not isinstance(value, YamlList) or len(value) < 2:
+            raise SpecError(
+                f"'{head}' needs a list of at least two branches", loc, key=head,
+                hint=f"{head}: [[layers of branch 1], [layers of branch 2]]",
+            )
+        branches = []
+        for index, raw in enumerate(value):
+            item_loc = value.item_locs[index]
+            if isinstance(raw, YamlMap) and "layers" in raw:
+                self._check_keys(raw, ("name", "layers"), "a branch")
+                name = self._name(raw["name"], raw.value_locs["name"]) if "name" in raw else None
+                items = self._item_list(raw["layers"], raw.value_locs["layers"], "branch")
+                branches.append(Branch(item_loc, name, items))
+            else:
+                branches.append(Branch(item_loc, None, self._item_list(raw, item_loc, "branch")))
+        return branches
+
+    def _residual(self, value: Any, loc: Loc) -> ResidualNode:
+        if not isinstance(value, YamlMap) or "body" not in value:
+            raise SpecError(
+                "'residual' needs a mapping with 'body' (and optionally 'shortcut')", loc,
+                key="residual", hint="residual: {body: [...], shortcut: auto}",
+            )
+        self._check_keys(value, ("body", "shortcut", "shortcut_name"), "residual")
+        node = ResidualNode(loc, body=self._item_list(value["body"], value.value_locs["body"], "body"))
+        shortcut = value.get("shortcut", "auto")
+        node.shortcut_loc = value.value_locs.get("shortcut", loc)
+        if isinstance(shortcut, str) and shortcut in ("auto", "identity", "projection"):
+            node.shortcut = shortcut
+        elif isinstance(shortcut, YamlList):
+            node.shortcut = self._item_list(shortcut, node.shortcut_loc, "shortcut")
+        else:
+            raise SpecError(
+                f"shortcut must be auto, identity, projection or a list of layers, got "
+                f"{_type_name(shortcut)}", node.shortcut_loc, key="shortcut",
+            )
+        if "shortcut_name" in value:
+            node.shortcut_name = self._name(value["shortcut_name"], value.value_locs["shortcut_name"])
+        return node
+
+    def _dense(self, value: Any, loc: Loc) -> DenseNode:
+        if not isinstance(value, YamlMap):
+            raise SpecError(
+                "'dense' needs a mapping: {count, growth, layer: [...]}", loc, key="dense",
+            )
+        self._check_keys(value, ("count", "growth", "layer", "block", "with"), "dense")
+        for required in ("count", "growth"):
+            if required not in value:
+                raise SpecError(f"'dense' needs '{required}'", loc, key=required)
+        node = DenseNode(loc, count=value["count"], growth=value["growth"], key_locs=dict(value.value_locs))
+        if ("layer" in value) == ("block" in value):
+            raise SpecError("'dense' needs exactly one of 'layer: [...]' or 'block: name'", loc, key="dense")
+        if "layer" in value:
+            node.layer = self._item_list(value["layer"], value.value_locs["layer"], "layer")
+        else:
+            node.block = self._block_ref(value, "block")
+            node.with_args = self._args(value, "with")
+        return node
+
+    def _repeat(self, raw: YamlMap) -> RepeatNode:
+        self._check_keys(raw, ("repeat", *COMMON_SIBLINGS, *REPEAT_SIBLINGS), "repeat")
+        node = RepeatNode(raw.key_locs["repeat"], count=raw["repeat"], key_locs=dict(raw.value_locs))
+        if ("layers" in raw) == ("block" in raw):
+            raise SpecError(
+                "'repeat' needs exactly one of 'layers: [...]' or 'block: name'",
+                raw.key_locs["repeat"], key="repeat",
+                hint="- repeat: 3\n    block: basic\n    with: {filters: 64}",
+            )
+        if "layers" in raw:
+            node.items = self._item_list(raw["layers"], raw.value_locs["layers"], "layers")
+            if "with" in raw or "first" in raw:
+                raise SpecError("'with' and 'first' go with 'block:'", raw.loc, key="with")
+        else:
+            node.block = self._block_ref(raw, "block")
+            node.with_args = self._args(raw, "with")
+            node.first_args = self._args(raw, "first")
+        self._siblings(node, raw)
+        return node
+
+    def _block_ref(self, raw: YamlMap, key: str) -> str:
+        name = raw[key]
+        if not isinstance(name, str) or name not in self.block_names:
+            raise SpecError(
+                f"unknown block '{name}'", raw.value_locs[key], key=key,
+                hint=did_you_mean(str(name), self.block_names) or "define it under 'blocks:'",
+            )
+        return name
+
+    def _args(self, raw: YamlMap, key: str) -> dict[str, Any]:
+        if key not in raw:
+            return {}
+        value = raw[key]
+        if not isinstance(value, YamlMap):
+            raise self._error(raw, key, f"'{key}' must be a mapping of argument values")
+        return dict(value)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _check_keys(self, raw: YamlMap, allowed: Any, where: str) -> None:
+        allowed = tuple(allowed)
+        for key in raw:
+            if key not in allowed:
+                hint = did_you_mean(key, allowed) or f"{where} accepts: {', '.join(allowed)}"
+                raise SpecError(f"unknown key '{key}' in {where}", raw.key_locs[key], key=key, hint=hint)
+
+    def _error(self, raw: YamlMap, key: str, message: str) -> SpecError:
+        return SpecError(message, raw.value_locs.get(key, raw.loc), key=key)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
-
-from .errors import CnncalcError, SpecError
 
 app = typer.Typer(
     name="cnncalc",
@@ -36,66 +33,56 @@ class ConventionName(str, Enum):
     keras = "keras"
 
 
-SpecArgument = Annotated[Path, typer.Argument(help="A spec file (YAML), e.g. specs/alexnet.yaml.",
-                                              show_default=False)]
-InputOption = Annotated[str | None, typer.Option(
-    "--input", "-i", help="Input C×H×W, overriding the spec's: 3x224x224, or symbols: 3xHxW.",
-    show_default=False)]
-BatchOption = Annotated[int, typer.Option("--batch", "-b", min=1,
-                                          help="Batch size: MACs, FLOPs and activations scale.")]
+SpecArgument = Annotated[
+    Path, typer.Argument(help="A spec file (YAML), e.g. specs/alexnet.yaml.", show_default=False)
+]
+InputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--input",
+        "-i",
+        help="Input C×H×W, overriding the spec's: 3x224x224, or symbols: 3xHxW.",
+        show_default=False,
+    ),
+]
+BatchOption = Annotated[
+    int, typer.Option("--batch", "-b", min=1, help="Batch size: MACs, FLOPs and activations scale.")
+]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-ConventionOption = Annotated[ConventionName, typer.Option(
-    "--convention", "-c",
-    help="How FLOPs/params are counted: cnncalc (2×MACs), or as fvcore, flopcounter "
-    "(torch FlopCounterMode), torchinfo or keras report them.")]
+ConventionOption = Annotated[
+    ConventionName,
+    typer.Option(
+        "--convention",
+        "-c",
+        help="How FLOPs/params are counted: cnncalc (2×MACs), or as fvcore, flopcounter "
+        "(torch FlopCounterMode), torchinfo or keras report them.",
+    ),
+]
 
 
-def fail(message: str, status: int = 2) -> NoReturn:
-    sys.stderr.write(message.rstrip("\n") + "\n")
-    raise typer.Exit(status)
+def _show(
+    command: str,
+    spec: Path,
+    input_text: str | None,
+    batch: int,
+    fmt: Format,
+    convention: ConventionName,
+) -> None:
+    from .commands import run_analysis
 
-
-def parse_input(text: str) -> list[Any]:
-    """``3x224x224`` / ``3xHxW`` / ``1x28x28`` → dimensions (ints or symbol names)."""
-    parts = [part.strip() for part in text.lower().replace("×", "x").replace(",", "x").split("x")]
-    if len(parts) not in (1, 3) or not all(parts):
-        fail(f"error: --input '{text}' must be CxHxW (e.g. 3x224x224 or 3xHxW) or N for a flat input")
-    dims: list[Any] = []
-    for part in parts:
-        if part.isdigit() and int(part) > 0:
-            dims.append(int(part))
-        elif part.isidentifier():
-            dims.append(part.upper() if part in ("h", "w", "c") else part)
-        else:
-            fail(f"error: --input dimension '{part}' must be a positive integer or a symbol such as H")
-    return dims
-
-
-def _analyse(spec: Path, input_text: str | None, batch: int) -> Any:
-    from .engine import analyse
-    from .spec import load_spec
-
-    try:
-        return analyse(load_spec(spec), parse_input(input_text) if input_text else None, batch)
-    except SpecError as error:
-        fail(error.render())
-    except CnncalcError as error:  # pragma: no cover - other user-facing errors
-        fail(f"error: {error}")
-
-
-def _show(command: str, spec: Path, input_text: str | None, batch: int, fmt: Format,
-          convention: ConventionName) -> None:
-    from .engine.conventions import get_convention
-    from .report.formats import render
-
-    analysis = _analyse(spec, input_text, batch)
-    typer.echo(render(analysis, command, fmt.value, get_convention(convention.value)))
+    status = run_analysis(command, str(spec), input_text, batch, fmt.value, convention.value)
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()
-def shape(spec: SpecArgument, input: InputOption = None, batch: BatchOption = 1,
-          format: FormatOption = Format.table,
-          convention: ConventionOption = ConventionName.cnncalc) -> None:
+def shape(
+    spec: SpecArgument,
+    input: InputOption = None,
+    batch: BatchOption = 1,
+    format: FormatOption = Format.table,
+    convention: ConventionOption = ConventionName.cnncalc,
+) -> None:
     """Output shape of every layer (C×H×W), and the receptive field.
 
     Example: cnncalc shape specs/alexnet.yaml --input 3xHxW
@@ -104,9 +91,13 @@ def shape(spec: SpecArgument, input: InputOption = None, batch: BatchOption = 1,
 
 
 @app.command()
-def params(spec: SpecArgument, input: InputOption = None, batch: BatchOption = 1,
-           format: FormatOption = Format.table,
-           convention: ConventionOption = ConventionName.cnncalc) -> None:
+def params(
+    spec: SpecArgument,
+    input: InputOption = None,
+    batch: BatchOption = 1,
+    format: FormatOption = Format.table,
+    convention: ConventionOption = ConventionName.cnncalc,
+) -> None:
     """Parameters of every layer: weights, biases, buffers, and the totals.
 
     Example: cnncalc params specs/vgg16.yaml --convention keras
@@ -115,9 +106,13 @@ def params(spec: SpecArgument, input: InputOption = None, batch: BatchOption = 1
 
 
 @app.command()
-def flops(spec: SpecArgument, input: InputOption = None, batch: BatchOption = 1,
-          format: FormatOption = Format.table,
-          convention: ConventionOption = ConventionName.cnncalc) -> None:
+def flops(
+    spec: SpecArgument,
+    input: InputOption = None,
+    batch: BatchOption = 1,
+    format: FormatOption = Format.table,
+    convention: ConventionOption = ConventionName.cnncalc,
+) -> None:
     """MACs and FLOPs of every layer, other ops apart, with the convention stated.
 
     Example: cnncalc flops specs/resnet50.yaml --convention fvcore
@@ -126,9 +121,13 @@ def flops(spec: SpecArgument, input: InputOption = None, batch: BatchOption = 1,
 
 
 @app.command()
-def summary(spec: SpecArgument, input: InputOption = None, batch: BatchOption = 1,
-            format: FormatOption = Format.table,
-            convention: ConventionOption = ConventionName.cnncalc) -> None:
+def summary(
+    spec: SpecArgument,
+    input: InputOption = None,
+    batch: BatchOption = 1,
+    format: FormatOption = Format.table,
+    convention: ConventionOption = ConventionName.cnncalc,
+) -> None:
     """One table with everything: shapes, params, MACs, receptive field, depth, totals.
 
     Example: cnncalc summary specs/resnet18.yaml --input 3x512x512 --format md
@@ -148,9 +147,5 @@ def layers(format: FormatOption = Format.table) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the typer app (the console script goes through :mod:`cnncalc.entry`)."""
     app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -3,5 +3,13 @@
 from .analyse import MAX_LAYERS, analyse, input_dims
 from .result import OP_CATEGORIES, Analysis, Row, Totals, Warning_
 
-__all__ = ["MAX_LAYERS", "OP_CATEGORIES", "Analysis", "Row", "Totals", "Warning_", "analyse",
-           "input_dims"]
+__all__ = [
+    "MAX_LAYERS",
+    "OP_CATEGORIES",
+    "Analysis",
+    "Row",
+    "Totals",
+    "Warning_",
+    "analyse",
+    "input_dims",
+]

@@ -58,8 +58,10 @@ class Scope:
         if given is not None:
             if given in self.used:
                 raise SpecError(
-                    f"name '{given}' is used twice in {self.prefix or 'the top level'}", loc,
-                    key="name", hint="names must be unique within their block",
+                    f"name '{given}' is used twice in {self.prefix or 'the top level'}",
+                    loc,
+                    key="name",
+                    hint="names must be unique within their block",
                 )
             self.used.add(given)
             return given
@@ -85,7 +87,8 @@ def analyse(spec: Spec, input_shape: Sequence[Any] | None = None, batch: int = 1
         raise attach_source(error, spec.lines) from None
     except RecursionError:
         raise SpecError(
-            "the spec nests too deeply to analyse", spec.input_loc,
+            "the spec nests too deeply to analyse",
+            spec.input_loc,
             hint="a block that calls itself, or structures nested thousands deep",
         ) from None
 
@@ -153,15 +156,24 @@ class _Engine:
             shortcut = node.shortcut if isinstance(node.shortcut, list) else []
             return size + 3 + self.planned_layers(node.body) + self.planned_layers(shortcut)
         if isinstance(node, DenseNode):
-            body = self.planned_layers(node.layer) if node.layer else self.planned_block(node.block or "")
+            body = (
+                self.planned_layers(node.layer)
+                if node.layer
+                else self.planned_block(node.block or "")
+            )
             return size + _count(node.count) * (body + 1)
         assert isinstance(node, RepeatNode)
-        body = self.planned_layers(node.items) if node.items else self.planned_block(node.block or "")
+        body = (
+            self.planned_layers(node.items) if node.items else self.planned_block(node.block or "")
+        )
         total = size + _count(node.count) * body
         if total > MAX_LAYERS:
             raise SpecError(
                 f"repeat {node.count} creates {total:,} layers; cnncalc analyses at most "
-                f"{MAX_LAYERS:,}", node.loc, key="repeat", hint="check the repeat count",
+                f"{MAX_LAYERS:,}",
+                node.loc,
+                key="repeat",
+                hint="check the repeat count",
             )
         return total
 
@@ -173,7 +185,9 @@ class _Engine:
 
     # ------------------------------------------------------------------ items
 
-    def items(self, nodes: Sequence[Node], flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+    def items(
+        self, nodes: Sequence[Node], flow: Flow, scope: Scope, env: Mapping[str, Any]
+    ) -> Flow:
         for node in nodes:
             flow = self.item(node, flow, scope, env)
         return flow
@@ -185,11 +199,13 @@ class _Engine:
             return self.items(node.then, self.call(node, flow, scope, env), scope, env)
         if isinstance(node, RepeatNode):
             return self.items(node.then, self.repeat(node, flow, scope, env), scope, env)
-        handler: Callable[[Any, Flow, Scope, Mapping[str, Any]], Flow]
-        handler = {
-            SequenceNode: self.sequence, MergeNode: self.merge,
-            ResidualNode: self.residual, DenseNode: self.dense,
-        }[type(node)]
+        handlers: dict[type, Callable[[Any, Flow, Scope, Mapping[str, Any]], Flow]] = {
+            SequenceNode: self.sequence,
+            MergeNode: self.merge,
+            ResidualNode: self.residual,
+            DenseNode: self.dense,
+        }
+        handler = handlers[type(node)]
         if node.inline:
             return self.items(node.then, handler(node, flow, scope, env), scope, env)
         label = node.merge if isinstance(node, MergeNode) else type(node).__name__[:-4].lower()
@@ -200,7 +216,13 @@ class _Engine:
         return self.group(node.name, label, label, node.loc, flow, scope, body)
 
     def group(
-        self, given: str | None, auto_prefix: str, kind: str, loc: Loc, flow: Flow, scope: Scope,
+        self,
+        given: str | None,
+        auto_prefix: str,
+        kind: str,
+        loc: Loc,
+        flow: Flow,
+        scope: Scope,
         body: Callable[[Scope], Flow],
     ) -> Flow:
         """Run ``body`` in a named child scope and add a group row with its subtotals."""
@@ -209,18 +231,44 @@ class _Engine:
         index = len(self.rows)
         self.rows.append(None)
         out = body(inner)
-        children = [row for row in self.rows[index + 1:] if row is not None and not row.is_group]
+        children = [row for row in self.rows[index + 1 :] if row is not None and not row.is_group]
         totals = summarize(children, out.depth)
         self.rows[index] = Row(
-            path=inner.prefix, name=name, kind=kind, level=scope.level,
-            input_shape=flow.shape, output_shape=out.shape,
-            weights=totals.weights, biases=totals.biases, buffers=totals.buffers,
-            keras_non_trainable=totals.keras_non_trainable, macs=totals.macs, ops=totals.ops,
-            activation_elements=totals.activation_elements, fvcore=totals.fvcore,
-            torchinfo=totals.torchinfo, is_group=True, depth=out.depth,
+            path=inner.prefix,
+            name=name,
+            kind=kind,
+            level=scope.level,
+            input_shape=flow.shape,
+            output_shape=out.shape,
+            weights=totals.weights,
+            biases=totals.biases,
+            buffers=totals.buffers,
+            keras_non_trainable=totals.keras_non_trainable,
+            macs=totals.macs,
+            ops=totals.ops,
+            activation_elements=totals.activation_elements,
+            fvcore=totals.fvcore,
+            torchinfo=totals.torchinfo,
+            is_group=True,
+            depth=out.depth,
             receptive_field=out.field,
         )
         return out
+
+    def group_items(
+        self,
+        given: str | None,
+        kind: str,
+        loc: Loc,
+        items: Sequence[Node],
+        flow: Flow,
+        scope: Scope,
+        env: Mapping[str, Any],
+    ) -> Flow:
+        """A group whose body is a list of items (a branch, a shortcut, a repetition)."""
+        return self.group(
+            given, kind, kind, loc, flow, scope, lambda inner: self.items(items, flow, inner, env)
+        )
 
     # ------------------------------------------------------------------ layers
 
@@ -233,28 +281,53 @@ class _Engine:
         self.count_layer(node.loc)
         depth = flow.depth + (1 if kind.weight_layer else 0)
         out = Flow(cost.output, depth, _advance(flow.field, cost.window))
-        self.add_row(where.path, name, kind.name, scope.level, flow, out, cost, kind.weight_layer,
-                     values)
+        self.add_row(
+            where.path, name, kind.name, scope.level, flow, out, cost, kind.weight_layer, values
+        )
         return out
 
     def add_row(
-        self, path: str, name: str, kind: str, level: int, flow: Flow, out: Flow, cost: Cost,
-        weight_layer: bool = False, values: Mapping[str, Any] | None = None, module: bool = True,
+        self,
+        path: str,
+        name: str,
+        kind: str,
+        level: int,
+        flow: Flow,
+        out: Flow,
+        cost: Cost,
+        weight_layer: bool = False,
+        values: Mapping[str, Any] | None = None,
+        module: bool = True,
     ) -> None:
         batch = self.batch
-        self.rows.append(Row(
-            path=path, name=name, kind=kind, level=level,
-            input_shape=flow.shape, output_shape=out.shape,
-            weights=cost.weights, biases=cost.biases, buffers=cost.buffers,
-            keras_non_trainable=cost.keras_non_trainable,
-            macs=_times(cost.macs, batch),
-            ops={category: _times(count, batch) for category, count in cost.ops.items() if count},
-            activation_elements=_times(arith.product(out.shape), batch),
-            fvcore=_times(cost.fvcore, batch), torchinfo=_times(cost.torchinfo, batch),
-            weight_layer=weight_layer, is_module=module, depth=out.depth,
-            receptive_field=out.field, values=dict(values or {}), details=dict(cost.details),
-            warnings=cost.warnings,
-        ))
+        self.rows.append(
+            Row(
+                path=path,
+                name=name,
+                kind=kind,
+                level=level,
+                input_shape=flow.shape,
+                output_shape=out.shape,
+                weights=cost.weights,
+                biases=cost.biases,
+                buffers=cost.buffers,
+                keras_non_trainable=cost.keras_non_trainable,
+                macs=_times(cost.macs, batch),
+                ops={
+                    category: _times(count, batch) for category, count in cost.ops.items() if count
+                },
+                activation_elements=_times(arith.product(out.shape), batch),
+                fvcore=_times(cost.fvcore, batch),
+                torchinfo=_times(cost.torchinfo, batch),
+                weight_layer=weight_layer,
+                is_module=module,
+                depth=out.depth,
+                receptive_field=out.field,
+                values=dict(values or {}),
+                details=dict(cost.details),
+                warnings=cost.warnings,
+            )
+        )
         self.warnings.extend(Warning_(path, text) for text in cost.warnings)
 
     def count_layer(self, loc: Loc) -> None:
@@ -270,7 +343,8 @@ class _Engine:
             if kind.field_named(key) is None:
                 accepted = ", ".join(item.name for item in kind.fields) or "no fields"
                 raise where.error(
-                    f"unknown key '{key}' for {kind.name}", key,
+                    f"unknown key '{key}' for {kind.name}",
+                    key,
                     hint=did_you_mean(key, [item.name for item in kind.fields])
                     or f"{kind.name} accepts: {accepted}, name",
                 )
@@ -297,12 +371,23 @@ class _Engine:
 
     # ------------------------------------------------------------------ blocks
 
-    def call(self, node: CallNode, flow: Flow, scope: Scope, env: Mapping[str, Any],
-             extra: Mapping[str, Any] | None = None) -> Flow:
+    def call(
+        self,
+        node: CallNode,
+        flow: Flow,
+        scope: Scope,
+        env: Mapping[str, Any],
+        implicit: Mapping[str, Any] | None = None,
+    ) -> Flow:
+        """A block call; ``implicit`` names (a dense layer's growth and index) are visible
+        in the block, and bound to its arguments of the same name."""
         block = self.spec.blocks[node.block]
         if block.name in self.call_stack:
             raise SpecError(f"block '{block.name}' calls itself", node.loc, key=block.name)
-        bindings = self.bind(block, node, flow, env, extra or {})
+        implicit = implicit or {}
+        params = {name for name, _ in block.params}
+        given = {key: value for key, value in implicit.items() if key in params}
+        bindings = {**implicit, **self.bind(block, node, flow, env, given)}
 
         def body(inner: Scope) -> Flow:
             self.call_stack.append(block.name)
@@ -313,8 +398,14 @@ class _Engine:
 
         return self.group(node.name, block.name, f"block:{block.name}", node.loc, flow, scope, body)
 
-    def bind(self, block: BlockDef, node: CallNode, flow: Flow, env: Mapping[str, Any],
-             extra: Mapping[str, Any]) -> dict[str, Any]:
+    def bind(
+        self,
+        block: BlockDef,
+        node: CallNode,
+        flow: Flow,
+        env: Mapping[str, Any],
+        extra: Mapping[str, Any],
+    ) -> dict[str, Any]:
         """The block's arguments, resolved in the caller's environment."""
         names = [name for name, _ in block.params]
         given = {**node.args, **extra}
@@ -322,7 +413,8 @@ class _Engine:
             if key not in names:
                 raise SpecError(
                     f"block '{block.name}' has no argument '{key}'",
-                    node.key_locs.get(key, node.loc), key=key,
+                    node.key_locs.get(key, node.loc),
+                    key=key,
                     hint=did_you_mean(key, names) or f"its arguments: {', '.join(names) or 'none'}",
                 )
         caller = {**env, "in_channels": flow.shape[0]}
@@ -333,7 +425,9 @@ class _Engine:
                 bindings[name] = _argument(raw, caller, loc, name)
             elif default is REQUIRED:
                 raise SpecError(
-                    f"block '{block.name}' needs argument '{name}'", node.loc, key=name,
+                    f"block '{block.name}' needs argument '{name}'",
+                    node.loc,
+                    key=name,
                     hint=f"{block.name}: {{{', '.join(f'{n}: ...' for n in names)}}}",
                 )
             else:
@@ -342,7 +436,9 @@ class _Engine:
 
     # ------------------------------------------------------------------ structures
 
-    def sequence(self, node: SequenceNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+    def sequence(
+        self, node: SequenceNode, flow: Flow, scope: Scope, env: Mapping[str, Any]
+    ) -> Flow:
         return self.items(node.items, flow, scope, env)
 
     def merge(self, node: MergeNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
@@ -352,17 +448,14 @@ class _Engine:
                 name = scope.claim(branch.name, "identity", branch.loc)
                 outs.append((name, flow))
                 continue
-
-            def run(inner: Scope, items: list[Node] = branch.items) -> Flow:
-                return self.items(items, flow, inner, env)
-
             given = branch.name or f"branch{index}"
-            out = self.group(given, "branch", "branch", branch.loc, flow, scope, run)
+            out = self.group_items(given, "branch", branch.loc, branch.items, flow, scope, env)
             outs.append((given, out))
         return self.join(node.merge, outs, flow, scope, node.loc)
 
-    def join(self, merge: str, outs: list[tuple[str, Flow]], flow: Flow, scope: Scope,
-             loc: Loc) -> Flow:
+    def join(
+        self, merge: str, outs: list[tuple[str, Flow]], flow: Flow, scope: Scope, loc: Loc
+    ) -> Flow:
         """Merge branch outputs with concat, add or multiply; adds the merge row."""
         where = Where(scope.path(merge), loc)
         shapes = [(name, out.shape) for name, out in outs]
@@ -380,18 +473,30 @@ class _Engine:
         out_flow = Flow(shape, depth, fields)
         name = scope.claim(None, merge, loc)
         self.count_layer(loc)
-        self.add_row(scope.path(name), name, merge, scope.level, Flow(shapes[0][1], flow.depth),
-                     out_flow, Cost(output=shape, ops=ops), module=False)
+        self.add_row(
+            scope.path(name),
+            name,
+            merge,
+            scope.level,
+            Flow(shapes[0][1], flow.depth),
+            out_flow,
+            Cost(output=shape, ops=ops),
+            module=False,
+        )
         return out_flow
 
-    def residual(self, node: ResidualNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+    def residual(
+        self, node: ResidualNode, flow: Flow, scope: Scope, env: Mapping[str, Any]
+    ) -> Flow:
         body = self.items(node.body, flow, scope, env)
         shortcut = self.shortcut(node, flow, body, scope, env)
-        return self.join("add", [("body", body), (node.shortcut_name, shortcut)], flow, scope,
-                         node.loc)
+        return self.join(
+            "add", [("body", body), (node.shortcut_name, shortcut)], flow, scope, node.loc
+        )
 
-    def shortcut(self, node: ResidualNode, flow: Flow, body: Flow, scope: Scope,
-                 env: Mapping[str, Any]) -> Flow:
+    def shortcut(
+        self, node: ResidualNode, flow: Flow, body: Flow, scope: Scope, env: Mapping[str, Any]
+    ) -> Flow:
         loc = node.shortcut_loc or node.loc
         same = _same_shape(flow.shape, body.shape)
         mode = node.shortcut
@@ -399,33 +504,39 @@ class _Engine:
             if same is False:
                 raise SpecError(
                     f"identity shortcut: the input is {_dims(flow.shape)} but the body gives "
-                    f"{_dims(body.shape)}", loc, layer=scope.prefix or None, key="shortcut",
+                    f"{_dims(body.shape)}",
+                    loc,
+                    layer=scope.prefix or None,
+                    key="shortcut",
                     hint="use 'shortcut: auto' or 'projection' (1×1 conv + BN) to match shapes",
                 )
             return flow
-        if isinstance(mode, list):
-            items = mode
-        else:
-            items = self.projection(flow, body, loc, scope)
-
-        def run(inner: Scope) -> Flow:
-            return self.items(items, flow, inner, env)
-
-        return self.group(node.shortcut_name, "shortcut", "shortcut", loc, flow, scope, run)
+        items = mode if isinstance(mode, list) else self.projection(flow, body, loc, scope)
+        return self.group_items(node.shortcut_name, "shortcut", loc, items, flow, scope, env)
 
     def projection(self, flow: Flow, body: Flow, loc: Loc, scope: Scope) -> list[Node]:
         """The 1×1 conv (stride = the body's total stride, no bias) + BN of ResNet."""
         if len(body.shape) != 3:
-            raise SpecError("a projection shortcut needs a C×H×W body output", loc,
-                            layer=scope.prefix or None, key="shortcut")
+            raise SpecError(
+                "a projection shortcut needs a C×H×W body output",
+                loc,
+                layer=scope.prefix or None,
+                key="shortcut",
+            )
         strides = []
         for axis in range(2):
             jump_in, jump_out = flow.field[axis][1], body.field[axis][1]
-            ratio = jump_out // jump_in if isinstance(jump_in, int) and isinstance(jump_out, int) else 1
+            ratio = (
+                jump_out // jump_in if isinstance(jump_in, int) and isinstance(jump_out, int) else 1
+            )
             strides.append(max(ratio, 1))
-        conv = LayerNode(loc, name="0", kind="conv", spelled="conv",
-                         values={"filters": body.shape[0], "kernel": 1, "stride": strides,
-                                 "bias": False})
+        conv = LayerNode(
+            loc,
+            name="0",
+            kind="conv",
+            spelled="conv",
+            values={"filters": body.shape[0], "kernel": 1, "stride": strides, "bias": False},
+        )
         return [conv, LayerNode(loc, name="1", kind="batchnorm", spelled="batchnorm")]
 
     def dense(self, node: DenseNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
@@ -436,23 +547,24 @@ class _Engine:
         for index in range(1, count + 1):
             inner_env = {**env, "growth": growth, "index": index}
             if node.layer is not None:
-                items = node.layer
-
-                def run(inner: Scope, current: Flow = features) -> Flow:
-                    return self.items(items, current, inner, inner_env)
-
-                new = self.group(f"denselayer{index}", "denselayer", "denselayer", node.loc,
-                                 features, scope, run)
+                new = self.group_items(
+                    f"denselayer{index}",
+                    "denselayer",
+                    node.loc,
+                    node.layer,
+                    features,
+                    scope,
+                    inner_env,
+                )
             else:
                 block = self.spec.blocks[node.block or ""]
-                params = {name for name, _ in block.params}
-                extra = {key: value for key, value in (("growth", growth), ("index", index))
-                         if key in params}
-                call = CallNode(node.loc, name=f"denselayer{index}", block=block.name,
-                                args=dict(node.with_args))
-                new = self.call(call, features, scope, env, extra)
-            features = self.join("concat", [("features", features), ("new", new)], features,
-                                 scope, node.loc)
+                call = CallNode(
+                    node.loc, name=f"denselayer{index}", block=block.name, args=dict(node.with_args)
+                )
+                new = self.call(call, features, scope, env, {"growth": growth, "index": index})
+            features = self.join(
+                "concat", [("features", features), ("new", new)], features, scope, node.loc
+            )
         return features
 
     def repeat(self, node: RepeatNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
@@ -463,26 +575,35 @@ class _Engine:
             current = flow
             for index in range(count):
                 name = str(index) if named else None
-                if node.items is not None:
-                    items = node.items
-                    if named:
-                        current = self.group(
-                            name, "repeat", "repeat", node.loc, current, target,
-                            lambda inner, start=current: self.items(items, start, inner, env),
-                        )
-                    else:
-                        current = self.items(items, current, target, env)
+                if node.items is not None and named:
+                    current = self.group_items(
+                        name, "repeat", node.loc, node.items, current, target, env
+                    )
+                elif node.items is not None:
+                    current = self.items(node.items, current, target, env)
                 else:
                     args = {**node.with_args, **(node.first_args if index == 0 else {})}
-                    call = CallNode(node.loc, name=name, block=node.block or "", args=args,
-                                    key_locs=dict(node.key_locs))
+                    call = CallNode(
+                        node.loc,
+                        name=name,
+                        block=node.block or "",
+                        args=args,
+                        key_locs=dict(node.key_locs),
+                    )
                     current = self.call(call, current, target, env)
             return current
 
         if node.name is None:
             return repetitions(scope, named=False)
-        return self.group(node.name, "repeat", "repeat", node.loc, flow, scope,
-                          lambda inner: repetitions(inner, named=True))
+        return self.group(
+            node.name,
+            "repeat",
+            "repeat",
+            node.loc,
+            flow,
+            scope,
+            lambda inner: repetitions(inner, named=True),
+        )
 
 
 # ---------------------------------------------------------------------- helpers
@@ -500,7 +621,9 @@ def _order(value: Any) -> Any:
     return value if isinstance(value, int) else 0
 
 
-def _advance(field: tuple[tuple[Any, Any], ...], window: tuple[Any, ...] | None) -> tuple[tuple[Any, Any], ...]:
+def _advance(
+    field: tuple[tuple[Any, Any], ...], window: tuple[Any, ...] | None
+) -> tuple[tuple[Any, Any], ...]:
     """Receptive-field recurrence: r_out = r_in + (k − 1)·j_in, j_out = j_in·s."""
     if window is None:
         return field
@@ -578,8 +701,9 @@ def _concat_shape(shapes: list[tuple[str, tuple[Any, ...]]], where: Where) -> tu
     return (channels, *first[1:])
 
 
-def _broadcast_shape(shapes: list[tuple[str, tuple[Any, ...]]], merge: str,
-                     where: Where) -> tuple[Any, ...]:
+def _broadcast_shape(
+    shapes: list[tuple[str, tuple[Any, ...]]], merge: str, where: Where
+) -> tuple[Any, ...]:
     first_name, result = shapes[0]
     for name, shape in shapes[1:]:
         if merge == "add":
@@ -594,8 +718,9 @@ def _broadcast_shape(shapes: list[tuple[str, tuple[Any, ...]]], merge: str,
     return result
 
 
-def _broadcast_pair(a: tuple[Any, ...], b: tuple[Any, ...], name_a: str, name_b: str,
-                    where: Where) -> tuple[Any, ...]:
+def _broadcast_pair(
+    a: tuple[Any, ...], b: tuple[Any, ...], name_a: str, name_b: str, where: Where
+) -> tuple[Any, ...]:
     if len(a) != len(b):
         raise where.error(
             f"multiply needs tensors of the same rank: {_dims(a)} and {_dims(b)}",
@@ -603,9 +728,7 @@ def _broadcast_pair(a: tuple[Any, ...], b: tuple[Any, ...], name_a: str, name_b:
         )
     dims = []
     for x, y in zip(a, b, strict=True):
-        if arith.equal(x, y) is not False:
-            dims.append(x)
-        elif y == 1:
+        if arith.equal(x, y) is not False or y == 1:
             dims.append(x)
         elif x == 1:
             dims.append(y)

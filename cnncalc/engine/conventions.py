@@ -117,28 +117,39 @@ CONVENTIONS: dict[str, Convention] = {
     for convention in (
         Convention("cnncalc", "cnncalc (default)", _STATEMENT, _double_macs, _double_macs),
         Convention(
-            "fvcore", "fvcore FlopCountAnalysis",
+            "fvcore",
+            "fvcore FlopCountAnalysis",
             "fvcore: 1 per MAC for conv/linear/matmul; eval-mode batchnorm 2 per input element "
             "(1 without affine); layernorm 5; adaptive average pooling 1 per input element; "
             "0 for max/avg pooling, activations, adds and multiplies.",
-            lambda row: row.fvcore, lambda totals: totals.fvcore, "fvcore flops",
+            lambda row: row.fvcore,
+            lambda totals: totals.fvcore,
+            "fvcore flops",
         ),
         Convention(
-            "flopcounter", "torch.utils.flop_counter.FlopCounterMode",
+            "flopcounter",
+            "torch.utils.flop_counter.FlopCounterMode",
             "FlopCounterMode: 2 per MAC for convolutions and matrix multiplies only.",
-            _double_macs, _double_macs, "FlopCounterMode flops",
+            _double_macs,
+            _double_macs,
+            "FlopCounterMode flops",
         ),
         Convention(
-            "torchinfo", "torchinfo mult-adds",
+            "torchinfo",
+            "torchinfo mult-adds",
             "torchinfo: for Conv* modules (weights + bias) × output pixels; for other modules "
             "with parameters, their parameter count per sample; 0 for the rest.",
-            lambda row: row.torchinfo, lambda totals: totals.torchinfo, "mult-adds",
+            lambda row: row.torchinfo,
+            lambda totals: totals.torchinfo,
+            "mult-adds",
         ),
         Convention(
-            "keras", "Keras model.summary()",
+            "keras",
+            "Keras model.summary()",
             "Keras: parameters include batchnorm moving mean and variance as non-trainable "
             "(2·C per BN layer); FLOPs as cnncalc (2 × MACs).",
-            _double_macs, _double_macs,
+            _double_macs,
+            _double_macs,
         ),
     )
 }

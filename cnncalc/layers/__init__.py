@@ -20,11 +20,26 @@ from .pool import AvgPool, MaxPool
 from .shape_ops import ChannelShuffle, ChannelSplit, Dropout, Flatten, Identity, ZeroPad
 
 _KINDS: tuple[type[LayerKind], ...] = (
-    Conv, Depthwise, ConvTranspose, Linear,
-    MaxPool, AvgPool, GlobalAvgPool, GlobalMaxPool, AdaptiveAvgPool, AdaptiveMaxPool,
-    BatchNorm, LayerNorm, LocalResponseNorm,
+    Conv,
+    Depthwise,
+    ConvTranspose,
+    Linear,
+    MaxPool,
+    AvgPool,
+    GlobalAvgPool,
+    GlobalMaxPool,
+    AdaptiveAvgPool,
+    AdaptiveMaxPool,
+    BatchNorm,
+    LayerNorm,
+    LocalResponseNorm,
     *ACTIVATIONS,
-    Dropout, Flatten, Identity, ZeroPad, ChannelShuffle, ChannelSplit,
+    Dropout,
+    Flatten,
+    Identity,
+    ZeroPad,
+    ChannelShuffle,
+    ChannelSplit,
 )
 
 KINDS: dict[str, LayerKind] = {kind.name: kind() for kind in _KINDS}
@@ -42,5 +57,13 @@ def lookup(name: str) -> LayerKind | None:
 
 
 __all__ = [
-    "ALIASES", "KINDS", "REQUIRED", "Cost", "Field", "LayerKind", "Shape", "Where", "lookup",
+    "ALIASES",
+    "KINDS",
+    "REQUIRED",
+    "Cost",
+    "Field",
+    "LayerKind",
+    "Shape",
+    "Where",
+    "lookup",
 ]

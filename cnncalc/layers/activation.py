@@ -30,12 +30,22 @@ class Activation(LayerKind):
 
 
 def _activation(
-    name: str, summary: str, torch_name: str, aliases: tuple[str, ...] = (),
-    fields: tuple[Field, ...] = (), shorthand: str | None = None, ops: int = 1,
+    name: str,
+    summary: str,
+    torch_name: str,
+    aliases: tuple[str, ...] = (),
+    fields: tuple[Field, ...] = (),
+    shorthand: str | None = None,
+    ops: int = 1,
 ) -> type[Activation]:
     attributes = {
-        "name": name, "summary": summary, "torch_name": torch_name, "aliases": aliases,
-        "fields": fields, "shorthand": shorthand, "ops_per_element": ops,
+        "name": name,
+        "summary": summary,
+        "torch_name": torch_name,
+        "aliases": aliases,
+        "fields": fields,
+        "shorthand": shorthand,
+        "ops_per_element": ops,
     }
     return type(f"Activation_{name}", (Activation,), attributes)
 
@@ -44,14 +54,22 @@ ACTIVATIONS: tuple[type[Activation], ...] = (
     _activation("relu", "max(0, x)", "ReLU"),
     _activation("relu6", "min(max(0, x), 6)", "ReLU6"),
     _activation(
-        "leaky_relu", "x if x > 0 else slope·x", "LeakyReLU", ("leakyrelu",),
-        (Float("negative_slope", 0.01),), "negative_slope",
+        "leaky_relu",
+        "x if x > 0 else slope·x",
+        "LeakyReLU",
+        ("leakyrelu",),
+        (Float("negative_slope", 0.01),),
+        "negative_slope",
     ),
     _activation("elu", "x if x > 0 else α(eˣ − 1)", "ELU", (), (Float("alpha", 1.0),), "alpha"),
     _activation("tanh", "hyperbolic tangent", "Tanh"),
     _activation("sigmoid", "1 / (1 + e⁻ˣ)", "Sigmoid"),
     _activation(
-        "gelu", "x·Φ(x)", "GELU", (), (Choice("approximate", "none", options=("none", "tanh")),),
+        "gelu",
+        "x·Φ(x)",
+        "GELU",
+        (),
+        (Choice("approximate", "none", options=("none", "tanh")),),
     ),
     _activation("silu", "x·sigmoid(x) (swish)", "SiLU", ("swish",)),
     _activation("hardswish", "x·relu6(x + 3)/6", "Hardswish", ("hard_swish",)),

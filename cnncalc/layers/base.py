@@ -145,7 +145,9 @@ class Padding(Field):
         if isinstance(raw, str) and raw.isidentifier() and raw not in env:
             options = ", ".join(self.words)
             raise where.error(
-                f"unknown padding '{raw}'", self.name, hint=f"use an int, [ph, pw] or one of {options}"
+                f"unknown padding '{raw}'",
+                self.name,
+                hint=f"use an int, [ph, pw] or one of {options}",
             )
         return Pair(self.name, minimum=0).parse(raw, env, where)
 

@@ -31,14 +31,14 @@ class BatchNorm(LayerKind):
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
         channels = shape[0]
         count = elements(shape)
-        affine = arith.normalize(2 * channels) if values["affine"] else 0
+        scale = channels if values["affine"] else 0  # γ and β: one each per channel
         return Cost(
             output=shape,
-            weights=arith.normalize(affine / 2) if affine else 0,
-            biases=arith.normalize(affine / 2) if affine else 0,
+            weights=scale,
+            biases=scale,
             buffers=arith.normalize(2 * channels + 1),
             ops={"norm": arith.normalize(2 * count)},
             fvcore=arith.normalize(count * (2 if values["affine"] else 1)),
-            torchinfo=affine,
+            torchinfo=arith.normalize(2 * scale),
             keras_non_trainable=arith.normalize(2 * channels),
         )

@@ -43,7 +43,12 @@ class ConvTranspose(LayerKind):
         for axis, size in enumerate((H_in, W_in)):
             k, s, p = values["kernel"][axis], values["stride"][axis], values["padding"][axis]
             d, extra = values["dilation"][axis], values["output_padding"][axis]
-            if isinstance(extra, int) and isinstance(s, int) and isinstance(d, int) and extra >= max(s, d):
+            if (
+                isinstance(extra, int)
+                and isinstance(s, int)
+                and isinstance(d, int)
+                and extra >= max(s, d)
+            ):
                 raise where.error(
                     f"output_padding {extra} must be smaller than stride or dilation ({max(s, d)})",
                     "output_padding",
@@ -51,12 +56,15 @@ class ConvTranspose(LayerKind):
             size_out = arith.normalize((size - 1) * s - 2 * p + d * (k - 1) + extra + 1)
             if arith.sign_of(size_out) in (-1, 0):
                 raise where.error(
-                    f"output size {arith.as_text(size_out)} is not positive", "padding",
+                    f"output size {arith.as_text(size_out)} is not positive",
+                    "padding",
                     hint="padding is subtracted from a transposed convolution's output: use less",
                 )
             sizes.append(size_out)
         H_out, W_out = sizes
-        weights = arith.normalize(C_in * arith.floor_div(filters, groups) * values["kernel"][0] * values["kernel"][1])
+        weights = arith.normalize(
+            C_in * arith.floor_div(filters, groups) * values["kernel"][0] * values["kernel"][1]
+        )
         biases = filters if values["bias"] else 0
         pixels_out = arith.normalize(H_out * W_out)
         macs = arith.normalize(H_in * W_in * weights)

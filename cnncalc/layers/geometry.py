@@ -43,9 +43,10 @@ class Axis:
         else:
             padding = f"{arith.as_text(self.pad_before)} + {arith.as_text(self.pad_after)}"
         kernel = arith.as_text(self.kernel_effective)
-        rounding = "⌈…⌉" if self.ceil_mode else ""
-        text = f"({arith.as_text(self.size_in)} − {kernel} + {padding})/{arith.as_text(self.stride)} + 1"
-        return f"{text}{' (ceil)' if rounding else ''} = {arith.as_text(self.size_out)}"
+        size, stride = arith.as_text(self.size_in), arith.as_text(self.stride)
+        rounding = " (ceil_mode)" if self.ceil_mode else ""
+        result = arith.as_text(self.size_out)
+        return f"({size} − {kernel} + {padding})/{stride} + 1{rounding} = {result}"
 
 
 def resolve_padding(
@@ -109,24 +110,58 @@ def window_axis(
     else:
         size_out = arith.normalize(arith.floor_div(reach, stride) + 1)
         uncovered = arith.remainder(reach, stride)
-    return Axis(axis, size_in, kernel, stride, dilation, pad_before, pad_after, size_out,
-                uncovered, ceil_mode)
+    return Axis(
+        axis,
+        size_in,
+        kernel,
+        stride,
+        dilation,
+        pad_before,
+        pad_after,
+        size_out,
+        uncovered,
+        ceil_mode,
+    )
 
 
-def coverage_warning(axis: Axis) -> str | None:
-    """A warning when the division is not exact: some input pixels are never used."""
-    if not axis.uncovered:
+def lost_pixels(axis: Axis) -> Any:
+    """Input pixels (not padding) at the end that no window reaches; 0 when unknown."""
+    if not isinstance(axis.uncovered, int) or not isinstance(axis.pad_after, int):
+        return 0
+    return max(axis.uncovered - axis.pad_after, 0)
+
+
+def coverage_warning(axes: tuple[Axis, ...]) -> str | None:
+    """A warning when a division is not exact and real input pixels are never used:
+    ``(224 − 11 + 2·0)/4 + 1 = 54.25 → 54: the last 1 column of the input is never covered``.
+    """
+    lost = [axis for axis in axes if lost_pixels(axis)]
+    if not lost:
         return None
-    exact = arith.normalize(axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective)
+    first = lost[0]
+    both = len(lost) == 2 and _division(lost[0]) == _division(lost[1])
+    count = lost_pixels(first)
+    if both:
+        label, noun = "H and W", ("row and column" if count == 1 else "rows and columns")
+    else:
+        label, noun = first.axis, AXIS_WORDS[first.axis][0 if count == 1 else 1]
+    verb = "is" if count == 1 else "are"
+    text = (
+        f"{label}: {_division(first)} → {arith.as_text(first.size_out)}: the last {count} "
+        f"{noun} of the input {verb} never covered"
+    )
+    if len(lost) == 2 and not both:
+        text += "; " + (coverage_warning((lost[1],)) or "")
+    return text
+
+
+def _division(axis: Axis) -> str:
+    padding = arith.normalize(axis.pad_before + axis.pad_after)
+    exact = arith.normalize(axis.size_in + padding - axis.kernel_effective)
     value = _decimal(exact / axis.stride + 1)
-    one, many = AXIS_WORDS[axis.axis]
-    count = axis.uncovered
-    noun = one if count == 1 else many
     return (
-        f"{axis.axis}: ({arith.as_text(axis.size_in)} − {arith.as_text(axis.kernel_effective)} + "
-        f"{arith.as_text(axis.pad_before + axis.pad_after)})/{arith.as_text(axis.stride)} + 1 = "
-        f"{value} → {arith.as_text(axis.size_out)}: the last {count} {noun} of the padded "
-        f"input are never covered"
+        f"({arith.as_text(axis.size_in)} − {arith.as_text(axis.kernel_effective)} + "
+        f"{arith.as_text(padding)})/{arith.as_text(axis.stride)} + 1 = {value}"
     )
 
 
@@ -152,8 +187,9 @@ def windows(
             padding_mode, size, kernel[index], stride[index], dilation[index], index, where
         )
         axes.append(
-            window_axis(name, size, kernel[index], stride[index], dilation[index], padding, where,
-                        ceil_mode)
+            window_axis(
+                name, size, kernel[index], stride[index], dilation[index], padding, where, ceil_mode
+            )
         )
     return axes[0], axes[1]
 
@@ -164,4 +200,5 @@ def window_geometry(axes: tuple[Axis, Axis]) -> tuple[tuple[Any, Any, Any], ...]
 
 
 def axis_warnings(axes: tuple[Axis, Axis]) -> tuple[str, ...]:
-    return tuple(text for text in (coverage_warning(axis) for axis in axes) if text)
+    text = coverage_warning(axes)
+    return (text,) if text else ()

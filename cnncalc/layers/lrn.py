@@ -1,4 +1,4 @@
-"""lrn — local response normalisation across channels (AlexNet, GoogLeNet; ``nn.LocalResponseNorm``).
+"""lrn — local response normalisation across channels (AlexNet; ``nn.LocalResponseNorm``).
 
 b = a / (k + α/n · Σ a²)^β over n neighbouring channels. No parameters.
 Ops: n + 3 per element (square, an n-term window sum, power, divide). PyTorch runs it as

@@ -40,7 +40,9 @@ class _Pool(LayerKind):
             window=window_geometry(axes),
         )
 
-    def _check_padding(self, padding: tuple[Any, Any], kernel: tuple[Any, Any], where: Where) -> None:
+    def _check_padding(
+        self, padding: tuple[Any, Any], kernel: tuple[Any, Any], where: Where
+    ) -> None:
         # ATen's pool2d_shape_check: "pad should be at most half of effective kernel size"
         for pad, size in zip(padding, kernel, strict=True):
             if isinstance(pad, int) and isinstance(size, int) and pad > size // 2:

@@ -94,7 +94,8 @@ class ChannelShuffle(LayerKind):
         if rest not in (0, None):
             raise where.error(
                 f"channels ({arith.as_text(shape[0])}) are not divisible by groups "
-                f"({values['groups']})", "groups",
+                f"({values['groups']})",
+                "groups",
             )
         return Cost(output=shape)
 
@@ -118,7 +119,8 @@ class ChannelSplit(LayerKind):
             if arith.equal(total, channels) is False:
                 raise where.error(
                     f"sections {list(sections)} add up to {arith.as_text(total)}, "
-                    f"not the {arith.as_text(channels)} input channels", "sections",
+                    f"not the {arith.as_text(channels)} input channels",
+                    "sections",
                 )
             parts = sections
         else:

@@ -20,8 +20,9 @@ SCHEMA = "cnncalc/analysis@1"
 FORMATS = ("table", "json", "csv", "md")
 
 
-def render(analysis: Analysis, command: str, fmt: str, convention: Convention,
-           color: bool = False) -> str:
+def render(
+    analysis: Analysis, command: str, fmt: str, convention: Convention, color: bool = False
+) -> str:
     if fmt == "json":
         return to_json(analysis, convention)
     if fmt == "csv":
@@ -50,8 +51,9 @@ def _row_json(row: Row, convention: Convention) -> dict[str, Any]:
         "other_ops": {name: arith.as_json(row.ops.get(name, 0)) for name in OP_CATEGORIES},
         "activation_elements": arith.as_json(row.activation_elements),
         "depth": row.depth,
-        "receptive_field": [[arith.as_json(size), arith.as_json(jump)]
-                            for size, jump in row.receptive_field],
+        "receptive_field": [
+            [arith.as_json(size), arith.as_json(jump)] for size, jump in row.receptive_field
+        ],
         "module": row.is_module,
         "warnings": list(row.warnings),
     }
@@ -71,10 +73,16 @@ def analysis_document(analysis: Analysis, convention: Convention) -> dict[str, A
         "symbols": list(analysis.symbols),
         "layers": [_row_json(row, convention) for row in analysis.layers],
         "blocks": [
-            {"path": row.path, "kind": row.kind, "input_shape": arith.as_json(row.input_shape),
-             "output_shape": arith.as_json(row.output_shape), "params": arith.as_json(row.params),
-             "macs": arith.as_json(row.macs), "flops": arith.as_json(convention.row_flops(row)),
-             "depth": row.depth}
+            {
+                "path": row.path,
+                "kind": row.kind,
+                "input_shape": arith.as_json(row.input_shape),
+                "output_shape": arith.as_json(row.output_shape),
+                "params": arith.as_json(row.params),
+                "macs": arith.as_json(row.macs),
+                "flops": arith.as_json(convention.row_flops(row)),
+                "depth": row.depth,
+            }
             for row in analysis.groups
         ],
         "totals": {
@@ -144,7 +152,10 @@ def to_markdown(analysis: Analysis, command: str, convention: Convention) -> str
             cells = [f"**{cell}**" if cell else cell for cell in cells]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines += [f"- **{label}**: {_md_cell(value)}" for label, value in totals_lines(analysis, convention, command)]
+    lines += [
+        f"- **{label}**: {_md_cell(value)}"
+        for label, value in totals_lines(analysis, convention, command)
+    ]
     lines += [f"- ⚠ {_md_cell(str(item))}" for item in analysis.warnings]
     return "\n".join(lines)
 
@@ -176,7 +187,9 @@ def to_table(analysis: Analysis, command: str, convention: Convention) -> str:
     title = f"{analysis.name} — {analysis.file}"
     out = [title, rule, line(header), rule, *(line(cells) for cells in body), rule]
     label_width = max(len(label) for label, _ in totals_lines(analysis, convention, command))
-    out += [f"{label.ljust(label_width)}  {value}" for label, value in
-            totals_lines(analysis, convention, command)]
+    out += [
+        f"{label.ljust(label_width)}  {value}"
+        for label, value in totals_lines(analysis, convention, command)
+    ]
     out += [f"warning: {item}" for item in analysis.warnings]
     return "\n".join(out)

@@ -91,7 +91,10 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
     ]
     if command in ("params", "summary"):
         lines += [
-            ("params", f"{number(total)} (trainable {number(trainable)}, non-trainable {number(frozen)})"),
+            (
+                "params",
+                f"{number(total)} (trainable {number(trainable)}, non-trainable {number(frozen)})",
+            ),
             ("buffers", f"{number(totals.buffers)} (BN running statistics; not parameters)"),
             ("param memory", f"{bytes_text(total)} as float32"),
         ]
@@ -106,10 +109,16 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
         lines.append(("other ops", others or "none"))
     if command == "summary":
         lines += [
-            ("activations", f"{number(totals.activation_elements)} elements = "
-             f"{bytes_text(totals.activation_elements)} (every layer's output, float32)"),
-            ("depth", f"{totals.depth} weight layers on the longest path "
-             f"({totals.weight_layers} conv/linear layers in all)"),
+            (
+                "activations",
+                f"{number(totals.activation_elements)} elements = "
+                f"{bytes_text(totals.activation_elements)} (every layer's output, float32)",
+            ),
+            (
+                "depth",
+                f"{totals.depth} weight layers on the longest path "
+                f"({totals.weight_layers} conv/linear layers in all)",
+            ),
         ]
     if command != "shape":
         lines.append(("convention", convention.reconcile(analysis)))
@@ -120,8 +129,13 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
 def published_lines(analysis: Analysis, convention: Convention) -> list[tuple[str, str]]:
     """'published params 61,100,840 ✓' lines comparing the spec's stated totals."""
     totals = analysis.totals
-    found = {"params": totals.params, "macs": totals.macs, "depth": totals.depth,
-             "flops": totals.flops, "trainable_params": totals.trainable_params}
+    found = {
+        "params": totals.params,
+        "macs": totals.macs,
+        "depth": totals.depth,
+        "flops": totals.flops,
+        "trainable_params": totals.trainable_params,
+    }
     lines = []
     for key, value in analysis.published.items():
         if key not in found or analysis.symbolic or analysis.batch != 1:

@@ -39,8 +39,10 @@ def evaluate(text: str, env: Mapping[str, Any]) -> Any:
 
 
 def _evaluate(node: ast.AST, env: Mapping[str, Any], text: str) -> Any:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(
-        node.value, bool
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int)
+        and not isinstance(node.value, bool)
     ):
         return node.value
     if isinstance(node, ast.Name):
@@ -48,7 +50,9 @@ def _evaluate(node: ast.AST, env: Mapping[str, Any], text: str) -> Any:
             known = ", ".join(sorted(env)) or "none"
             raise ExpressionError(f"unknown name '{node.id}' in '{text}' (known names: {known})")
         value = env[node.id]
-        if isinstance(value, bool) or not (isinstance(value, int) or hasattr(value, "free_symbols")):
+        if isinstance(value, bool) or not (
+            isinstance(value, int) or hasattr(value, "free_symbols")
+        ):
             raise ExpressionError(f"'{node.id}' is {value!r}, not an integer, in '{text}'")
         return value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):

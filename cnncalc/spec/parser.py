@@ -75,7 +75,8 @@ class _Parser:
         start = Loc(self.file, 1, 1)
         if data is None:
             raise SpecError(
-                "the spec is empty", start,
+                "the spec is empty",
+                start,
                 hint="a spec needs at least 'name:', 'input: [C, H, W]' and 'layers:'",
             )
         if not isinstance(data, YamlMap):
@@ -88,8 +89,11 @@ class _Parser:
         for required in ("input", "layers"):
             if required not in data:
                 raise SpecError(
-                    f"the spec has no '{required}'", data.loc, key=required,
-                    hint="add 'input: [3, 224, 224]'" if required == "input"
+                    f"the spec has no '{required}'",
+                    data.loc,
+                    key=required,
+                    hint="add 'input: [3, 224, 224]'"
+                    if required == "input"
                     else "add 'layers:' with a list of layers",
                 )
         blocks_raw = data.get("blocks") or YamlMap()
@@ -100,7 +104,9 @@ class _Parser:
             if layers.lookup(name) or name in STRUCTURES:
                 raise SpecError(
                     f"block name '{name}' is already a layer kind or structure",
-                    blocks_raw.key_locs[name], key=name, hint="choose another name",
+                    blocks_raw.key_locs[name],
+                    key=name,
+                    hint="choose another name",
                 )
         defaults, default_locs = self._defaults(data)
         spec = Spec(
@@ -113,7 +119,9 @@ class _Parser:
             input_loc=data.value_locs["input"],
             defaults=defaults,
             default_locs=default_locs,
-            blocks={name: self._block(name, blocks_raw, index) for index, name in enumerate(blocks_raw)},
+            blocks={
+                name: self._block(name, blocks_raw, index) for index, name in enumerate(blocks_raw)
+            },
             layers=self._item_list(data["layers"], data.value_locs["layers"], "layers"),
             lines=lines,
         )
@@ -145,19 +153,25 @@ class _Parser:
         if not isinstance(raw, list) or len(raw) not in (1, 3):
             raise SpecError(
                 f"'input' must be [C, H, W] (or [N] for a flat vector), got {_type_name(raw)}",
-                loc, key="input", hint="for example input: [3, 224, 224] or input: [3, H, W]",
+                loc,
+                key="input",
+                hint="for example input: [3, 224, 224] or input: [3, H, W]",
             )
         for item in raw:
             if isinstance(item, bool) or not (
-                (isinstance(item, int) and item > 0) or (isinstance(item, str) and item.isidentifier())
+                (isinstance(item, int) and item > 0)
+                or (isinstance(item, str) and item.isidentifier())
             ):
                 raise SpecError(
                     f"input dimension {item!r} must be a positive integer or a symbol such as H",
-                    loc, key="input",
+                    loc,
+                    key="input",
                 )
         return list(raw)
 
-    def _defaults(self, data: YamlMap) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Loc]]]:
+    def _defaults(
+        self, data: YamlMap
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Loc]]]:
         raw = data.get("defaults")
         if raw is None:
             return {}, {}
@@ -169,8 +183,10 @@ class _Parser:
             kind = layers.lookup(spelled)
             if kind is None:
                 raise SpecError(
-                    f"unknown layer kind '{spelled}' in defaults", raw.key_locs[spelled],
-                    key=spelled, hint=did_you_mean(spelled, layers.ALIASES),
+                    f"unknown layer kind '{spelled}' in defaults",
+                    raw.key_locs[spelled],
+                    key=spelled,
+                    hint=did_you_mean(spelled, layers.ALIASES),
                 )
             if not isinstance(fields, YamlMap):
                 raise self._error(raw, spelled, f"defaults for '{spelled}' must be a mapping")
@@ -189,7 +205,8 @@ class _Parser:
         if not isinstance(raw, YamlMap):
             raise SpecError(
                 f"block '{name}' must be a mapping with 'args' and 'layers' (or a structure)",
-                loc, key=name,
+                loc,
+                key=name,
             )
         params = self._params(raw, name)
         body_keys = [key for key in raw if key != "args"]
@@ -201,7 +218,9 @@ class _Parser:
             if len(heads) != 1:
                 raise SpecError(
                     f"block '{name}' needs 'layers: [...]' or exactly one structure "
-                    f"({', '.join(STRUCTURES)})", loc, key=name,
+                    f"({', '.join(STRUCTURES)})",
+                    loc,
+                    key=name,
                 )
             item = YamlMap({key: raw[key] for key in body_keys})
             item.loc, item.key_locs, item.value_locs = raw.loc, raw.key_locs, raw.value_locs
@@ -220,12 +239,13 @@ class _Parser:
             if isinstance(item, str) and item.isidentifier():
                 params.append((item, layers.REQUIRED))
             elif isinstance(item, YamlMap) and len(item) == 1:
-                (name, default), = item.items()
+                ((name, default),) = item.items()
                 params.append((name, default))
             else:
                 raise SpecError(
                     f"argument {item!r} of block '{block}' must be a name or 'name: default'",
-                    loc, key="args",
+                    loc,
+                    key="args",
                 )
         return params
 
@@ -245,20 +265,29 @@ class _Parser:
         if not isinstance(raw, YamlMap):
             raise SpecError(
                 f"a layer must be a kind name (relu) or a mapping (conv: {{...}}), "
-                f"not {_type_name(raw)}", loc,
+                f"not {_type_name(raw)}",
+                loc,
             )
-        heads = [key for key in raw if key in STRUCTURES or layers.lookup(key) or key in self.block_names]
+        heads = [
+            key for key in raw if key in STRUCTURES or layers.lookup(key) or key in self.block_names
+        ]
         if not heads:
-            unknown = next((key for key in raw if key not in COMMON_SIBLINGS + REPEAT_SIBLINGS), None)
+            unknown = next(
+                (key for key in raw if key not in COMMON_SIBLINGS + REPEAT_SIBLINGS), None
+            )
             key = unknown or next(iter(raw), "")
             raise SpecError(
-                f"unknown layer kind '{key}'", raw.key_locs.get(key, loc), key=key,
+                f"unknown layer kind '{key}'",
+                raw.key_locs.get(key, loc),
+                key=key,
                 hint=self._kind_hint(key),
             )
         if len(heads) > 1:
             raise SpecError(
                 f"one layer per list item: found {', '.join(heads)} together",
-                raw.key_locs[heads[1]], key=heads[1], hint="start each layer with its own '- '",
+                raw.key_locs[heads[1]],
+                key=heads[1],
+                hint="start each layer with its own '- '",
             )
         head = heads[0]
         if head == "repeat":
@@ -278,7 +307,10 @@ class _Parser:
 
     def _kind_hint(self, word: str) -> str:
         suggestion = did_you_mean(word, [*layers.ALIASES, *self.block_names, *STRUCTURES])
-        return suggestion or "run 'cnncalc layers' for the layer kinds; blocks are defined under 'blocks:'"
+        return (
+            suggestion
+            or "run 'cnncalc layers' for the layer kinds; blocks are defined under 'blocks:'"
+        )
 
     def _siblings(self, node: Node, raw: YamlMap) -> None:
         if "name" in raw:
@@ -292,7 +324,9 @@ class _Parser:
         text = str(value)
         if not text or "." in text or any(char.isspace() for char in text):
             raise SpecError(
-                f"name '{text}' must be non-empty, without dots or spaces", loc, key="name",
+                f"name '{text}' must be non-empty, without dots or spaces",
+                loc,
+                key="name",
                 hint="dots join names into paths (layer3.1.conv2)",
             )
         return text
@@ -328,8 +362,10 @@ class _Parser:
         if kind.shorthand is None:
             required = ", ".join(f"{field.name}: ..." for field in kind.fields if field.required)
             raise SpecError(
-                f"{kind.name} takes a mapping of fields, not {_type_name(value)}", value_loc,
-                key=spelled, hint=f"write {spelled}: {{{required}}}" if required else None,
+                f"{kind.name} takes a mapping of fields, not {_type_name(value)}",
+                value_loc,
+                key=spelled,
+                hint=f"write {spelled}: {{{required}}}" if required else None,
             )
         node.values[kind.shorthand] = value
         node.key_locs[kind.shorthand] = value_loc
@@ -342,7 +378,9 @@ class _Parser:
         if not isinstance(value, YamlMap):
             raise SpecError(
                 f"arguments of block '{block}' must be a mapping, not {_type_name(value)}",
-                loc, key=block, hint=f"write {block}: {{arg: value, ...}}",
+                loc,
+                key=block,
+                hint=f"write {block}: {{arg: value, ...}}",
             )
         for key, item in value.items():
             if key == "name":
@@ -355,7 +393,9 @@ class _Parser:
     def _branches(self, value: Any, loc: Loc, head: str) -> list[Branch]:
         if not isinstance(value, YamlList) or len(value) < 2:
             raise SpecError(
-                f"'{head}' needs a list of at least two branches", loc, key=head,
+                f"'{head}' needs a list of at least two branches",
+                loc,
+                key=head,
                 hint=f"{head}: [[layers of branch 1], [layers of branch 2]]",
             )
         branches = []
@@ -373,11 +413,15 @@ class _Parser:
     def _residual(self, value: Any, loc: Loc) -> ResidualNode:
         if not isinstance(value, YamlMap) or "body" not in value:
             raise SpecError(
-                "'residual' needs a mapping with 'body' (and optionally 'shortcut')", loc,
-                key="residual", hint="residual: {body: [...], shortcut: auto}",
+                "'residual' needs a mapping with 'body' (and optionally 'shortcut')",
+                loc,
+                key="residual",
+                hint="residual: {body: [...], shortcut: auto}",
             )
         self._check_keys(value, ("body", "shortcut", "shortcut_name"), "residual")
-        node = ResidualNode(loc, body=self._item_list(value["body"], value.value_locs["body"], "body"))
+        node = ResidualNode(
+            loc, body=self._item_list(value["body"], value.value_locs["body"], "body")
+        )
         shortcut = value.get("shortcut", "auto")
         node.shortcut_loc = value.value_locs.get("shortcut", loc)
         if isinstance(shortcut, str) and shortcut in ("auto", "identity", "projection"):
@@ -387,24 +431,34 @@ class _Parser:
         else:
             raise SpecError(
                 f"shortcut must be auto, identity, projection or a list of layers, got "
-                f"{_type_name(shortcut)}", node.shortcut_loc, key="shortcut",
+                f"{_type_name(shortcut)}",
+                node.shortcut_loc,
+                key="shortcut",
             )
         if "shortcut_name" in value:
-            node.shortcut_name = self._name(value["shortcut_name"], value.value_locs["shortcut_name"])
+            node.shortcut_name = self._name(
+                value["shortcut_name"], value.value_locs["shortcut_name"]
+            )
         return node
 
     def _dense(self, value: Any, loc: Loc) -> DenseNode:
         if not isinstance(value, YamlMap):
             raise SpecError(
-                "'dense' needs a mapping: {count, growth, layer: [...]}", loc, key="dense",
+                "'dense' needs a mapping: {count, growth, layer: [...]}",
+                loc,
+                key="dense",
             )
         self._check_keys(value, ("count", "growth", "layer", "block", "with"), "dense")
         for required in ("count", "growth"):
             if required not in value:
                 raise SpecError(f"'dense' needs '{required}'", loc, key=required)
-        node = DenseNode(loc, count=value["count"], growth=value["growth"], key_locs=dict(value.value_locs))
+        node = DenseNode(
+            loc, count=value["count"], growth=value["growth"], key_locs=dict(value.value_locs)
+        )
         if ("layer" in value) == ("block" in value):
-            raise SpecError("'dense' needs exactly one of 'layer: [...]' or 'block: name'", loc, key="dense")
+            raise SpecError(
+                "'dense' needs exactly one of 'layer: [...]' or 'block: name'", loc, key="dense"
+            )
         if "layer" in value:
             node.layer = self._item_list(value["layer"], value.value_locs["layer"], "layer")
         else:
@@ -414,11 +468,14 @@ class _Parser:
 
     def _repeat(self, raw: YamlMap) -> RepeatNode:
         self._check_keys(raw, ("repeat", *COMMON_SIBLINGS, *REPEAT_SIBLINGS), "repeat")
-        node = RepeatNode(raw.key_locs["repeat"], count=raw["repeat"], key_locs=dict(raw.value_locs))
+        node = RepeatNode(
+            raw.key_locs["repeat"], count=raw["repeat"], key_locs=dict(raw.value_locs)
+        )
         if ("layers" in raw) == ("block" in raw):
             raise SpecError(
                 "'repeat' needs exactly one of 'layers: [...]' or 'block: name'",
-                raw.key_locs["repeat"], key="repeat",
+                raw.key_locs["repeat"],
+                key="repeat",
                 hint="- repeat: 3\n    block: basic\n    with: {filters: 64}",
             )
         if "layers" in raw:
@@ -436,7 +493,9 @@ class _Parser:
         name = raw[key]
         if not isinstance(name, str) or name not in self.block_names:
             raise SpecError(
-                f"unknown block '{name}'", raw.value_locs[key], key=key,
+                f"unknown block '{name}'",
+                raw.value_locs[key],
+                key=key,
                 hint=did_you_mean(str(name), self.block_names) or "define it under 'blocks:'",
             )
         return name
@@ -456,7 +515,9 @@ class _Parser:
         for key in raw:
             if key not in allowed:
                 hint = did_you_mean(key, allowed) or f"{where} accepts: {', '.join(allowed)}"
-                raise SpecError(f"unknown key '{key}' in {where}", raw.key_locs[key], key=key, hint=hint)
+                raise SpecError(
+                    f"unknown key '{key}' in {where}", raw.key_locs[key], key=key, hint=hint
+                )
 
     def _error(self, raw: YamlMap, key: str, message: str) -> SpecError:
         return SpecError(message, raw.value_locs.get(key, raw.loc), key=key)

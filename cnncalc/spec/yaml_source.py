@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - pure-Python PyYAML
 _MAX_BYTES = 20_000_000
 
 
-class YamlMap(dict):  # type: ignore[type-arg]
+class YamlMap(dict[str, Any]):
     """A mapping with ``loc`` (of the mapping), ``key_locs`` and ``value_locs``."""
 
     loc: Loc
@@ -31,7 +31,7 @@ class YamlMap(dict):  # type: ignore[type-arg]
     value_locs: dict[str, Loc]
 
 
-class YamlList(list):  # type: ignore[type-arg]
+class YamlList(list[Any]):
     """A sequence with ``loc`` and ``item_locs``."""
 
     loc: Loc

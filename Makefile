@@ -1,0 +1,41 @@
+# The same commands locally and in CI. `make demo` and `make test` each set up what they need.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint unit bench goldens clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# A real analysis of bundled specs on a fresh machine.
+demo: setup
+	$(BIN)/cnncalc summary specs/alexnet.yaml
+	$(BIN)/cnncalc flops specs/resnet50.yaml --convention fvcore --format md | tail -n 12
+	$(BIN)/cnncalc shape specs/lenet5.yaml --input 1xHxW
+
+# Everything CI runs: lint, types, tests.
+test: setup lint unit
+
+lint: setup
+	$(BIN)/ruff check cnncalc tests benchmarks
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+# Regenerate golden files after a deliberate change; review them with git diff.
+goldens: setup
+	CNNCALC_UPDATE_GOLDENS=1 $(BIN)/python -m pytest tests -q -k golden
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

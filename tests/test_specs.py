@@ -1,0 +1,138 @@
+"""Every bundled spec reproduces its published totals, and the classic depths hold."""
+
+from __future__ import annotations
+
+import pytest
+
+import cnncalc
+
+from .conftest import SPECS
+
+
+def test_the_bundled_specs_are_there():
+    names = {path.stem for path in SPECS}
+    expected = {
+        "lenet5",
+        "alexnet",
+        "alexnet_torchvision",
+        "zfnet",
+        "nin",
+        "mobilenet_v1",
+        "vgg11",
+        "vgg13",
+        "vgg16",
+        "vgg19",
+        "vgg16_bn",
+        "googlenet",
+        "googlenet_torchvision",
+        "resnet18",
+        "resnet34",
+        "resnet50",
+        "resnet101",
+        "resnet152",
+        "densenet121",
+        "fashion_mnist_cnn",
+        "mnist_cnn",
+        "vgg13_cifar10",
+        "savings_inception",
+        "savings_gap",
+    }
+    assert expected <= names
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[path.stem for path in SPECS])
+def test_published_totals(path):
+    spec = cnncalc.load_spec(path)
+    assert spec.source, "every bundled spec names its source"
+    assert spec.published, "every bundled spec states its published totals"
+    analysis = cnncalc.analyse(spec)
+    totals = analysis.totals
+    found = {
+        "params": totals.params,
+        "macs": totals.macs,
+        "depth": totals.depth,
+        "trainable_params": totals.trainable_params,
+        "flops": totals.flops,
+    }
+    for key, value in spec.published.items():
+        if key in found:
+            assert found[key] == value, f"{path.stem}: {key}"
+
+
+# The issue's figures, independent of what the spec files claim.
+PUBLISHED = {
+    "lenet5": (61_706, 416_520),
+    "alexnet": (62_378_344, None),
+    "alexnet_torchvision": (61_100_840, 714_188_480),
+    "vgg11": (132_863_336, None),
+    "vgg16": (138_357_544, 15_470_264_320),
+    "vgg19": (143_667_240, None),
+    "vgg16_bn": (138_365_992, None),
+    "googlenet_torchvision": (6_624_904, 1_498_376_192),
+    "resnet18": (11_689_512, 1_814_073_344),
+    "resnet34": (21_797_672, None),
+    "resnet50": (25_557_032, 4_089_184_256),
+    "resnet101": (44_549_160, None),
+    "resnet152": (60_192_808, 11_513_626_624),
+    "densenet121": (7_978_856, 2_834_161_664),
+    "fashion_mnist_cnn": (29_034, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_issue_figures(root, name):
+    params, macs = PUBLISHED[name]
+    totals = cnncalc.analyse_file(root / "specs" / f"{name}.yaml").totals
+    assert totals.params == params
+    if macs is not None:
+        assert totals.macs == macs
+
+
+@pytest.mark.parametrize(
+    ("name", "depth"),
+    [
+        ("alexnet", 8),
+        ("vgg16", 16),
+        ("googlenet", 22),
+        ("googlenet_torchvision", 22),
+        ("resnet18", 18),
+        ("resnet50", 50),
+        ("resnet152", 152),
+        ("densenet121", 121),
+        ("lenet5", 5),
+    ],
+)
+def test_depth_reproduces_the_names(root, name, depth):
+    assert cnncalc.analyse_file(root / "specs" / f"{name}.yaml").totals.depth == depth
+
+
+def test_savings_gap_head(root):
+    gap = cnncalc.analyse_file(root / "specs" / "savings_gap.yaml").totals
+    fc = cnncalc.analyse_file(root / "specs" / "savings_gap_fc.yaml").totals
+    assert (fc.params, gap.params) == (50_177_000, 1_025_000)
+
+
+def test_inception_reduction_saves(root):
+    reduced = cnncalc.analyse_file(root / "specs" / "savings_inception.yaml")
+    naive = cnncalc.analyse_file(root / "specs" / "savings_inception_naive.yaml")
+    assert reduced.output_shape == (256, 28, 28)
+    assert reduced.totals.macs < naive.totals.macs
+
+
+def test_resnet18_parameter_paths_follow_torchvision(root):
+    analysis = cnncalc.analyse_file(root / "specs" / "resnet18.yaml")
+    paths = [row.path for row in analysis.layers if row.params]
+    assert paths[:5] == ["conv1", "bn1", "layer1.0.conv1", "layer1.0.bn1", "layer1.0.conv2"]
+    assert "layer2.0.downsample.0" in paths and "layer2.0.downsample.1" in paths
+    assert paths[-1] == "fc"
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[path.stem for path in SPECS])
+def test_group_rows_add_up(path):
+    """Invariant: each group's subtotal is the sum of the layers under it."""
+    analysis = cnncalc.analyse_file(path)
+    for group in analysis.groups:
+        inside = [row for row in analysis.layers if row.path.startswith(group.path + ".")]
+        assert group.params == sum(row.params for row in inside)
+        assert group.macs == sum(row.macs for row in inside)
+    assert analysis.totals.params == sum(row.params for row in analysis.layers)

@@ -55,7 +55,22 @@ def floor_div(numerator: Dim, denominator: Dim) -> Dim:
     if isinstance(numerator, int) and isinstance(denominator, int):
         return numerator // denominator
     sp = _sympy()
-    return normalize(sp.floor(sp.Integer(1) * numerator / denominator))
+    return normalize(sp.floor(_unfloor(numerator, denominator) / denominator))
+
+
+def _unfloor(numerator: Any, denominator: Any) -> Any:
+    """⌊⌊y⌋ + c⌋/d = ⌊(y + c)/d⌋ for an integer c and d: keeps formulas flat.
+
+    ``floor(floor(H/2)/2)`` becomes ``floor(H/4)``, as a person would write it.
+    """
+    sp = _sympy()
+    if not isinstance(denominator, int):
+        return sp.Integer(1) * numerator
+    constant, rest = sp.Integer(1) * numerator, sp.Integer(0)
+    constant, rest = constant.as_coeff_Add()
+    if isinstance(rest, sp.floor) and constant.is_Integer:
+        return rest.args[0] + constant
+    return sp.Integer(1) * numerator
 
 
 def ceil_div(numerator: Dim, denominator: Dim) -> Dim:
@@ -117,14 +132,39 @@ def equal(a: Dim, b: Dim) -> bool | None:
 
 
 def as_text(value: Any, thousands: bool = False) -> str:
-    """A value as people read it: ``34,944`` or ``floor((H - 11)/4) + 1``."""
+    """A value as people read it: ``34,944`` or ``⌊(H − 11)/4⌋ + 1``."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
         return f"{value:,}" if thousands else str(value)
     if isinstance(value, Fraction):
         return str(value)
+    if hasattr(value, "free_symbols"):
+        return _printer().doprint(value).replace("*", "·").replace(" - ", " − ")
     return str(value)
+
+
+def as_factor(value: Any) -> str:
+    """Like :func:`as_text`, parenthesised when it is a sum: ``6×(H − 4)×(W − 4)``."""
+    text = as_text(value)
+    return f"({text})" if getattr(value, "is_Add", False) else text
+
+
+@cache
+def _printer() -> Any:
+    sp = _sympy()
+    from sympy.printing.str import StrPrinter
+
+    class Printer(StrPrinter):  # type: ignore[misc]
+        """sympy's printer with ⌊(H − 11)/4⌋ instead of floor(H/4 - 11/4)."""
+
+        def _print_floor(self, expr: Any) -> str:
+            return f"⌊{self._print(sp.together(expr.args[0]))}⌋"
+
+        def _print_ceiling(self, expr: Any) -> str:
+            return f"⌈{self._print(sp.together(expr.args[0]))}⌉"
+
+    return Printer()
 
 
 def as_json(value: Any) -> Any:

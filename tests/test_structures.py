@@ -113,7 +113,7 @@ def test_dense_block_growth():
         name: dense
         input: [64, 56, 56]
         layers:
-          - dense:
+          - dense_block:
               count: 6
               growth: 32
               layer:

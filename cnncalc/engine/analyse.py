@@ -208,7 +208,7 @@ class _Engine:
         handler = handlers[type(node)]
         if node.inline:
             return self.items(node.then, handler(node, flow, scope, env), scope, env)
-        label = node.merge if isinstance(node, MergeNode) else type(node).__name__[:-4].lower()
+        label = node.merge if isinstance(node, MergeNode) else _STRUCTURE_LABELS[type(node)]
 
         def body(inner: Scope) -> Flow:
             return self.items(node.then, handler(node, flow, inner, env), inner, env)
@@ -607,6 +607,12 @@ class _Engine:
 
 
 # ---------------------------------------------------------------------- helpers
+
+_STRUCTURE_LABELS: dict[type, str] = {
+    SequenceNode: "sequence",
+    ResidualNode: "residual",
+    DenseNode: "dense_block",
+}
 
 
 def _times(value: Any, batch: int) -> Any:

@@ -125,8 +125,16 @@ def window_axis(
 
 
 def lost_pixels(axis: Axis) -> Any:
-    """Input pixels (not padding) at the end that no window reaches; 0 when unknown."""
+    """Input pixels (not padding) at the end that no window reaches; 0 when unknown.
+
+    Only for windows that tile or overlap (kernel ≥ stride): a 1×1 stride-2 projection
+    skips every other pixel by design, and its last row is no different.
+    """
     if not isinstance(axis.uncovered, int) or not isinstance(axis.pad_after, int):
+        return 0
+    if not (isinstance(axis.kernel_effective, int) and isinstance(axis.stride, int)):
+        return 0
+    if axis.kernel_effective < axis.stride:
         return 0
     return max(axis.uncovered - axis.pad_after, 0)
 

@@ -17,7 +17,7 @@ from ..engine.result import OP_CATEGORIES, Analysis, Row
 
 def shape_text(shape: Sequence[Any]) -> str:
     """C×H×W as people write it: ``96×55×55``."""
-    return "×".join(arith.as_text(dim) for dim in shape)
+    return "×".join(arith.as_factor(dim) for dim in shape)
 
 
 def field_text(row: Row) -> str:
@@ -77,7 +77,7 @@ def number(value: Any) -> str:
 def bytes_text(count: Any) -> str:
     """4 bytes per float32 element, in MiB (or the exact expression)."""
     if not isinstance(count, int):
-        return f"4·({count}) bytes"
+        return f"4·({arith.as_text(count)}) bytes"
     return f"{count * 4 / 2**20:,.2f} MiB"
 
 

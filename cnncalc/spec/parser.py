@@ -24,7 +24,7 @@ from .yaml_source import YamlList, YamlMap, parse_yaml, read_spec_text
 
 TOP_KEYS = ("name", "source", "description", "published", "input", "defaults", "blocks", "layers")
 MERGES = ("concat", "add", "multiply")
-STRUCTURES = ("sequence", *MERGES, "residual", "dense", "repeat")
+STRUCTURES = ("sequence", *MERGES, "residual", "dense_block", "repeat")
 COMMON_SIBLINGS = ("name", "then")
 REPEAT_SIBLINGS = ("block", "layers", "with", "first")
 PUBLISHED_KEYS = ("params", "trainable_params", "macs", "flops", "depth", "note")
@@ -339,7 +339,7 @@ class _Parser:
             return MergeNode(loc, merge=head, branches=self._branches(value, value_loc, head))
         if head == "residual":
             return self._residual(value, loc)
-        if head == "dense":
+        if head == "dense_block":
             return self._dense(value, loc)
         if head in self.block_names:
             return self._call(head, value, loc)
@@ -444,20 +444,20 @@ class _Parser:
     def _dense(self, value: Any, loc: Loc) -> DenseNode:
         if not isinstance(value, YamlMap):
             raise SpecError(
-                "'dense' needs a mapping: {count, growth, layer: [...]}",
+                "'dense_block' needs a mapping: {count, growth, layer: [...]}",
                 loc,
-                key="dense",
+                key="dense_block",
             )
-        self._check_keys(value, ("count", "growth", "layer", "block", "with"), "dense")
+        self._check_keys(value, ("count", "growth", "layer", "block", "with"), "dense_block")
         for required in ("count", "growth"):
             if required not in value:
-                raise SpecError(f"'dense' needs '{required}'", loc, key=required)
+                raise SpecError(f"'dense_block' needs '{required}'", loc, key=required)
         node = DenseNode(
             loc, count=value["count"], growth=value["growth"], key_locs=dict(value.value_locs)
         )
         if ("layer" in value) == ("block" in value):
             raise SpecError(
-                "'dense' needs exactly one of 'layer: [...]' or 'block: name'", loc, key="dense"
+                "'dense_block' needs exactly one of 'layer: [...]' or 'block: name'", loc, key="dense_block"
             )
         if "layer" in value:
             node.layer = self._item_list(value["layer"], value.value_locs["layer"], "layer")

@@ -8,8 +8,8 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from .engine import Analysis, Row, Totals, analyse
@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 
 def analyse_file(
-    path: str | Path, input_shape: Sequence[Any] | None = None, batch: int = 1
+    path: str | os.PathLike[str], input_shape: Sequence[Any] | None = None, batch: int = 1
 ) -> Analysis:
     """Load and analyse a spec file in one step."""
     return analyse(load_spec(path), input_shape, batch)

@@ -7,7 +7,6 @@ sympy is imported only when a value actually is symbolic: a numeric spec never l
 
 from __future__ import annotations
 
-from fractions import Fraction
 from functools import cache
 from typing import TYPE_CHECKING, Any, Union
 
@@ -27,7 +26,7 @@ def _sympy() -> Any:
 
 def is_symbolic(value: object) -> bool:
     """True for a sympy expression that still contains symbols."""
-    return not isinstance(value, int | Fraction) and bool(getattr(value, "free_symbols", ()))
+    return not isinstance(value, int) and bool(getattr(value, "free_symbols", ()))
 
 
 def symbol(name: str) -> Any:
@@ -43,8 +42,6 @@ def normalize(value: Any) -> Any:
         return value
     if getattr(value, "is_Integer", False):
         return int(value)
-    if getattr(value, "is_Rational", False):
-        return Fraction(int(value.p), int(value.q))
     if hasattr(value, "free_symbols"):
         return _sympy().simplify(value) if value.free_symbols else value
     return value
@@ -137,8 +134,6 @@ def as_text(value: Any, thousands: bool = False) -> str:
         return str(value).lower()
     if isinstance(value, int):
         return f"{value:,}" if thousands else str(value)
-    if isinstance(value, Fraction):
-        return str(value)
     if hasattr(value, "free_symbols"):
         return _printer().doprint(value).replace("*", "·").replace(" - ", " − ")
     return str(value)
@@ -171,8 +166,6 @@ def as_json(value: Any) -> Any:
     """Exact JSON: ints stay ints, symbolic values become strings."""
     if isinstance(value, bool | int | float | str) or value is None:
         return value
-    if isinstance(value, Fraction):
-        return str(value)
     if isinstance(value, tuple | list):
         return [as_json(item) for item in value]
     return str(value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -75,5 +74,7 @@ class SpecError(CnncalcError):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """'did you mean ...?' for a misspelt key or kind, or None when nothing is close."""
+    import difflib  # only when there is an error to explain
+
     matches = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
     return f"did you mean '{matches[0]}'?" if matches else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Any
 
 from .. import layers
@@ -30,10 +30,10 @@ REPEAT_SIBLINGS = ("block", "layers", "with", "first")
 PUBLISHED_KEYS = ("params", "trainable_params", "macs", "flops", "depth", "note")
 
 
-def load_spec(path: str | Path) -> Spec:
+def load_spec(path: str | os.PathLike[str]) -> Spec:
     """Read, parse and check a spec file. Raises :class:`SpecError`."""
     text = read_spec_text(path)
-    return parse_spec(text, str(path))
+    return parse_spec(text, os.fspath(path))
 
 
 def parse_spec(text: str, file: str = "<spec>") -> Spec:
@@ -111,7 +111,7 @@ class _Parser:
         defaults, default_locs = self._defaults(data)
         spec = Spec(
             file=self.file,
-            name=self._text(data, "name", default=Path(self.file).stem),
+            name=self._text(data, "name", default=os.path.splitext(os.path.basename(self.file))[0]),
             source=self._text(data, "source", default=None),
             description=self._text(data, "description", default=None),
             published=self._published(data),

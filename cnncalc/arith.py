@@ -150,7 +150,7 @@ def _printer() -> Any:
     sp = _sympy()
     from sympy.printing.str import StrPrinter
 
-    class Printer(StrPrinter):  # type: ignore[misc]
+    class Printer(StrPrinter):
         """sympy's printer with ⌊(H − 11)/4⌋ instead of floor(H/4 - 11/4)."""
 
         def _print_floor(self, expr: Any) -> str:

@@ -107,6 +107,7 @@ class _Engine:
         self.call_stack: list[str] = []
         self.layer_count = 0
         self.size_memo: dict[str, int] = {}
+        self.called: set[str] = set()
 
     # ------------------------------------------------------------------ entry
 
@@ -121,6 +122,9 @@ class _Engine:
                 hint="check the repeat counts",
             )
         flow = self.items(spec.layers, Flow(dims), Scope("", 0), {})
+        for name, block in spec.blocks.items():
+            if name not in self.called:
+                _check_keys(block.body, f"block '{name}'")
         rows = tuple(row for row in self.rows if row is not None)
         symbols = tuple(sorted({str(s) for dim in dims for s in getattr(dim, "free_symbols", ())}))
         return Analysis(
@@ -133,7 +137,8 @@ class _Engine:
             totals=summarize(rows, flow.depth),
             warnings=tuple(self.warnings),
             symbols=symbols,
-            published=spec.published,
+            # published totals hold for the spec's own input only
+            published=spec.published if dims == input_dims(spec.input) else {},
         )
 
     # ------------------------------------------------------------------ size guard
@@ -382,6 +387,7 @@ class _Engine:
         """A block call; ``implicit`` names (a dense layer's growth and index) are visible
         in the block, and bound to its arguments of the same name."""
         block = self.spec.blocks[node.block]
+        self.called.add(block.name)
         if block.name in self.call_stack:
             raise SpecError(f"block '{block.name}' calls itself", node.loc, key=block.name)
         implicit = implicit or {}
@@ -639,6 +645,38 @@ def _advance(
     )
 
 
+def _check_keys(nodes: Sequence[Node], where: str) -> None:
+    """Unknown keys in a block that is never called are still errors."""
+    for node in nodes:
+        if isinstance(node, LayerNode):
+            kind = KINDS[node.kind]
+            for key in node.values:
+                if kind.field_named(key) is None:
+                    raise SpecError(
+                        f"unknown key '{key}' for {kind.name} in {where}",
+                        node.key_locs.get(key, node.loc),
+                        key=key,
+                        hint=did_you_mean(key, [item.name for item in kind.fields]),
+                    )
+        for child in _children(node):
+            _check_keys(child, where)
+
+
+def _children(node: Node) -> list[Sequence[Node]]:
+    lists: list[Sequence[Node]] = [node.then]
+    if isinstance(node, SequenceNode):
+        lists.append(node.items)
+    elif isinstance(node, MergeNode):
+        lists.extend(branch.items for branch in node.branches)
+    elif isinstance(node, ResidualNode):
+        lists.append(node.body)
+        if isinstance(node.shortcut, list):
+            lists.append(node.shortcut)
+    elif isinstance(node, DenseNode | RepeatNode):
+        lists.append((node.layer if isinstance(node, DenseNode) else node.items) or [])
+    return lists
+
+
 def _substitute(raw: Any, env: Mapping[str, Any]) -> Any:
     """A bare argument name becomes the argument's value, whatever its type."""
     if isinstance(raw, str) and raw in env:
@@ -656,14 +694,11 @@ def _argument(raw: Any, env: Mapping[str, Any], loc: Loc, name: str) -> Any:
         return raw
     if raw in env:
         return env[raw]
-    used = names_in(raw)
-    if used is None or (raw.isidentifier() and raw not in env):
-        return raw  # a word such as 'same' or 'relu'
+    if names_in(raw) is None or raw.isidentifier():
+        return raw  # a word such as 'same' or 'relu', not an expression
     try:
         return evaluate(raw, env)
     except ExpressionError as error:
-        if used - set(env):
-            raise SpecError(str(error), loc, key=name) from None
         raise SpecError(str(error), loc, key=name) from None
 
 

@@ -457,7 +457,9 @@ class _Parser:
         )
         if ("layer" in value) == ("block" in value):
             raise SpecError(
-                "'dense_block' needs exactly one of 'layer: [...]' or 'block: name'", loc, key="dense_block"
+                "'dense_block' needs exactly one of 'layer: [...]' or 'block: name'",
+                loc,
+                key="dense_block",
             )
         if "layer" in value:
             node.layer = self._item_list(value["layer"], value.value_locs["layer"], "layer")

@@ -26,6 +26,7 @@ from ..spec.nodes import (
     Spec,
 )
 from ..spec.parser import attach_source
+from .plan import GroupStep, LayerStep, MergeStep, Step
 from .result import Analysis, Row, Warning_, summarize
 
 MAX_LAYERS = 1_000_000
@@ -108,6 +109,7 @@ class _Engine:
         self.layer_count = 0
         self.size_memo: dict[str, int] = {}
         self.called: set[str] = set()
+        self.steps: list[Step] = []
 
     # ------------------------------------------------------------------ entry
 
@@ -137,6 +139,7 @@ class _Engine:
             totals=summarize(rows, flow.depth),
             warnings=tuple(self.warnings),
             symbols=symbols,
+            steps=tuple(self.steps),
             # published totals hold for the spec's own input only
             published=spec.published if dims == input_dims(spec.input) else {},
         )
@@ -220,6 +223,15 @@ class _Engine:
 
         return self.group(node.name, label, label, node.loc, flow, scope, body)
 
+    def capture(self, run: Callable[..., Flow], *args: Any) -> tuple[Flow, tuple[Step, ...]]:
+        """``run(*args)``, returning the steps it added instead of adding them here."""
+        saved, self.steps = self.steps, []
+        try:
+            flow = run(*args)
+            return flow, tuple(self.steps)
+        finally:
+            self.steps = saved
+
     def group(
         self,
         given: str | None,
@@ -235,10 +247,10 @@ class _Engine:
         inner = scope.child(name)
         index = len(self.rows)
         self.rows.append(None)
-        out = body(inner)
+        out, steps = self.capture(body, inner)
         children = [row for row in self.rows[index + 1 :] if row is not None and not row.is_group]
         totals = summarize(children, out.depth)
-        self.rows[index] = Row(
+        row = self.rows[index] = Row(
             path=inner.prefix,
             name=name,
             kind=kind,
@@ -258,6 +270,7 @@ class _Engine:
             depth=out.depth,
             receptive_field=out.field,
         )
+        self.steps.append(GroupStep(row, steps))
         return out
 
     def group_items(
@@ -286,9 +299,10 @@ class _Engine:
         self.count_layer(node.loc)
         depth = flow.depth + (1 if kind.weight_layer else 0)
         out = Flow(cost.output, depth, _advance(flow.field, cost.window))
-        self.add_row(
+        row = self.add_row(
             where.path, name, kind.name, scope.level, flow, out, cost, kind.weight_layer, values
         )
+        self.steps.append(LayerStep(row))
         return out
 
     def add_row(
@@ -303,37 +317,35 @@ class _Engine:
         weight_layer: bool = False,
         values: Mapping[str, Any] | None = None,
         module: bool = True,
-    ) -> None:
+    ) -> Row:
         batch = self.batch
-        self.rows.append(
-            Row(
-                path=path,
-                name=name,
-                kind=kind,
-                level=level,
-                input_shape=flow.shape,
-                output_shape=out.shape,
-                weights=cost.weights,
-                biases=cost.biases,
-                buffers=cost.buffers,
-                keras_non_trainable=cost.keras_non_trainable,
-                macs=_times(cost.macs, batch),
-                ops={
-                    category: _times(count, batch) for category, count in cost.ops.items() if count
-                },
-                activation_elements=_times(arith.product(out.shape), batch),
-                fvcore=_times(cost.fvcore, batch),
-                torchinfo=_times(cost.torchinfo, batch),
-                weight_layer=weight_layer,
-                is_module=module,
-                depth=out.depth,
-                receptive_field=out.field,
-                values=dict(values or {}),
-                details=dict(cost.details),
-                warnings=cost.warnings,
-            )
+        row = Row(
+            path=path,
+            name=name,
+            kind=kind,
+            level=level,
+            input_shape=flow.shape,
+            output_shape=out.shape,
+            weights=cost.weights,
+            biases=cost.biases,
+            buffers=cost.buffers,
+            keras_non_trainable=cost.keras_non_trainable,
+            macs=_times(cost.macs, batch),
+            ops={category: _times(count, batch) for category, count in cost.ops.items() if count},
+            activation_elements=_times(arith.product(out.shape), batch),
+            fvcore=_times(cost.fvcore, batch),
+            torchinfo=_times(cost.torchinfo, batch),
+            weight_layer=weight_layer,
+            is_module=module,
+            depth=out.depth,
+            receptive_field=out.field,
+            values=dict(values or {}),
+            details=dict(cost.details),
+            warnings=cost.warnings,
         )
+        self.rows.append(row)
         self.warnings.extend(Warning_(path, text) for text in cost.warnings)
+        return row
 
     def count_layer(self, loc: Loc) -> None:
         self.layer_count += 1
@@ -449,18 +461,29 @@ class _Engine:
 
     def merge(self, node: MergeNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         outs: list[tuple[str, Flow]] = []
+        branches: list[tuple[Step, ...]] = []
         for index, branch in enumerate(node.branches, start=1):
             if not branch.items:
                 name = scope.claim(branch.name, "identity", branch.loc)
                 outs.append((name, flow))
+                branches.append(())
                 continue
             given = branch.name or f"branch{index}"
-            out = self.group_items(given, "branch", branch.loc, branch.items, flow, scope, env)
+            out, steps = self.capture(
+                self.group_items, given, "branch", branch.loc, branch.items, flow, scope, env
+            )
             outs.append((given, out))
-        return self.join(node.merge, outs, flow, scope, node.loc)
+            branches.append(steps)
+        return self.join(node.merge, outs, branches, flow, scope, node.loc)
 
     def join(
-        self, merge: str, outs: list[tuple[str, Flow]], flow: Flow, scope: Scope, loc: Loc
+        self,
+        merge: str,
+        outs: list[tuple[str, Flow]],
+        branches: Sequence[tuple[Step, ...]],
+        flow: Flow,
+        scope: Scope,
+        loc: Loc,
     ) -> Flow:
         """Merge branch outputs with concat, add or multiply; adds the merge row."""
         where = Where(scope.path(merge), loc)
@@ -479,7 +502,7 @@ class _Engine:
         out_flow = Flow(shape, depth, fields)
         name = scope.claim(None, merge, loc)
         self.count_layer(loc)
-        self.add_row(
+        row = self.add_row(
             scope.path(name),
             name,
             merge,
@@ -489,16 +512,16 @@ class _Engine:
             Cost(output=shape, ops=ops),
             module=False,
         )
+        self.steps.append(MergeStep(row, tuple(branches)))
         return out_flow
 
     def residual(
         self, node: ResidualNode, flow: Flow, scope: Scope, env: Mapping[str, Any]
     ) -> Flow:
-        body = self.items(node.body, flow, scope, env)
-        shortcut = self.shortcut(node, flow, body, scope, env)
-        return self.join(
-            "add", [("body", body), (node.shortcut_name, shortcut)], flow, scope, node.loc
-        )
+        body, body_steps = self.capture(lambda: self.items(node.body, flow, scope, env))
+        shortcut, shortcut_steps = self.capture(lambda: self.shortcut(node, flow, body, scope, env))
+        outs = [("body", body), (node.shortcut_name, shortcut)]
+        return self.join("add", outs, [body_steps, shortcut_steps], flow, scope, node.loc)
 
     def shortcut(
         self, node: ResidualNode, flow: Flow, body: Flow, scope: Scope, env: Mapping[str, Any]
@@ -551,27 +574,30 @@ class _Engine:
         growth = _resolve_int(node.growth, env, where, "growth", minimum=1)
         features = flow
         for index in range(1, count + 1):
-            inner_env = {**env, "growth": growth, "index": index}
-            if node.layer is not None:
-                new = self.group_items(
-                    f"denselayer{index}",
-                    "denselayer",
-                    node.loc,
-                    node.layer,
-                    features,
-                    scope,
-                    inner_env,
-                )
-            else:
-                block = self.spec.blocks[node.block or ""]
-                call = CallNode(
-                    node.loc, name=f"denselayer{index}", block=block.name, args=dict(node.with_args)
-                )
-                new = self.call(call, features, scope, env, {"growth": growth, "index": index})
-            features = self.join(
-                "concat", [("features", features), ("new", new)], features, scope, node.loc
-            )
+            new, steps = self.capture(self.dense_layer, node, index, growth, features, scope, env)
+            outs = [("features", features), ("new", new)]
+            features = self.join("concat", outs, [(), steps], features, scope, node.loc)
         return features
+
+    def dense_layer(
+        self,
+        node: DenseNode,
+        index: int,
+        growth: int,
+        features: Flow,
+        scope: Scope,
+        env: Mapping[str, Any],
+    ) -> Flow:
+        """Layer ``index`` of a dense block: its new features (k channels)."""
+        name = f"denselayer{index}"
+        implicit = {"growth": growth, "index": index}
+        if node.layer is not None:
+            inner_env = {**env, **implicit}
+            return self.group_items(
+                name, "denselayer", node.loc, node.layer, features, scope, inner_env
+            )
+        call = CallNode(node.loc, name=name, block=node.block or "", args=dict(node.with_args))
+        return self.call(call, features, scope, env, implicit)
 
     def repeat(self, node: RepeatNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         where = Where(scope.prefix, node.loc, node.key_locs)

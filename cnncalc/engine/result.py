@@ -141,6 +141,8 @@ class Analysis:
     warnings: tuple[Warning_, ...]
     symbols: tuple[str, ...] = ()
     published: Mapping[str, Any] = field(default_factory=dict)
+    steps: tuple[Any, ...] = ()
+    """The plan (:mod:`cnncalc.engine.plan`): layers, groups and merges in order."""
 
     @property
     def layers(self) -> tuple[Row, ...]:

@@ -135,6 +135,76 @@ def summary(
     _show("summary", spec, input, batch, format, convention)
 
 
+class Device(str, Enum):
+    meta = "meta"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class VerifyFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class Target(str, Enum):
+    torch = "torch"
+    onnx = "onnx"
+
+
+@app.command()
+def verify(
+    spec: SpecArgument,
+    input: InputOption = None,
+    batch: BatchOption = 1,
+    device: Annotated[
+        Device,
+        typer.Option(
+            "--device", "-d", help="meta: shapes only, no memory; cpu or cuda: real tensors."
+        ),
+    ] = Device.meta,
+    format: Annotated[VerifyFormat, typer.Option("--format", "-f")] = VerifyFormat.table,
+    peers: Annotated[
+        bool,
+        typer.Option(
+            "--peers/--no-peers", help="Also run fvcore and torchinfo (real CPU tensors)."
+        ),
+    ] = True,
+) -> None:
+    """Build the spec in PyTorch and check every layer's shape, parameters and MACs, and the
+    totals against FlopCounterMode, fvcore and torchinfo. Exit 0: all agree; 1: a mismatch.
+
+    Example: cnncalc verify specs/resnet18.yaml --device meta
+    """
+    from .commands import run_verify
+
+    status = run_verify(str(spec), input, batch, device.value, format.value, peers)
+    if status:
+        raise typer.Exit(status)
+
+
+@app.command()
+def export(
+    spec: SpecArgument,
+    to: Annotated[
+        Target, typer.Option("--to", help="torch: a standalone .py; onnx: a .onnx file.")
+    ] = Target.torch,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="File to write (default: stdout for torch)."),
+    ] = None,
+    input: InputOption = None,
+) -> None:
+    """Write the spec as a standalone PyTorch module (no cnncalc import needed) or as ONNX.
+
+    Example: cnncalc export specs/resnet18.yaml --to torch -o resnet18.py
+    """
+    from .commands import run_export
+
+    status = run_export(str(spec), to.value, output, input)
+    if status:
+        raise typer.Exit(status)
+
+
 @app.command()
 def layers(format: FormatOption = Format.table) -> None:
     """The layer kinds the spec language knows, with their fields and defaults.

@@ -66,3 +66,73 @@ def run_analysis(
         return 2
     sys.stdout.write(render(analysis, command, fmt, get_convention(convention)) + "\n")
     return 0
+
+
+def _torch_missing() -> str | None:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return "error: this command needs PyTorch: pip install 'cnncalc[torch]' (torch==2.13.0)"
+    return None
+
+
+def run_verify(
+    spec: str,
+    input_text: str | None = None,
+    batch: int = 1,
+    device: str = "meta",
+    fmt: str = "table",
+    peers: bool = True,
+) -> int:
+    """Check the engine against PyTorch; 0 when everything agrees, 1 on a mismatch, 2 on a
+    bad spec or a missing dependency."""
+    missing = _torch_missing()
+    if missing:
+        sys.stderr.write(missing + "\n")
+        return 2
+    from .report.verification import verification_json, verification_table
+    from .torch.verify import PEERS, verify
+
+    try:
+        dims = parse_input(input_text) if input_text else None
+        result = verify(spec, dims, batch=batch, device=device, peers=PEERS if peers else ())
+    except SpecError as error:
+        sys.stderr.write(error.render() + "\n")
+        return 2
+    except CnncalcError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    text = verification_json(result) if fmt == "json" else verification_table(result)
+    sys.stdout.write(text + "\n")
+    return 0 if result.ok else 1
+
+
+def run_export(spec: str, target: str, output: str | None, input_text: str | None = None) -> int:
+    """Write ``spec`` as standalone PyTorch source (stdout or ``output``) or as ONNX."""
+    from .torch.export import export_onnx, export_source
+
+    try:
+        dims = parse_input(input_text) if input_text else None
+        if target == "onnx":
+            missing = _torch_missing()
+            if missing:
+                raise UsageError(missing.removeprefix("error: "))
+            if not output:
+                raise UsageError("--to onnx needs -o FILE.onnx")
+            export_onnx(spec, output, dims)
+            sys.stderr.write(f"wrote {output}\n")
+            return 0
+        source = export_source(spec, dims)
+    except SpecError as error:
+        sys.stderr.write(error.render() + "\n")
+        return 2
+    except CnncalcError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(source)
+        sys.stderr.write(f"wrote {output}\n")
+    else:
+        sys.stdout.write(source)
+    return 0

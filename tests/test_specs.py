@@ -6,7 +6,9 @@ import pytest
 
 import cnncalc
 
-from .conftest import SPECS
+from .conftest import ROOT, SPECS
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 
 def test_the_bundled_specs_are_there():
@@ -136,3 +138,21 @@ def test_group_rows_add_up(path):
         assert group.params == sum(row.params for row in inside)
         assert group.macs == sum(row.macs for row in inside)
     assert analysis.totals.params == sum(row.params for row in analysis.layers)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_torchvision_examples_reproduce_their_parameter_counts(path):
+    """The rest of torchvision's classifiers are writable: each example matches its count."""
+    spec = cnncalc.load_spec(path)
+    totals = cnncalc.analyse(spec).totals
+    assert totals.params == spec.published["params"]
+    if "macs" in spec.published:
+        assert totals.macs == spec.published["macs"]
+
+
+def test_the_torchvision_family_is_covered():
+    names = {path.stem for path in EXAMPLES}
+    for family in ("mobilenet_v2", "mobilenet_v3_large", "shufflenet_v2_x1_0", "squeezenet1_0",
+                   "resnext50_32x4d", "wide_resnet50_2", "efficientnet_b0", "mnasnet1_0",
+                   "inception_v3", "regnet_y_400mf"):
+        assert family in names

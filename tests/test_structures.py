@@ -202,3 +202,29 @@ def test_large_input_is_exact():
           - conv: {filters: 64, kernel: 3, padding: 1}
     """)
     assert analysis.totals.macs == 100000 * 100000 * 64 * 27
+
+
+def test_squeeze_excitation_keeps_the_receptive_field_and_the_projection_stride():
+    """The SE branch is broadcast from 1×1: it must not set the jump (stride) of what follows."""
+    analysis = analyse_text("""
+        name: residual with SE
+        input: [16, 56, 56]
+        blocks:
+          se_block:
+            args: [out, stride]
+            residual:
+              body:
+                - conv: {filters: out, kernel: 3, stride: stride, padding: 1}
+                - multiply:
+                    - []
+                    - [global_avgpool, conv: {filters: 4, kernel: 1}, relu,
+                       conv: {filters: out, kernel: 1}, sigmoid]
+              shortcut: auto
+        layers:
+          - se_block: {out: 32, stride: 2, name: block}
+          - conv: {filters: 8, kernel: 3, padding: 1}
+    """)
+    projection = analysis.row("block.downsample.0")
+    assert projection.output_shape == (32, 28, 28)
+    # 3×3 stride 2 sees 3 with jump 2; the next 3×3 adds (3 − 1)·2: 7
+    assert analysis.layers[-1].receptive_field == ((7, 2), (7, 2))

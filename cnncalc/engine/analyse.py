@@ -495,8 +495,14 @@ class _Engine:
             shape = _broadcast_shape(shapes, merge, where)
             ops = {merge: arith.normalize((len(outs) - 1) * arith.product(shape))}
         depth = max(out.depth for _, out in outs)
+        # The receptive field follows the full-resolution branches: a squeeze-and-excitation
+        # branch broadcast from 1×1 adds global context, not a larger window or stride.
+        spatial = [out for _, out in outs if _same_shape(out.shape[1:], shape[1:]) is not False]
         fields = tuple(
-            max((out.field[axis] for _, out in outs), key=lambda item: _order(item[0]))
+            max(
+                (out.field[axis] for out in spatial or [o for _, o in outs]),
+                key=lambda item: _order(item[0]),
+            )
             for axis in range(2)
         )
         out_flow = Flow(shape, depth, fields)

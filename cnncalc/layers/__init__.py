@@ -7,7 +7,7 @@ listing it in ``_KINDS`` below. There is no fallback: an unknown kind is an erro
 from __future__ import annotations
 
 from .activation import ACTIVATIONS
-from .base import REQUIRED, Cost, Field, LayerKind, Shape, Where
+from .base import REQUIRED, Cost, Field, LayerKind, Shape, TorchCode, Where
 from .batchnorm import BatchNorm
 from .conv import Conv
 from .conv_transpose import ConvTranspose
@@ -64,6 +64,7 @@ __all__ = [
     "Field",
     "LayerKind",
     "Shape",
+    "TorchCode",
     "Where",
     "lookup",
 ]

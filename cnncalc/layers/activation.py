@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from .. import arith
-from .base import Choice, Cost, Field, Float, LayerKind, Where, elements
+from .base import Choice, Cost, Field, Float, LayerKind, TorchCode, Where, elements, torch_args
 
 
 class Activation(LayerKind):
@@ -27,6 +27,20 @@ class Activation(LayerKind):
             output=shape,
             ops={"activation": arith.normalize(self.ops_per_element * elements(shape))},
         )
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        options = {field.name: values[field.name] for field in self.fields}
+        if self.name == "softmax":
+            options = {"dim": 1}
+        if self.name == "gelu" and options["approximate"] == "none":
+            options = {}
+        return TorchCode(f"nn.{self.torch_name}({torch_args(**options)})")
 
 
 def _activation(

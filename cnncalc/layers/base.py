@@ -229,6 +229,39 @@ class Cost:
     """Receptive-field geometry per spatial axis: ((kernel_eff, stride, pad_before), ...)."""
 
 
+@dataclass(frozen=True)
+class TorchCode:
+    """How a layer runs in PyTorch, as source code: the exporter writes it, the builder runs it.
+
+    ``module`` is a constructor expression (``nn.Conv2d(3, 64, kernel_size=(7, 7), ...)``) or
+    None for a layer done inline; ``call`` is the forward expression, with ``{m}`` for the
+    module and ``{x}`` for the input (``{m}(F.pad({x}, (0, 1, 0, 1)))``).
+    """
+
+    module: str | None
+    call: str = "{m}({x})"
+
+
+def torch_args(*positional: Any, **keywords: Any) -> str:
+    """``3, 64, kernel_size=(7, 7), bias=False``: arguments as PyTorch's repr writes them."""
+    parts = [_literal(value) for value in positional]
+    parts += [f"{name}={_literal(value)}" for name, value in keywords.items()]
+    return ", ".join(parts)
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, tuple):
+        return (
+            "("
+            + ", ".join(_literal(item) for item in value)
+            + ("," if len(value) == 1 else "")
+            + ")"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(item) for item in value) + "]"
+    return repr(value)
+
+
 class LayerKind:
     """The definition of one layer kind. Subclasses set the class attributes and ``infer``."""
 
@@ -248,6 +281,12 @@ class LayerKind:
 
     def infer(self, values: Mapping[str, Any], shape: Shape, where: Where) -> Cost:
         raise NotImplementedError
+
+    def torch_code(
+        self, values: Mapping[str, Any], shape: Shape, output: Shape, details: Mapping[str, Any]
+    ) -> TorchCode:
+        """The PyTorch form of this layer for a (numeric) input ``shape``."""
+        raise NotImplementedError(f"{self.name} has no PyTorch form")
 
     # helpers shared by the rules ------------------------------------------------
 

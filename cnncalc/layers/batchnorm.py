@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
-from .base import Bool, Cost, Float, LayerKind, Where, elements
+from .base import Bool, Cost, Float, LayerKind, TorchCode, Where, elements, torch_args
 
 
 class BatchNorm(LayerKind):
@@ -42,3 +42,20 @@ class BatchNorm(LayerKind):
             torchinfo=arith.normalize(2 * scale),
             keras_non_trainable=arith.normalize(2 * channels),
         )
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        options: dict[str, Any] = {}
+        if values["eps"] != 1e-5:
+            options["eps"] = values["eps"]
+        if values["momentum"] != 0.1:
+            options["momentum"] = values["momentum"]
+        if not values["affine"]:
+            options["affine"] = False
+        dims = "2d" if len(shape) == 3 else "1d"
+        return TorchCode(f"nn.BatchNorm{dims}({torch_args(shape[0], **options)})")

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
-from .base import Bool, Cost, Int, LayerKind, Padding, Pair, Where
-from .geometry import axis_warnings, window_geometry, windows
+from .base import Bool, Cost, Int, LayerKind, Padding, Pair, TorchCode, Where, torch_args
+from .geometry import axis_warnings, torch_padding, window_geometry, windows
 
 
 def check_divides(count: Any, groups: Any, what: str, where: Where, key: str = "groups") -> None:
@@ -58,6 +58,30 @@ def convolution(
     )
 
 
+def convolution_code(
+    values: Mapping[str, Any], shape: tuple[Any, ...], details: Mapping[str, Any]
+) -> TorchCode:
+    """nn.Conv2d for conv and depthwise; an explicit F.pad when the padding is asymmetric.
+
+    'same' is written as its resolved padding, never as ``padding="same"``: fvcore does not
+    count ``aten::_convolution_mode`` (what the string form traces to) and would report 0.
+    """
+    symmetric, pad = torch_padding(details["axes"])
+    options: dict[str, Any] = {"kernel_size": values["kernel"], "stride": values["stride"]}
+    if symmetric is not None and symmetric != (0, 0):
+        options["padding"] = symmetric
+    if values["dilation"] != (1, 1):
+        options["dilation"] = values["dilation"]
+    if details["groups"] != 1:
+        options["groups"] = details["groups"]
+    if not values["bias"]:
+        options["bias"] = False
+    module = f"nn.Conv2d({torch_args(shape[0], details['filters'], **options)})"
+    if symmetric is None:
+        return TorchCode(module, f"{{m}}(F.pad({{x}}, {pad}))")
+    return TorchCode(module)
+
+
 class Conv(LayerKind):
     name = "conv"
     aliases = ("conv2d",)
@@ -77,3 +101,12 @@ class Conv(LayerKind):
 
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
         return convolution(shape, values["filters"], values, values["groups"], self, where)
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        return convolution_code(values, shape, details)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
-from .base import Bool, Cost, Int, LayerKind, Pair, Where
+from .base import Bool, Cost, Int, LayerKind, Pair, TorchCode, Where, torch_args
 from .conv import check_divides
 
 
@@ -78,4 +78,24 @@ class ConvTranspose(LayerKind):
             # torchinfo multiplies every parameter of a "Conv*" module by the *output* pixels.
             torchinfo=arith.normalize((weights + biases) * pixels_out),
             details={"groups": groups, "filters": filters},
+        )
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        options: dict[str, Any] = {"kernel_size": values["kernel"], "stride": values["stride"]}
+        defaults = {"padding": (0, 0), "output_padding": (0, 0), "dilation": (1, 1)}
+        options.update(
+            {key: values[key] for key, default in defaults.items() if values[key] != default}
+        )
+        if values["groups"] != 1:
+            options["groups"] = values["groups"]
+        if not values["bias"]:
+            options["bias"] = False
+        return TorchCode(
+            f"nn.ConvTranspose2d({torch_args(shape[0], values['filters'], **options)})"
         )

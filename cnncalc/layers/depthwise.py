@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
-from .base import Bool, Cost, Int, LayerKind, Padding, Pair, Where
-from .conv import convolution
+from .base import Bool, Cost, Int, LayerKind, Padding, Pair, TorchCode, Where
+from .conv import convolution, convolution_code
 
 
 class Depthwise(LayerKind):
@@ -35,3 +35,12 @@ class Depthwise(LayerKind):
         channels = self.spatial(shape, where)[0]
         filters = arith.normalize(channels * values["multiplier"])
         return convolution(shape, filters, values, channels, self, where)
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        return convolution_code(values, shape, details)

@@ -210,3 +210,15 @@ def window_geometry(axes: tuple[Axis, Axis]) -> tuple[tuple[Any, Any, Any], ...]
 def axis_warnings(axes: tuple[Axis, Axis]) -> tuple[str, ...]:
     text = coverage_warning(axes)
     return (text,) if text else ()
+
+
+def torch_padding(axes: tuple[Axis, Axis]) -> tuple[tuple[Any, Any] | None, tuple[Any, ...]]:
+    """(symmetric (ph, pw) for the torch module, or None) and F.pad's (left, right, top, bottom).
+
+    PyTorch's modules pad symmetrically; TensorFlow's 'same' and even kernels need the extra
+    pixel after, which is done with an explicit ``F.pad`` before a module with padding 0.
+    """
+    height, width = axes
+    if height.pad_before == height.pad_after and width.pad_before == width.pad_after:
+        return (height.pad_before, width.pad_before), ()
+    return None, (width.pad_before, width.pad_after, height.pad_before, height.pad_after)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from .. import arith
-from .base import Cost, Field, LayerKind, Pair, Where
+from .base import Cost, Field, LayerKind, Pair, TorchCode, Where
 
 
 def window_total(size_in: Any, size_out: int) -> Any:
@@ -50,6 +50,16 @@ class _Adaptive(LayerKind):
             fvcore=input_elements if self.average else 0,
             window=geometry,
         )
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        size = output[1] if output[1] == output[2] else (output[1], output[2])
+        return TorchCode(f"nn.Adaptive{'Avg' if self.average else 'Max'}Pool2d({size!r})")
 
 
 class AdaptiveAvgPool(_Adaptive):

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
-from .base import Bool, Cost, Float, LayerKind, Where, elements
+from .base import Bool, Cost, Float, LayerKind, TorchCode, Where, elements, torch_args
 
 
 class LayerNorm(LayerKind):
@@ -34,3 +34,21 @@ class LayerNorm(LayerKind):
             fvcore=arith.normalize(per_element * count),
             torchinfo=arith.normalize(2 * scale),
         )
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        options: dict[str, Any] = {}
+        if values["eps"] != 1e-5:
+            options["eps"] = values["eps"]
+        if not values["affine"]:
+            options["elementwise_affine"] = False
+        module = f"nn.LayerNorm({torch_args(shape[0], **options)})"
+        if len(shape) == 1:
+            return TorchCode(module)
+        # channels last for the normalisation, then back (ConvNeXt's LayerNorm2d)
+        return TorchCode(module, "{m}({x}.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
-from .base import Bool, Cost, Int, LayerKind, Where
+from .base import Bool, Cost, Int, LayerKind, TorchCode, Where, torch_args
 
 
 class Linear(LayerKind):
@@ -43,3 +43,13 @@ class Linear(LayerKind):
             fvcore=weights,
             torchinfo=arith.normalize(weights + biases),
         )
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        options = {} if values["bias"] else {"bias": False}
+        return TorchCode(f"nn.Linear({torch_args(shape[0], values['features'], **options)})")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
-from .base import Cost, Float, Int, LayerKind, Where, elements
+from .base import Cost, Float, Int, LayerKind, TorchCode, Where, elements, torch_args
 
 
 class LocalResponseNorm(LayerKind):
@@ -33,3 +33,15 @@ class LocalResponseNorm(LayerKind):
             output=shape,
             ops={"norm": arith.normalize((values["size"] + 3) * elements(shape))},
         )
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        arguments = torch_args(
+            values["size"], alpha=values["alpha"], beta=values["beta"], k=values["k"]
+        )
+        return TorchCode(f"nn.LocalResponseNorm({arguments})")

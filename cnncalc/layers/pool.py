@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from .. import arith
-from .base import Bool, Cost, Field, LayerKind, Padding, Pair, Where
-from .geometry import axis_warnings, window_geometry, windows
+from .base import Bool, Cost, Field, LayerKind, Padding, Pair, TorchCode, Where, torch_args
+from .geometry import axis_warnings, torch_padding, window_geometry, windows
 
 
 class _Pool(LayerKind):
@@ -40,6 +40,28 @@ class _Pool(LayerKind):
             window=window_geometry(axes),
         )
 
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        symmetric, pad = torch_padding(details["axes"])
+        options: dict[str, Any] = {"kernel_size": values["kernel"], "stride": details["stride"]}
+        if symmetric is not None and symmetric != (0, 0):
+            options["padding"] = symmetric
+        options.update(self.torch_options(values))
+        if values["ceil_mode"]:
+            options["ceil_mode"] = True
+        return self.padded_code(torch_args(**options), pad)
+
+    def torch_options(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def padded_code(self, arguments: str, pad: tuple[Any, ...]) -> TorchCode:
+        raise NotImplementedError
+
     def _check_padding(
         self, padding: tuple[Any, Any], kernel: tuple[Any, Any], where: Where
     ) -> None:
@@ -65,6 +87,16 @@ class MaxPool(_Pool):
         Bool("ceil_mode", False, doc="round the output size up, as PyTorch's ceil_mode"),
     )
 
+    def torch_options(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {"dilation": values["dilation"]} if values["dilation"] != (1, 1) else {}
+
+    def padded_code(self, arguments: str, pad: tuple[Any, ...]) -> TorchCode:
+        module = f"nn.MaxPool2d({arguments})"
+        if not pad:
+            return TorchCode(module)
+        # padding with -inf never wins a max: TensorFlow's SAME max pooling
+        return TorchCode(module, f"{{m}}(F.pad({{x}}, {pad}, value=float('-inf')))")
+
 
 class AvgPool(_Pool):
     name = "avgpool"
@@ -77,3 +109,14 @@ class AvgPool(_Pool):
         Bool("ceil_mode", False),
         Bool("count_include_pad", True, doc="average over the padded window"),
     )
+
+    def torch_options(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {} if values["count_include_pad"] else {"count_include_pad": False}
+
+    def padded_code(self, arguments: str, pad: tuple[Any, ...]) -> TorchCode:
+        module = f"nn.AvgPool2d({arguments})"
+        if not pad:
+            return TorchCode(module)
+        # TensorFlow's SAME average pooling divides by the real pixels in each window
+        ones = "torch.ones_like({x}[:, :1])"
+        return TorchCode(module, f"{{m}}(F.pad({{x}}, {pad})) / {{m}}(F.pad({ones}, {pad}))")

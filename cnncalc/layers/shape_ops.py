@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
-from .base import Cost, Field, Float, Int, LayerKind, Sizes, Where, elements
+from .base import Cost, Field, Float, Int, LayerKind, Sizes, TorchCode, Where, elements, torch_args
 
 
 class Flatten(LayerKind):
@@ -19,6 +19,15 @@ class Flatten(LayerKind):
 
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
         return Cost(output=(elements(shape),))
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        return TorchCode("nn.Flatten()")
 
 
 class Dropout(LayerKind):
@@ -34,6 +43,15 @@ class Dropout(LayerKind):
             raise where.error(f"dropout p must be between 0 and 1, got {values['p']}", "p")
         return Cost(output=shape)
 
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        return TorchCode(f"nn.Dropout({torch_args(p=values['p'])})")
+
 
 class Identity(LayerKind):
     name = "identity"
@@ -43,6 +61,15 @@ class Identity(LayerKind):
 
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
         return Cost(output=shape)
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        return TorchCode("nn.Identity()")
 
 
 class ZeroPadField(Field):
@@ -79,6 +106,16 @@ class ZeroPad(LayerKind):
             window=((1, 1, top), (1, 1, left)),
         )
 
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        top, bottom, left, right = values["padding"]
+        return TorchCode(f"nn.ZeroPad2d({(left, right, top, bottom)!r})")
+
 
 class ChannelShuffle(LayerKind):
     name = "channel_shuffle"
@@ -98,6 +135,17 @@ class ChannelShuffle(LayerKind):
                 "groups",
             )
         return Cost(output=shape)
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        # ShuffleNet's channel shuffle: (g, C/g) → transpose → flatten
+        groups = values["groups"]
+        return TorchCode(None, f"{{x}}.unflatten(1, ({groups}, -1)).transpose(1, 2).flatten(1, 2)")
 
 
 class ChannelSplit(LayerKind):
@@ -133,3 +181,13 @@ class ChannelSplit(LayerKind):
         if index >= len(parts):
             raise where.error(f"index {index} is out of range: {len(parts)} parts", "index")
         return Cost(output=(parts[index], *shape[1:]), details={"parts": parts})
+
+    def torch_code(
+        self,
+        values: Mapping[str, Any],
+        shape: tuple[Any, ...],
+        output: tuple[Any, ...],
+        details: Mapping[str, Any],
+    ) -> TorchCode:
+        parts, index = list(details["parts"]), values["index"]
+        return TorchCode(None, f"{{x}}.split({parts!r}, dim=1)[{index}]")

@@ -214,6 +214,13 @@ class _Parser:
             self._check_keys(raw, ("args", "layers"), f"block '{name}'")
             body = self._item_list(raw["layers"], raw.value_locs["layers"], name)
         else:
+            if "name" in raw:
+                raise SpecError(
+                    f"block '{name}' cannot name its body: the name goes where the block is "
+                    f"called ({name}: {{name: ...}})",
+                    raw.key_locs["name"],
+                    key="name",
+                )
             heads = [key for key in body_keys if key in STRUCTURES]
             if len(heads) != 1:
                 raise SpecError(

@@ -1,0 +1,176 @@
+"""The plan of an analysis → PyTorch source: module constructors and a ``forward``.
+
+One generator serves the builder (which evaluates the constructors and runs the forward)
+and the exporter (which writes them to a standalone file), so the model cnncalc verifies
+is the model it exports. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import arith
+from ..engine.plan import GroupStep, LayerStep, MergeStep, Step
+from ..engine.result import Analysis, Row
+from ..errors import CnncalcError
+from ..layers import KINDS, TorchCode
+
+RESERVED = {
+    "forward",
+    "training",
+    "state_dict",
+    "parameters",
+    "modules",
+    "children",
+    "to",
+    "cuda",
+    "cpu",
+    "float",
+    "half",
+    "double",
+    "type",
+    "eval",
+    "train",
+    "apply",
+}
+
+
+class BuildError(CnncalcError):
+    """The spec cannot be turned into a PyTorch module (e.g. symbolic input)."""
+
+
+@dataclass
+class Module:
+    """A module to construct: its path and constructor expression."""
+
+    path: str
+    source: str
+
+
+@dataclass
+class Program:
+    """What the generator produced: modules, the forward body, and the class name."""
+
+    class_name: str
+    modules: list[Module]
+    forward: list[str]
+    tree: dict[str, Any] = field(default_factory=dict)
+    """Nested names → constructor source (leaves) or sub-dicts (groups with modules)."""
+
+
+def class_name(name: str) -> str:
+    """``ResNet-18 (torchvision)`` → ``ResNet18Torchvision``: a valid Python class name."""
+    words = re.findall(r"[A-Za-z0-9]+", name)
+    text = "".join(word[:1].upper() + word[1:] for word in words) or "Net"
+    return text if text[0].isalpha() else f"Net{text}"
+
+
+def torch_code(row: Row) -> TorchCode:
+    return KINDS[row.kind].torch_code(row.values, row.input_shape, row.output_shape, row.details)
+
+
+def generate(analysis: Analysis, trace: bool = False) -> Program:
+    """Modules and forward statements for a numeric analysis."""
+    if analysis.symbolic:
+        symbols = ", ".join(analysis.symbols)
+        raise BuildError(
+            f"the input has symbols ({symbols}): a PyTorch model needs numbers; "
+            "give --input, e.g. --input 3x224x224"
+        )
+    program = Program(class_name(analysis.name), [], [])
+    for row, code in _module_layers(analysis.steps):
+        program.modules.append(Module(row.path, code.module or ""))
+        _insert(program.tree, row.path.split("."), code.module or "")
+    writer = _Forward(trace)
+    result = writer.emit(analysis.steps, "x", "x")
+    program.forward = [*writer.lines, f"return {result}"]
+    return program
+
+
+def _module_layers(steps: tuple[Step, ...]) -> Iterator[tuple[Row, TorchCode]]:
+    for step in steps:
+        if isinstance(step, LayerStep):
+            code = torch_code(step.row)
+            if code.module is not None:
+                yield step.row, code
+        elif isinstance(step, GroupStep):
+            yield from _module_layers(step.steps)
+        else:
+            for branch in step.branches:
+                yield from _module_layers(branch)
+
+
+def _insert(tree: dict[str, Any], parts: list[str], source: str) -> None:
+    for part in parts[:-1]:
+        tree = tree.setdefault(part, {})
+    tree[parts[-1]] = source
+
+
+def attribute(name: str) -> bool:
+    """Whether a top-level name can be a plain attribute (``self.conv1``)."""
+    return name.isidentifier() and not keyword.iskeyword(name) and name not in RESERVED
+
+
+def reference(path: str) -> str:
+    """``self.layer1["0"]["conv1"]`` for the module at ``path``."""
+    first, *rest = path.split(".")
+    head = f"self.{first}" if attribute(first) else f"self._modules[{first!r}]"
+    return head + "".join(f"[{part!r}]" for part in rest)
+
+
+def shape_comment(row: Row) -> str:
+    return "×".join(arith.as_text(dim) for dim in row.output_shape)
+
+
+class _Forward:
+    """Writes forward statements; each branch gets a fresh variable."""
+
+    def __init__(self, trace: bool) -> None:
+        self.trace = trace
+        self.lines: list[str] = []
+        self.count = 0
+
+    def fresh(self) -> str:
+        self.count += 1
+        return f"h{self.count}"
+
+    def emit(self, steps: tuple[Step, ...], source: str, target: str) -> str:
+        """Statements for ``steps`` reading ``source``; returns the variable holding the result."""
+        current = source
+        for step in steps:
+            if isinstance(step, GroupStep):
+                if step.steps:
+                    self.lines.append(f"# {step.row.path} ({step.row.kind})")
+                current = self.emit(step.steps, current, target)
+            elif isinstance(step, LayerStep):
+                current = self.layer(step.row, current, target)
+            else:
+                current = self.merge(step, current, target)
+        return current
+
+    def layer(self, row: Row, source: str, target: str) -> str:
+        code = torch_code(row)
+        module = reference(row.path) if code.module is not None else ""
+        expression = code.call.format(m=module, x=source)
+        self.statement(row, f"{target} = {expression}", target, code.module is None)
+        return target
+
+    def merge(self, step: MergeStep, source: str, target: str) -> str:
+        outputs = [self.emit(branch, source, self.fresh()) for branch in step.branches]
+        if step.row.kind == "concat":
+            expression = f"torch.cat([{', '.join(outputs)}], dim=1)"
+        else:
+            expression = f" {'+' if step.row.kind == 'add' else '*'} ".join(outputs)
+        self.statement(step.row, f"{target} = {expression}", target, True)
+        return target
+
+    def statement(self, row: Row, text: str, target: str, record: bool) -> None:
+        if self.trace:
+            self.lines.append(f"self._at = {row.path!r}")
+        self.lines.append(f"{text}  # {row.path}: {shape_comment(row)}")
+        if self.trace and record:
+            self.lines.append(f"self._record({row.path!r}, {target})")

@@ -1,0 +1,110 @@
+"""``cnncalc export``: a standalone PyTorch file (no cnncalc import), or ONNX.
+
+The file holds one ``nn.Module`` class; nested spec paths become ``nn.ModuleDict``s so the
+state_dict keys are the spec's paths, and ``forward`` carries a shape comment per line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from .. import arith
+from .build import build, to_analysis
+from .codegen import BuildError, Program, attribute, generate
+
+INDENT = "    "
+
+
+def export_source(spec: Any, input_shape: Sequence[Any] | None = None) -> str:
+    """The Python source of a standalone module equivalent to ``spec``."""
+    analysis = to_analysis(spec, input_shape)
+    program = generate(analysis, trace=False)
+    totals = analysis.totals
+    shape = "×".join(arith.as_text(dim) for dim in analysis.input_shape)
+    output = "×".join(arith.as_text(dim) for dim in analysis.output_shape)
+    header = [
+        f'"""{analysis.name} — written by cnncalc from {analysis.file}.',
+        "",
+        f"Input {shape} (C×H×W) → {output}; {totals.params:,} parameters, "
+        f"{totals.macs:,} MACs per sample.",
+        "Standalone: needs only torch.",
+        '"""',
+        "",
+        "import torch",
+        "import torch.nn.functional as F",
+        "from torch import nn",
+        "",
+        "",
+        f"class {program.class_name}(nn.Module):",
+        f'{INDENT}"""{analysis.name}: input {shape}."""',
+        "",
+        f"{INDENT}def __init__(self) -> None:",
+        f"{INDENT * 2}super().__init__()",
+    ]
+    body = _init_lines(program)
+    forward = [
+        "",
+        f"{INDENT}def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        f"{INDENT * 2}# x: N×{shape}",
+        *(f"{INDENT * 2}{line}" for line in program.forward),
+    ]
+    dims = ", ".join(str(dim) for dim in analysis.input_shape)
+    footer = [
+        "",
+        "",
+        'if __name__ == "__main__":',
+        f"{INDENT}model = {program.class_name}().eval()",
+        f"{INDENT}print(sum(p.numel() for p in model.parameters()))  # {totals.params}",
+        f"{INDENT}print(model(torch.randn(1, {dims})).shape)",
+        "",
+    ]
+    return "\n".join(header + body + forward + footer)
+
+
+def _init_lines(program: Program) -> list[str]:
+    lines = []
+    for name, value in program.tree.items():
+        text = _tree_source(value, 2)
+        if attribute(name):
+            lines.append(f"{INDENT * 2}self.{name} = {text}")
+        else:
+            lines.append(f"{INDENT * 2}self.add_module({name!r}, {text})")
+    return lines
+
+
+def _tree_source(value: Any, depth: int) -> str:
+    if isinstance(value, str):
+        return value
+    inner = INDENT * (depth + 1)
+    entries = [
+        f"{inner}{name!r}: {_tree_source(child, depth + 1)}," for name, child in value.items()
+    ]
+    return "nn.ModuleDict({\n" + "\n".join(entries) + f"\n{INDENT * depth}}})"
+
+
+def export_onnx(
+    spec: Any, path: str | os.PathLike[str], input_shape: Sequence[Any] | None = None
+) -> None:
+    """Export through ``torch.onnx`` (needs the onnx package)."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:
+        raise BuildError("ONNX export needs the onnx package: pip install 'cnncalc[onnx]'")
+    import torch
+
+    analysis = to_analysis(spec, input_shape)
+    model = build(analysis, device="cpu").eval()
+    example = torch.randn(1, *analysis.input_shape)
+    try:
+        torch.onnx.export(
+            model,
+            (example,),
+            os.fspath(path),
+            dynamo=False,
+            input_names=["input"],
+            output_names=["output"],
+        )
+    except Exception as error:  # report, don't crash
+        raise BuildError(f"torch.onnx.export failed: {type(error).__name__}: {error}") from None

@@ -1,0 +1,240 @@
+"""``cnncalc verify``: every number of the engine checked against PyTorch itself.
+
+The model is built on the meta device by default (no memory for weights or activations).
+Forward hooks record each layer's output shape; parameters are counted with ``numel``;
+MACs come from ``torch.utils.flop_counter.FlopCounterMode`` (halved). The compatibility
+totals are checked against the real tools: FlopCounterMode, fvcore's FlopCountAnalysis
+(on real CPU tensors) and torchinfo, when installed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..engine import Analysis
+from ..engine.conventions import CONVENTIONS
+from .build import build, to_analysis
+from .codegen import BuildError
+
+PEERS = ("flopcounter", "fvcore", "torchinfo")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One comparison: what cnncalc says, what PyTorch (or a peer tool) says."""
+
+    name: str
+    expected: Any
+    actual: Any
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.actual
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    path: str
+    kind: str
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+
+@dataclass(frozen=True)
+class Verification:
+    analysis: Analysis
+    device: str
+    layers: tuple[LayerCheck, ...] = ()
+    totals: tuple[Check, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    failure: str | None = None
+    """A PyTorch failure the engine did not foresee, with the layer path."""
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.failure is None
+            and all(layer.ok for layer in self.layers)
+            and all(check.ok for check in self.totals)
+        )
+
+    @property
+    def mismatches(self) -> list[str]:
+        found = [
+            f"{layer.path}: {check.name} cnncalc {check.expected} ≠ torch {check.actual}"
+            for layer in self.layers
+            for check in layer.checks
+            if not check.ok
+        ]
+        found += [
+            f"{check.name}: cnncalc {check.expected} ≠ {check.actual}"
+            for check in self.totals
+            if not check.ok
+        ]
+        return found
+
+
+def verify(
+    spec: Any,
+    input_shape: Sequence[Any] | None = None,
+    *,
+    batch: int = 1,
+    device: str = "meta",
+    peers: Sequence[str] = PEERS,
+) -> Verification:
+    """Build ``spec`` in PyTorch on ``device`` and compare every layer and total."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    analysis = to_analysis(spec, input_shape)
+    if analysis.batch != 1:
+        raise BuildError("verify analyses per sample; pass batch= to verify instead")
+    model = build(analysis, device=device).eval()
+    shapes = _record_shapes(model)
+    inputs = _input(analysis, batch, device)
+    counter = FlopCounterMode(display=False)
+    try:
+        with torch.no_grad(), counter:
+            model(inputs)
+    except Exception as error:  # report where PyTorch refused what the engine accepted
+        return Verification(
+            analysis,
+            device,
+            failure=f"PyTorch failed at layer '{model._at}': {type(error).__name__}: {error}",
+        )
+    flops = {key: sum(counts.values()) for key, counts in counter.get_flop_counts().items()}
+    layers = tuple(_layer_checks(model, analysis, shapes, flops, batch))
+    totals = [*_total_checks(model, analysis, flops, batch)]
+    skipped: list[tuple[str, str]] = []
+    for tool in peers:
+        if tool in ("fvcore", "torchinfo"):
+            checks, reason = _peer(tool, analysis, batch, device)
+            totals += checks
+            if reason:
+                skipped.append((tool, reason))
+    return Verification(analysis, device, layers, tuple(totals), tuple(skipped))
+
+
+def _input(analysis: Analysis, batch: int, device: str) -> Any:
+    import torch
+
+    shape = (batch, *analysis.input_shape)
+    if device == "meta":
+        return torch.empty(shape, device="meta")
+    return torch.randn(shape, device=device)
+
+
+def _record_shapes(model: Any) -> dict[str, tuple[int, ...]]:
+    """Forward hooks on every layer module, plus the builder's record of inline steps."""
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def hook_for(path: str) -> Any:
+        def hook(module: Any, inputs: Any, output: Any) -> None:
+            shapes[path] = tuple(output.shape)
+
+        return hook
+
+    for item in model.analysis.layers:
+        if item.is_module and _has_module(model, item.path):
+            model.get_submodule(item.path).register_forward_hook(hook_for(item.path))
+    model.recorder = lambda path, tensor: shapes.__setitem__(path, tuple(tensor.shape))
+    return shapes
+
+
+def _has_module(model: Any, path: str) -> bool:
+    try:
+        model.get_submodule(path)
+    except AttributeError:
+        return False
+    return True
+
+
+def _layer_checks(
+    model: Any,
+    analysis: Analysis,
+    shapes: dict[str, tuple[int, ...]],
+    flops: dict[str, int],
+    batch: int,
+) -> list[LayerCheck]:
+    prefix = type(model).__name__
+    checks = []
+    for row in analysis.layers:
+        expected_shape = (batch, *row.output_shape)
+        items = [Check("shape", expected_shape, shapes.get(row.path))]
+        if _has_module(model, row.path):
+            module = model.get_submodule(row.path)
+            items.append(Check("params", row.params, sum(p.numel() for p in module.parameters())))
+            measured = flops.get(f"{prefix}.{row.path}", 0)
+            items.append(Check("MACs", row.macs * batch, measured // 2))
+        else:
+            items.append(Check("params", row.params, 0))
+        checks.append(LayerCheck(row.path, row.kind, tuple(items)))
+    return checks
+
+
+def _total_checks(model: Any, analysis: Analysis, flops: dict[str, int], batch: int) -> list[Check]:
+    totals = analysis.totals
+    return [
+        Check("params", totals.params, sum(p.numel() for p in model.parameters())),
+        Check("buffers", totals.buffers, sum(b.numel() for b in model.buffers())),
+        Check("MACs (FlopCounterMode / 2)", totals.macs * batch, flops.get("Global", 0) // 2),
+        Check(
+            "flopcounter convention = FlopCounterMode",
+            CONVENTIONS["flopcounter"].total_flops(totals) * batch,
+            flops.get("Global", 0),
+        ),
+    ]
+
+
+def _fits_in_memory(analysis: Analysis, batch: int) -> bool:
+    """Real tensors for the peers: weights + every activation, with room to spare."""
+    needed = 4 * (
+        analysis.totals.params
+        + analysis.totals.buffers
+        + batch * analysis.totals.activation_elements
+    )
+    try:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        available = 4 * 2**30
+    return needed < available // 4
+
+
+def _peer(tool: str, analysis: Analysis, batch: int, device: str) -> tuple[list[Check], str]:
+    """Run fvcore or torchinfo on real tensors; a stated reason when it cannot run."""
+    import importlib.util
+
+    module = "fvcore" if tool == "fvcore" else "torchinfo"
+    if importlib.util.find_spec(module) is None:
+        return [], f"{module} is not installed (pip install 'cnncalc[peers]')"
+    if not _fits_in_memory(analysis, batch):
+        return [], "the model is too large to run with real tensors in this machine's memory"
+    real_device = "cpu" if device == "meta" else device
+    model = build(analysis, device=real_device).eval()
+    inputs = _input(analysis, batch, real_device)
+    totals = analysis.totals
+    if tool == "fvcore":
+        from fvcore.nn import FlopCountAnalysis
+
+        counter = FlopCountAnalysis(model, inputs)
+        counter.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        return [
+            Check("fvcore convention = FlopCountAnalysis", totals.fvcore * batch, counter.total())
+        ], ""
+    import torchinfo
+
+    result = torchinfo.summary(model, input_data=inputs, verbose=0, device=real_device)
+    return [
+        Check(
+            "torchinfo convention = torchinfo mult-adds",
+            totals.torchinfo * batch,
+            result.total_mult_adds,
+        ),
+        Check("params = torchinfo total params", totals.params, result.total_params),
+    ], ""

@@ -44,16 +44,39 @@ def test_json_contract():
         document
     )
     layer = document["layers"][0]
-    for key in ("path", "kind", "input_shape", "output_shape", "params", "trainable_params",
-                "macs", "flops"):
+    for key in (
+        "path",
+        "kind",
+        "input_shape",
+        "output_shape",
+        "params",
+        "trainable_params",
+        "macs",
+        "flops",
+    ):
         assert key in layer
-    assert layer == {**layer, "path": "c1", "kind": "conv", "input_shape": [1, 32, 32],
-                     "output_shape": [6, 28, 28], "params": 156, "macs": 117600,
-                     "flops": 235200}
+    assert layer == {
+        **layer,
+        "path": "c1",
+        "kind": "conv",
+        "input_shape": [1, 32, 32],
+        "output_shape": [6, 28, 28],
+        "params": 156,
+        "macs": 117600,
+        "flops": 235200,
+    }
     totals = document["totals"]
     assert totals["params"] == 61706 and totals["macs"] == 416520
-    for key in ("params", "trainable_params", "non_trainable_params", "buffers", "macs",
-                "flops", "activation_elements", "depth"):
+    for key in (
+        "params",
+        "trainable_params",
+        "non_trainable_params",
+        "buffers",
+        "macs",
+        "flops",
+        "activation_elements",
+        "depth",
+    ):
         assert key in totals
     assert document["conventions"]["name"] == "cnncalc"
 
@@ -73,8 +96,11 @@ def test_input_substitution_and_batch():
 
 @pytest.mark.parametrize(
     ("convention", "flops_key"),
-    [("fvcore", "fvcore_flops"), ("flopcounter", "flopcounter_flops"),
-     ("torchinfo", "torchinfo_mult_adds")],
+    [
+        ("fvcore", "fvcore_flops"),
+        ("flopcounter", "flopcounter_flops"),
+        ("torchinfo", "torchinfo_mult_adds"),
+    ],
 )
 def test_conventions_report_the_peer_totals(convention, flops_key):
     spec = str(ROOT / "specs" / "resnet50.yaml")
@@ -146,9 +172,16 @@ def test_fast_path_prints_what_typer_prints(argv, capsys, monkeypatch):
 @pytest.mark.parametrize(
     "argv",
     [
-        [], ["layers"], ["summary"], ["summary", LENET, "--help"], ["summary", LENET, "-f", "xml"],
-        ["summary", LENET, "--batch", "0"], ["summary", LENET, "extra"], ["summary", LENET, "-i"],
-        ["summary", LENET, "--unknown"], ["summary", LENET, "-f", "md", "-f", "csv"],
+        [],
+        ["layers"],
+        ["summary"],
+        ["summary", LENET, "--help"],
+        ["summary", LENET, "-f", "xml"],
+        ["summary", LENET, "--batch", "0"],
+        ["summary", LENET, "extra"],
+        ["summary", LENET, "-i"],
+        ["summary", LENET, "--unknown"],
+        ["summary", LENET, "-f", "md", "-f", "csv"],
     ],
 )
 def test_anything_unusual_goes_to_typer(argv):
@@ -156,31 +189,37 @@ def test_anything_unusual_goes_to_typer(argv):
 
 
 def test_the_console_script_never_imports_torch_or_sympy():
+    spec = str(ROOT / "specs" / "resnet152.yaml")
     code = (
-        "import sys; from cnncalc import entry; sys.argv = ['cnncalc', 'summary', %r]\n"
+        f"import sys; from cnncalc import entry; sys.argv = ['cnncalc', 'summary', {spec!r}]\n"
         "try:\n    entry.main()\nexcept SystemExit:\n    pass\n"
         "print('torch' in sys.modules, 'sympy' in sys.modules, 'typer' in sys.modules)"
-        % str(ROOT / "specs" / "resnet152.yaml")
     )
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert output.strip().splitlines()[-1] == "False False False"
 
 
 def test_symbols_import_sympy_only_then():
     code = (
         "import sys, cnncalc\n"
-        "cnncalc.analyse_file(%r)\n"
+        "cnncalc.analyse_file({!r})\n"
         "print('sympy' in sys.modules)\n"
-        "cnncalc.analyse_file(%r, [3, 'H', 'W'])\n"
+        "cnncalc.analyse_file({!r}, [3, 'H', 'W'])\n"
         "print('sympy' in sys.modules)\n"
-    ) % (str(ROOT / "specs" / "alexnet.yaml"), str(ROOT / "specs" / "alexnet.yaml"))
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout
+    ).format(str(ROOT / "specs" / "alexnet.yaml"), str(ROOT / "specs" / "alexnet.yaml"))
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert output.split() == ["False", "True"]
 
 
 def test_python_dash_m():
-    result = subprocess.run([sys.executable, "-m", "cnncalc", "params", LENET, "-f", "json"],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "cnncalc", "params", LENET, "-f", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(result.stdout)["totals"]["params"] == 61706

@@ -126,6 +126,19 @@ def shape_comment(row: Row) -> str:
     return "×".join(arith.as_text(dim) for dim in row.output_shape)
 
 
+def _module_is_last(call: str) -> bool:
+    """Whether the module call is the whole expression: ``{m}(F.pad({x}, ...))`` yes,
+    ``{m}({x}.permute(...)).permute(...)`` no."""
+    if not call.startswith("{m}("):
+        return False
+    depth = 0
+    for position, char in enumerate(call[3:], start=3):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return position == len(call) - 1
+    return False
+
+
 class _Forward:
     """Writes forward statements; each branch gets a fresh variable."""
 
@@ -156,7 +169,9 @@ class _Forward:
         code = torch_code(row)
         module = reference(row.path) if code.module is not None else ""
         expression = code.call.format(m=module, x=source)
-        self.statement(row, f"{target} = {expression}", target, code.module is None)
+        # a hook sees the module's output; record the layer's when the call does more
+        inline = code.module is None or not _module_is_last(code.call)
+        self.statement(row, f"{target} = {expression}", target, inline)
         return target
 
     def merge(self, step: MergeStep, source: str, target: str) -> str:

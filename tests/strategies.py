@@ -1,0 +1,355 @@
+"""Hypothesis strategies for random valid specs: every layer kind and every structure.
+
+Specs grow one item at a time; after each item the partial spec is analysed so the next
+item is drawn for the real current shape. An item the engine rejects (a SpecError: kernel
+larger than the input, branches that disagree...) is dropped, so what remains is valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+from hypothesis import strategies as st
+
+import cnncalc
+
+Shape = tuple[int, ...]
+Draw = Callable[[st.SearchStrategy[Any]], Any]
+
+PADDINGS = st.one_of(st.integers(0, 2), st.sampled_from(["valid", "same", "same_tf", "full"]))
+
+
+def _pair(draw: Draw, low: int, high: int) -> Any:
+    if draw(st.booleans()):
+        return draw(st.integers(low, high))
+    return [draw(st.integers(low, high)), draw(st.integers(low, high))]
+
+
+def _divisor(draw: Draw, count: int) -> int:
+    return draw(st.sampled_from([d for d in range(1, min(count, 4) + 1) if count % d == 0]))
+
+
+def conv(draw: Draw, shape: Shape) -> Any:
+    groups = _divisor(draw, shape[0])
+    padding = draw(PADDINGS)
+    stride = 1 if padding == "same" else _pair(draw, 1, 3)
+    return {
+        "conv": {
+            "filters": groups * draw(st.integers(1, 4)),
+            "kernel": _pair(draw, 1, 5),
+            "stride": stride,
+            "padding": padding,
+            "dilation": _pair(draw, 1, 2),
+            "groups": groups,
+            "bias": draw(st.booleans()),
+        }
+    }
+
+
+def depthwise(draw: Draw, shape: Shape) -> Any:
+    return {
+        "depthwise": {
+            "kernel": _pair(draw, 1, 3),
+            "stride": draw(st.integers(1, 2)),
+            "padding": draw(st.sampled_from([0, 1, "same_tf"])),
+            "multiplier": draw(st.integers(1, 2)),
+            "bias": draw(st.booleans()),
+        }
+    }
+
+
+def conv_transpose(draw: Draw, shape: Shape) -> Any:
+    stride = draw(st.integers(1, 3))
+    return {
+        "conv_transpose": {
+            "filters": draw(st.integers(1, 6)),
+            "kernel": _pair(draw, 1, 4),
+            "stride": stride,
+            "padding": draw(st.integers(0, 1)),
+            "output_padding": draw(st.integers(0, stride - 1)),
+            "bias": draw(st.booleans()),
+        }
+    }
+
+
+def pool(kind: str) -> Callable[[Draw, Shape], Any]:
+    def strategy(draw: Draw, shape: Shape) -> Any:
+        kernel = draw(st.integers(1, 4))
+        fields: dict[str, Any] = {"kernel": kernel, "ceil_mode": draw(st.booleans())}
+        if draw(st.booleans()):
+            fields["stride"] = draw(st.integers(1, 3))
+        fields["padding"] = draw(st.one_of(st.integers(0, kernel // 2), st.just("same_tf")))
+        if kind == "avgpool":
+            fields["count_include_pad"] = draw(st.booleans())
+        elif draw(st.booleans()):
+            fields["dilation"] = draw(st.integers(1, 2))
+        if fields["padding"] == "same_tf":
+            fields["ceil_mode"] = False
+        return {kind: fields}
+
+    return strategy
+
+
+def adaptive(kind: str) -> Callable[[Draw, Shape], Any]:
+    return lambda draw, shape: {kind: _pair(draw, 1, 4)}
+
+
+def linear(draw: Draw, shape: Shape) -> Any:
+    return {"linear": {"features": draw(st.integers(1, 16)), "bias": draw(st.booleans())}}
+
+
+def simple(item: Any) -> Callable[[Draw, Shape], Any]:
+    return lambda draw, shape: item
+
+
+def activation(kind: str) -> Callable[[Draw, Shape], Any]:
+    options = {
+        "leaky_relu": {"leaky_relu": 0.2},
+        "elu": {"elu": {"alpha": 0.5}},
+        "gelu": {"gelu": {"approximate": "tanh"}},
+    }
+    return simple(options.get(kind, kind))
+
+
+def zeropad(draw: Draw, shape: Shape) -> Any:
+    size = draw(st.sampled_from([1, 2, 4]))
+    return {
+        "zeropad": [draw(st.integers(0, 2)) for _ in range(size)]
+        if size > 1
+        else draw(st.integers(0, 2))
+    }
+
+
+def channel_shuffle(draw: Draw, shape: Shape) -> Any:
+    return {"channel_shuffle": _divisor(draw, shape[0])}
+
+
+def channel_split(draw: Draw, shape: Shape) -> Any:
+    channels = shape[0]
+    if channels > 1 and draw(st.booleans()):
+        first = draw(st.integers(1, channels - 1))
+        return {
+            "channel_split": {
+                "sections": [first, channels - first],
+                "index": draw(st.integers(0, 1)),
+            }
+        }
+    parts = _divisor(draw, channels)
+    return {"channel_split": {"sections": parts, "index": draw(st.integers(0, parts - 1))}}
+
+
+KIND_STRATEGIES: dict[str, Callable[[Draw, Shape], Any]] = {
+    "conv": conv,
+    "depthwise": depthwise,
+    "conv_transpose": conv_transpose,
+    "linear": linear,
+    "maxpool": pool("maxpool"),
+    "avgpool": pool("avgpool"),
+    "global_avgpool": simple("global_avgpool"),
+    "global_maxpool": simple("global_maxpool"),
+    "adaptive_avgpool": adaptive("adaptive_avgpool"),
+    "adaptive_maxpool": adaptive("adaptive_maxpool"),
+    "batchnorm": lambda draw, shape: {"batchnorm": {"affine": draw(st.booleans())}},
+    "layernorm": lambda draw, shape: {"layernorm": {"affine": draw(st.booleans())}},
+    "lrn": lambda draw, shape: {"lrn": draw(st.integers(1, 5))},
+    **{
+        kind: activation(kind)
+        for kind in (
+            "relu",
+            "relu6",
+            "leaky_relu",
+            "elu",
+            "tanh",
+            "sigmoid",
+            "gelu",
+            "silu",
+            "hardswish",
+            "hardsigmoid",
+            "softmax",
+        )
+    },
+    "dropout": lambda draw, shape: {"dropout": draw(st.sampled_from([0.0, 0.5]))},
+    "flatten": simple("flatten"),
+    "identity": simple("identity"),
+    "zeropad": zeropad,
+    "channel_shuffle": channel_shuffle,
+    "channel_split": channel_split,
+}
+"""One strategy per registered kind (a registry test checks none is missing)."""
+
+FLAT_KINDS = (
+    "linear",
+    "batchnorm",
+    "layernorm",
+    "relu",
+    "tanh",
+    "sigmoid",
+    "gelu",
+    "softmax",
+    "dropout",
+    "identity",
+    "elu",
+    "silu",
+    "hardswish",
+    "relu6",
+    "leaky_relu",
+    "hardsigmoid",
+    "channel_split",
+)
+
+
+def residual(draw: Draw, shape: Shape) -> Any:
+    filters = draw(st.sampled_from([shape[0], shape[0] + 2]))
+    stride = draw(st.integers(1, 2))
+    body = [
+        {"conv": {"filters": filters, "kernel": 3, "stride": stride, "padding": 1, "bias": False}},
+        "batchnorm",
+        "relu",
+        {"conv": {"filters": filters, "kernel": 3, "padding": 1}},
+    ]
+    return {
+        "residual": {"body": body, "shortcut": draw(st.sampled_from(["auto", "projection"]))},
+        "then": "relu",
+    }
+
+
+def branches(merge: str) -> Callable[[Draw, Shape], Any]:
+    def strategy(draw: Draw, shape: Shape) -> Any:
+        count = draw(st.integers(2, 3))
+        options = []
+        for _ in range(count):
+            if merge == "concat":
+                options.append(
+                    draw(
+                        st.sampled_from(
+                            [
+                                [],
+                                [{"conv": {"filters": draw(st.integers(1, 5)), "kernel": 1}}],
+                                [{"conv": {"filters": 3, "kernel": 3, "padding": "same"}}, "relu"],
+                                [{"maxpool": {"kernel": 3, "stride": 1, "padding": 1}}],
+                                [{"channel_split": {"sections": 1, "index": 0}}],
+                            ]
+                        )
+                    )
+                )
+            else:
+                options.append(
+                    draw(
+                        st.sampled_from(
+                            [
+                                [],
+                                [{"conv": {"filters": shape[0], "kernel": 3, "padding": 1}}],
+                                [
+                                    "global_avgpool",
+                                    {"conv": {"filters": shape[0], "kernel": 1}},
+                                    "sigmoid",
+                                ],
+                            ]
+                        )
+                    )
+                )
+        return {merge: options}
+
+    return strategy
+
+
+def dense_block(draw: Draw, shape: Shape) -> Any:
+    return {
+        "dense_block": {
+            "count": draw(st.integers(1, 3)),
+            "growth": draw(st.integers(1, 4)),
+            "layer": [
+                "batchnorm",
+                "relu",
+                {"conv": {"filters": "growth", "kernel": 3, "padding": 1}},
+            ],
+        }
+    }
+
+
+def repeat_block(draw: Draw, shape: Shape) -> Any:
+    item: dict[str, Any] = {
+        "repeat": draw(st.integers(1, 2)),
+        "block": "unit",
+        "with": {"width": draw(st.integers(1, 6))},
+    }
+    if draw(st.booleans()):
+        item["first"] = {"stride": 2}
+    if draw(st.booleans()):
+        item["name"] = "stage"
+    return item
+
+
+STRUCTURE_STRATEGIES: dict[str, Callable[[Draw, Shape], Any]] = {
+    "residual": residual,
+    "concat": branches("concat"),
+    "add": branches("add"),
+    "multiply": branches("multiply"),
+    "dense_block": dense_block,
+    "repeat": repeat_block,
+    "sequence": lambda draw, shape: {"sequence": [conv(draw, shape), "relu"]},
+}
+
+BLOCKS = {
+    "unit": {
+        "args": ["width", {"stride": 1}],
+        "layers": [
+            {
+                "conv": {
+                    "filters": "in_channels + width",
+                    "kernel": 3,
+                    "stride": "stride",
+                    "padding": 1,
+                }
+            },
+            "relu",
+        ],
+    }
+}
+
+
+def spec_text(input_shape: list[Any], layers: list[Any]) -> str:
+    return yaml.safe_dump(
+        {"name": "random", "input": input_shape, "blocks": BLOCKS, "layers": layers},
+        sort_keys=False,
+    )
+
+
+def try_analyse(input_shape: list[Any], layers: list[Any], numeric: Shape) -> Any:
+    try:
+        spec = cnncalc.parse_spec(spec_text(input_shape, layers), "random.yaml")
+        return cnncalc.analyse(spec, list(numeric))
+    except cnncalc.SpecError:
+        return None
+
+
+@st.composite
+def random_specs(draw: Draw, max_items: int = 6) -> tuple[str, Shape]:
+    """(spec text, numeric input): a random valid network. The spec's input is often
+    symbolic ([C, H, W]) and the numbers are substituted at analysis time."""
+    numeric = (draw(st.integers(1, 6)), draw(st.integers(6, 24)), draw(st.integers(6, 24)))
+    symbolic = draw(st.booleans())
+    input_shape: list[Any] = [numeric[0], "H", "W"] if symbolic else list(numeric)
+    layers: list[Any] = []
+    shape: Shape = numeric
+    for _ in range(draw(st.integers(1, max_items))):
+        candidate = _item(draw, shape)
+        analysis = try_analyse(input_shape, [*layers, candidate], numeric)
+        if analysis is not None:
+            layers.append(candidate)
+            shape = analysis.output_shape
+    if not layers:
+        layers = ["identity"]
+    return spec_text(input_shape, layers), numeric
+
+
+def _item(draw: Draw, shape: Shape) -> Any:
+    if len(shape) == 1:
+        return KIND_STRATEGIES[draw(st.sampled_from(FLAT_KINDS))](draw, shape)
+    if draw(st.integers(0, 3)) == 0:
+        return STRUCTURE_STRATEGIES[draw(st.sampled_from(sorted(STRUCTURE_STRATEGIES)))](
+            draw, shape
+        )
+    return KIND_STRATEGIES[draw(st.sampled_from(sorted(KIND_STRATEGIES)))](draw, shape)

@@ -1,0 +1,238 @@
+"""The engine against PyTorch: bundled specs, random specs (hypothesis), build, export."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from typer.testing import CliRunner
+
+import cnncalc
+from cnncalc.cli import app
+from cnncalc.layers import KINDS, LayerKind
+from cnncalc.spec.parser import STRUCTURES
+
+from .conftest import ROOT, SPECS
+from .strategies import KIND_STRATEGIES, STRUCTURE_STRATEGIES, random_specs
+from .test_layers import CASES
+
+torch = pytest.importorskip("torch")
+
+from cnncalc.torch import build  # noqa: E402
+from cnncalc.torch.export import export_source  # noqa: E402
+from cnncalc.torch.verify import verify  # noqa: E402
+
+HAS_FVCORE = importlib.util.find_spec("fvcore") is not None
+runner = CliRunner()
+
+
+def test_every_kind_has_a_strategy_a_torch_builder_and_a_hand_worked_case():
+    for name, kind in KINDS.items():
+        assert name in KIND_STRATEGIES, f"{name}: no hypothesis strategy"
+        assert name in CASES, f"{name}: no hand-worked unit test"
+        assert type(kind).torch_code is not LayerKind.torch_code, f"{name}: no torch builder"
+    merges = {"concat", "add", "multiply"}
+    assert set(STRUCTURES) - merges <= set(STRUCTURE_STRATEGIES)
+    assert merges <= set(STRUCTURE_STRATEGIES)
+
+
+# ------------------------------------------------------------------ bundled specs
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[path.stem for path in SPECS])
+def test_bundled_spec_verifies_on_meta(path):
+    result = verify(path, device="meta", peers=())
+    assert result.ok, result.failure or result.mismatches
+
+
+SMALL = [
+    "lenet5",
+    "fashion_mnist_cnn",
+    "mnist_cnn",
+    "vgg13_cifar10",
+    "savings_inception",
+    "savings_gap",
+    "resnet18",
+    "mobilenet_v1",
+    "googlenet_torchvision",
+    "densenet121",
+]
+
+
+@pytest.mark.skipif(not HAS_FVCORE, reason="fvcore is not installed")
+@pytest.mark.parametrize("name", SMALL)
+def test_small_specs_verify_on_cpu_with_the_peer_tools(name):
+    result = verify(ROOT / "specs" / f"{name}.yaml", device="cpu")
+    assert result.ok, result.failure or result.mismatches
+    checked = {check.name for check in result.totals}
+    assert "fvcore convention = FlopCountAnalysis" in checked
+    assert "torchinfo convention = torchinfo mult-adds" in checked
+
+
+# ------------------------------------------------------------------ random specs
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_specs())
+def test_random_specs_agree_with_torch_on_every_layer(case):
+    text, numeric = case
+    analysis = cnncalc.analyse(cnncalc.parse_spec(text, "random.yaml"), list(numeric))
+    result = verify(analysis, device="meta", peers=())
+    assert result.ok, (text, result.failure, result.mismatches)
+
+
+@pytest.mark.skipif(not HAS_FVCORE, reason="fvcore is not installed")
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_specs(max_items=4))
+def test_random_specs_compatibility_totals_equal_the_real_tools(case):
+    text, numeric = case
+    analysis = cnncalc.analyse(cnncalc.parse_spec(text, "random.yaml"), list(numeric))
+    result = verify(analysis, device="cpu", peers=("fvcore",))
+    assert result.ok, (text, result.failure, result.mismatches)
+
+
+# ------------------------------------------------------------------ build and export
+
+
+# torchvision's resnet18 state_dict: (name, shape) for every entry, written down here so the
+# test needs no torchvision. Buffers: running_mean/var (C,), num_batches_tracked ().
+def _torchvision_resnet18_state() -> list[tuple[str, tuple[int, ...]]]:
+    def bn(prefix, channels):
+        return [
+            (f"{prefix}.weight", (channels,)),
+            (f"{prefix}.bias", (channels,)),
+            (f"{prefix}.running_mean", (channels,)),
+            (f"{prefix}.running_var", (channels,)),
+            (f"{prefix}.num_batches_tracked", ()),
+        ]
+
+    state = [("conv1.weight", (64, 3, 7, 7)), *bn("bn1", 64)]
+    inputs = 64
+    for stage, width in enumerate((64, 128, 256, 512), start=1):
+        for block in range(2):
+            prefix = f"layer{stage}.{block}"
+            state += [
+                (f"{prefix}.conv1.weight", (width, inputs, 3, 3)),
+                *bn(f"{prefix}.bn1", width),
+                (f"{prefix}.conv2.weight", (width, width, 3, 3)),
+                *bn(f"{prefix}.bn2", width),
+            ]
+            if block == 0 and stage > 1:
+                state += [
+                    (f"{prefix}.downsample.0.weight", (width, inputs, 1, 1)),
+                    *bn(f"{prefix}.downsample.1", width),
+                ]
+            inputs = width
+    return [*state, ("fc.weight", (1000, 512)), ("fc.bias", (1000,))]
+
+
+def test_resnet18_state_dict_equals_torchvision():
+    model = build(ROOT / "specs" / "resnet18.yaml", device="meta")
+    ours = [(name, tuple(tensor.shape)) for name, tensor in model.state_dict().items()]
+    assert ours == _torchvision_resnet18_state()
+    assert len(ours) == 122
+
+
+def test_built_model_runs_and_counts():
+    model = build(ROOT / "specs" / "googlenet_torchvision.yaml").eval()
+    assert sum(p.numel() for p in model.parameters()) == 6_624_904
+    assert "inception3a" in str(model)
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, 224, 224)).shape == (2, 1000)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "googlenet_torchvision", "densenet121", "lenet5"])
+def test_exported_code_imports_and_matches(tmp_path, name):
+    spec = ROOT / "specs" / f"{name}.yaml"
+    source = export_source(spec)
+    assert "cnncalc" not in source.split('"""')[2]  # only the docstring mentions cnncalc
+    path = tmp_path / "model.py"
+    path.write_text(source, encoding="utf-8")
+    module_spec = importlib.util.spec_from_file_location("exported_model", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    analysis = cnncalc.analyse_file(spec)
+    exported = getattr(module, next(n for n in vars(module) if n[0].isupper() and n != "F"))()
+    assert sum(p.numel() for p in exported.parameters()) == analysis.totals.params
+    built = build(analysis).eval()
+    exported.load_state_dict(built.state_dict())
+    exported.eval()
+    sample = torch.randn(1, *analysis.input_shape)
+    with torch.no_grad():
+        assert torch.allclose(exported(sample), built(sample), atol=1e-5)
+
+
+def test_symbolic_spec_needs_an_input():
+    with pytest.raises(cnncalc.CnncalcError, match="needs numbers"):
+        build(cnncalc.analyse(cnncalc.parse_spec("name: s\ninput: [3, H, W]\nlayers: [relu]\n")))
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def test_verify_cli_agrees_exit_0():
+    result = runner.invoke(app, ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers"])
+    assert result.exit_code == 0, result.output
+    assert "all agree" in result.output and "✓" in result.output
+
+
+def test_verify_cli_json():
+    result = runner.invoke(
+        app, ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers", "-f", "json"]
+    )
+    document = json.loads(result.output)
+    assert document["schema"] == "cnncalc/verification@1" and document["ok"] is True
+
+
+def test_verify_cli_mismatch_exit_1(monkeypatch):
+    """A wrong rule in the engine is caught: the layer path and both values are printed."""
+    conv = KINDS["conv"]
+    original = type(conv).infer
+
+    def wrong(self, values, shape, where):
+        cost = original(self, values, shape, where)
+        return type(cost)(**{**cost.__dict__, "weights": cost.weights + 1})
+
+    monkeypatch.setattr(type(conv), "infer", wrong)
+    result = runner.invoke(app, ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers"])
+    assert result.exit_code == 1
+    assert "c1" in result.output and "cnncalc 157 ≠ torch 156" in result.output
+
+
+def test_verify_cli_bad_spec_exit_2():
+    result = runner.invoke(app, ["verify", str(ROOT / "docs" / "examples" / "typo.yaml")])
+    assert result.exit_code == 2
+    assert "did you mean 'kernel'" in result.output
+
+
+def test_verify_cli_symbolic_exit_2():
+    result = runner.invoke(app, ["verify", str(ROOT / "specs" / "lenet5.yaml"), "-i", "1xHxW"])
+    assert result.exit_code == 2
+    assert "--input" in result.output
+
+
+def test_export_cli(tmp_path):
+    target = tmp_path / "lenet.py"
+    result = runner.invoke(app, ["export", str(ROOT / "specs" / "lenet5.yaml"), "-o", str(target)])
+    assert result.exit_code == 0
+    assert "class LeNet5(nn.Module)" in target.read_text(encoding="utf-8")
+
+
+def test_export_onnx_without_onnx_says_so(tmp_path):
+    if importlib.util.find_spec("onnx") is not None:
+        pytest.skip("onnx is installed")
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            str(ROOT / "specs" / "lenet5.yaml"),
+            "--to",
+            "onnx",
+            "-o",
+            str(tmp_path / "m.onnx"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "pip install 'cnncalc[onnx]'" in result.output

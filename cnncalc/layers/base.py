@@ -288,6 +288,12 @@ class LayerKind:
         """The PyTorch form of this layer for a (numeric) input ``shape``."""
         raise NotImplementedError(f"{self.name} has no PyTorch form")
 
+    def explain(self, row: Any, no_bias: bool = False) -> Any:
+        """The worked equations for one analysed layer (``row``): see :mod:`.explain`."""
+        from .explain import unchanged
+
+        return unchanged(row, self.name)
+
     # helpers shared by the rules ------------------------------------------------
 
     def spatial(self, shape: Shape, where: Where) -> tuple[Any, Any, Any]:

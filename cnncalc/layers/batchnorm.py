@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import arith
 from .base import Bool, Cost, Float, LayerKind, TorchCode, Where, elements, torch_args
+from .explain import Equation, Explanation, text, volume
 
 
 class BatchNorm(LayerKind):
@@ -59,3 +60,21 @@ class BatchNorm(LayerKind):
             options["affine"] = False
         dims = "2d" if len(shape) == 3 else "1d"
         return TorchCode(f"nn.BatchNorm{dims}({torch_args(shape[0], **options)})")
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        channels = row.input_shape[0]
+        equations = [
+            Equation(
+                "parameters", "2·D (γ and β per channel)", f"2·{text(channels)}", text(row.params)
+            ),
+            Equation(
+                "buffers",
+                "2·D + 1 (running mean and variance, batch count)",
+                f"2·{text(channels)} + 1",
+                text(row.buffers),
+                "state, not parameters",
+            ),
+        ]
+        return Explanation(
+            (("input", volume(row.input_shape)),), tuple(equations), "shape unchanged"
+        )

@@ -12,7 +12,15 @@ from typing import Any
 
 from .. import arith
 from .base import Bool, Cost, Int, LayerKind, Padding, Pair, TorchCode, Where, torch_args
-from .geometry import axis_warnings, torch_padding, window_geometry, windows
+from .explain import Equation, Explanation, factor, params_equation, product, text, volume
+from .geometry import (
+    axis_warnings,
+    torch_padding,
+    window_equations,
+    window_geometry,
+    window_given,
+    windows,
+)
 
 
 def check_divides(count: Any, groups: Any, what: str, where: Where, key: str = "groups") -> None:
@@ -82,6 +90,37 @@ def convolution_code(
     return TorchCode(module)
 
 
+def convolution_explanation(row: Any, no_bias: bool) -> Explanation:
+    """Conv1 — F = 11, K = 96, S = 4, P = 0; W_out = (227 − 11 + 2·0)/4 + 1 = 55; ..."""
+    axes, groups, filters = row.details["axes"], row.details["groups"], row.details["filters"]
+    channels = row.input_shape[0]
+    per_group = arith.floor_div(channels, groups)
+    given = [("input", volume(row.input_shape)), *window_given(axes), ("K", text(filters))]
+    kernel_text = product(axes[0].kernel, axes[1].kernel, per_group)
+    kernel_formula = "F·F·D_in" if groups == 1 else "F·F·D_in/g"
+    if groups != 1:
+        given.append(("g", text(groups)))
+    equations = [
+        *window_equations(axes),
+        Equation("D_out", "K", text(filters), text(filters)),
+        params_equation(
+            f"({kernel_formula})·K",
+            f"({kernel_text})·{factor(filters)}",
+            row.weights,
+            row.biases,
+            "K",
+            no_bias,
+        ),
+        Equation(
+            "MACs",
+            f"W_out·H_out·K·({kernel_formula})",
+            f"{product(row.output_shape[2], row.output_shape[1], filters)}·({kernel_text})",
+            text(row.macs),
+        ),
+    ]
+    return Explanation(tuple(given), tuple(equations))
+
+
 class Conv(LayerKind):
     name = "conv"
     aliases = ("conv2d",)
@@ -110,3 +149,6 @@ class Conv(LayerKind):
         details: Mapping[str, Any],
     ) -> TorchCode:
         return convolution_code(values, shape, details)
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        return convolution_explanation(row, no_bias)

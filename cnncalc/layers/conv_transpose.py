@@ -14,6 +14,16 @@ from typing import Any
 from .. import arith
 from .base import Bool, Cost, Int, LayerKind, Pair, TorchCode, Where, torch_args
 from .conv import check_divides
+from .explain import (
+    Equation,
+    Explanation,
+    factor,
+    pair_given,
+    params_equation,
+    product,
+    text,
+    volume,
+)
 
 
 class ConvTranspose(LayerKind):
@@ -99,3 +109,49 @@ class ConvTranspose(LayerKind):
         return TorchCode(
             f"nn.ConvTranspose2d({torch_args(shape[0], values['filters'], **options)})"
         )
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        values = row.values
+        k, s, p = values["kernel"][1], values["stride"][1], values["padding"][1]
+        d, extra = values["dilation"][1], values["output_padding"][1]
+        width_in, width_out = row.input_shape[2], row.output_shape[2]
+        per_group = arith.floor_div(values["filters"], values["groups"])
+        kernel_text = product(values["kernel"][0], values["kernel"][1], per_group)
+        given = (
+            ("input", volume(row.input_shape)),
+            pair_given("F", values["kernel"]),
+            pair_given("S", values["stride"]),
+            pair_given("P", values["padding"]),
+            ("K", text(values["filters"])),
+        )
+        equations = (
+            Equation(
+                "W_out",
+                "(W − 1)·S − 2P + d·(F − 1) + output_padding + 1",
+                f"({factor(width_in)} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {extra} + 1",
+                text(width_out),
+            ),
+            Equation(
+                "H_out",
+                "",
+                "likewise" if row.output_shape[1] == width_out else "see W_out",
+                text(row.output_shape[1]),
+            ),
+            Equation("D_out", "K", text(values["filters"]), text(values["filters"])),
+            params_equation(
+                "(F·F·K/g)·D_in",
+                f"({kernel_text})·{factor(row.input_shape[0])}",
+                row.weights,
+                row.biases,
+                "K",
+                no_bias,
+            ),
+            Equation(
+                "MACs",
+                "W_in·H_in·D_in·(F·F·K/g)",
+                f"{product(width_in, row.input_shape[1], row.input_shape[0])}·({kernel_text})",
+                text(row.macs),
+                "each input pixel meets every weight once",
+            ),
+        )
+        return Explanation(given, equations)

@@ -11,7 +11,8 @@ from typing import Any
 
 from .. import arith
 from .base import Bool, Cost, Int, LayerKind, Padding, Pair, TorchCode, Where
-from .conv import convolution, convolution_code
+from .conv import convolution, convolution_code, convolution_explanation
+from .explain import Explanation
 
 
 class Depthwise(LayerKind):
@@ -44,3 +45,6 @@ class Depthwise(LayerKind):
         details: Mapping[str, Any],
     ) -> TorchCode:
         return convolution_code(values, shape, details)
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        return convolution_explanation(row, no_bias)

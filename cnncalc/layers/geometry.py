@@ -222,3 +222,86 @@ def torch_padding(axes: tuple[Axis, Axis]) -> tuple[tuple[Any, Any] | None, tupl
     if height.pad_before == height.pad_after and width.pad_before == width.pad_after:
         return (height.pad_before, width.pad_before), ()
     return None, (width.pad_before, width.pad_after, height.pad_before, height.pad_after)
+
+
+def axis_equation(axis: Axis, name: str) -> Any:
+    """``W_out = (W − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55`` with its rounding note."""
+    from .explain import Equation, factor, text
+
+    symbol = "W" if axis.axis == "W" else "H"
+    if axis.pad_before == axis.pad_after:
+        formula_padding, working_padding = "2P", f"2·{factor(axis.pad_before)}"
+    else:
+        formula_padding = "P_before + P_after"
+        working_padding = f"{factor(axis.pad_before)} + {factor(axis.pad_after)}"
+    formula = f"({symbol} − F + {formula_padding})/S + 1"
+    working = (
+        f"({factor(axis.size_in)} − {factor(axis.kernel_effective)} + {working_padding})"
+        f"/{factor(axis.stride)} + 1"
+    )
+    note = ""
+    rest = arith.remainder(
+        arith.normalize(axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective),
+        axis.stride,
+    )
+    if rest:
+        exact = _division(axis).rsplit(" = ", 1)[1]
+        rounding = "rounded up (ceil_mode)" if axis.ceil_mode else "PyTorch floors"
+        note = f"{exact} → {text(axis.size_out)}: {rounding}"
+        lost = lost_pixels(axis)
+        if lost:
+            noun = AXIS_WORDS[axis.axis][0 if lost == 1 else 1]
+            verb = "is" if lost == 1 else "are"
+            note += f"; the last {lost} {noun} of the input {verb} never covered"
+    elif rest is None:
+        note = "⌊…⌋: PyTorch rounds down" + (" (ceil_mode: up)" if axis.ceil_mode else "")
+    return Equation(name, formula, working, text(axis.size_out), note)
+
+
+def window_given(axes: tuple[Axis, Axis]) -> list[tuple[str, str]]:
+    """F, S, P (and d) as the notes state them; pairs when H and W differ."""
+    from .explain import text
+
+    height, width = axes
+
+    def pair(first: Any, second: Any) -> str:
+        return text(first) if first == second else f"{text(first)}×{text(second)}"
+
+    given = [("F", pair(height.kernel, width.kernel)), ("S", pair(height.stride, width.stride))]
+    if {height.pad_before, height.pad_after, width.pad_before, width.pad_after} == {
+        height.pad_before
+    }:
+        given.append(("P", text(height.pad_before)))
+    else:
+        given.append(
+            (
+                "P",
+                f"top {text(height.pad_before)}, bottom {text(height.pad_after)}, "
+                f"left {text(width.pad_before)}, right {text(width.pad_after)}",
+            )
+        )
+    if (height.dilation, width.dilation) != (1, 1):
+        given.append(("d", pair(height.dilation, width.dilation)))
+        given.append(
+            ("F_eff = d·(F − 1) + 1", pair(height.kernel_effective, width.kernel_effective))
+        )
+    return given
+
+
+def window_equations(axes: tuple[Axis, Axis]) -> list[Any]:
+    height, width = axes
+    equations = [axis_equation(width, "W_out")]
+    same = (
+        height.size_in,
+        height.kernel_effective,
+        height.stride,
+        height.pad_before,
+        height.pad_after,
+    ) == (width.size_in, width.kernel_effective, width.stride, width.pad_before, width.pad_after)
+    if same:
+        from .explain import Equation, text
+
+        equations.append(Equation("H_out", "", "likewise", text(height.size_out)))
+    else:
+        equations.append(axis_equation(height, "H_out"))
+    return equations

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from .. import arith
 from .base import Cost, Field, LayerKind, Pair, TorchCode, Where
+from .explain import Equation, Explanation, text, volume
 
 
 def window_total(size_in: Any, size_out: int) -> Any:
@@ -49,6 +50,24 @@ class _Adaptive(LayerKind):
             ops={"pooling": reads},
             fvcore=input_elements if self.average else 0,
             window=geometry,
+        )
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        what = "averaged" if self.average else "reduced to its maximum"
+        channels, height, width = row.input_shape
+        return Explanation(
+            (("input", volume(row.input_shape)),),
+            (
+                Equation(
+                    "output",
+                    "",
+                    f"each of the {text(channels)} channels {what} over its "
+                    f"{text(height)}×{text(width)} pixels into {text(row.output_shape[1])}×"
+                    f"{text(row.output_shape[2])}",
+                    volume(row.output_shape),
+                ),
+                Equation("parameters", "", "none", "0"),
+            ),
         )
 
     def torch_code(

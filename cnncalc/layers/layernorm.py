@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import arith
 from .base import Bool, Cost, Float, LayerKind, TorchCode, Where, elements, torch_args
+from .explain import Equation, Explanation, text, volume
 
 
 class LayerNorm(LayerKind):
@@ -52,3 +53,18 @@ class LayerNorm(LayerKind):
             return TorchCode(module)
         # channels last for the normalisation, then back (ConvNeXt's LayerNorm2d)
         return TorchCode(module, "{m}({x}.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)")
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        channels = row.input_shape[0]
+        return Explanation(
+            (("input", volume(row.input_shape)),),
+            (
+                Equation(
+                    "parameters",
+                    "2·C (γ and β per channel)",
+                    f"2·{text(channels)}",
+                    text(row.params),
+                ),
+            ),
+            "shape unchanged",
+        )

@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import arith
 from .base import Bool, Cost, Int, LayerKind, TorchCode, Where, torch_args
+from .explain import Equation, Explanation, params_equation, product, text
 
 
 class Linear(LayerKind):
@@ -53,3 +54,20 @@ class Linear(LayerKind):
     ) -> TorchCode:
         options = {} if values["bias"] else {"bias": False}
         return TorchCode(f"nn.Linear({torch_args(shape[0], values['features'], **options)})")
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        inputs, outputs = row.input_shape[0], row.output_shape[0]
+        return Explanation(
+            (("N_in", text(inputs)), ("N_out", text(outputs))),
+            (
+                params_equation(
+                    "N_in·N_out",
+                    product(inputs, outputs),
+                    row.weights,
+                    row.biases,
+                    "N_out",
+                    no_bias,
+                ),
+                Equation("MACs", "N_in·N_out", product(inputs, outputs), text(row.macs)),
+            ),
+        )

@@ -12,7 +12,15 @@ from typing import Any, ClassVar
 
 from .. import arith
 from .base import Bool, Cost, Field, LayerKind, Padding, Pair, TorchCode, Where, torch_args
-from .geometry import axis_warnings, torch_padding, window_geometry, windows
+from .explain import Equation, Explanation, text, volume
+from .geometry import (
+    axis_warnings,
+    torch_padding,
+    window_equations,
+    window_geometry,
+    window_given,
+    windows,
+)
 
 
 class _Pool(LayerKind):
@@ -58,6 +66,18 @@ class _Pool(LayerKind):
 
     def torch_options(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {}
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        axes = row.details["axes"]
+        depth = text(row.input_shape[0])
+        return Explanation(
+            (("input", volume(row.input_shape)), *window_given(axes)),
+            (
+                *window_equations(axes),
+                Equation("D_out", "D_in", depth, depth),
+                Equation("parameters", "", "none: pooling has no weights", "0"),
+            ),
+        )
 
     def padded_code(self, arguments: str, pad: tuple[Any, ...]) -> TorchCode:
         raise NotImplementedError

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import arith
 from .base import Cost, Field, Float, Int, LayerKind, Sizes, TorchCode, Where, elements, torch_args
+from .explain import Equation, Explanation, product, text, volume
 
 
 class Flatten(LayerKind):
@@ -28,6 +29,21 @@ class Flatten(LayerKind):
         details: Mapping[str, Any],
     ) -> TorchCode:
         return TorchCode("nn.Flatten()")
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        channels, height, width = row.input_shape
+        return Explanation(
+            (("input", volume(row.input_shape)),),
+            (
+                Equation(
+                    "N",
+                    "H·W·D",
+                    product(height, width, channels),
+                    text(row.output_shape[0]),
+                    "a reshape: nothing is computed",
+                ),
+            ),
+        )
 
 
 class Dropout(LayerKind):
@@ -191,3 +207,17 @@ class ChannelSplit(LayerKind):
     ) -> TorchCode:
         parts, index = list(details["parts"]), values["index"]
         return TorchCode(None, f"{{x}}.split({parts!r}, dim=1)[{index}]")
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        parts = " + ".join(text(part) for part in row.details["parts"])
+        return Explanation(
+            (("input", volume(row.input_shape)),),
+            (
+                Equation(
+                    "D_out",
+                    "part index of the split",
+                    f"{parts}: part {row.values['index']}",
+                    text(row.output_shape[0]),
+                ),
+            ),
+        )

@@ -1,0 +1,191 @@
+"""The worked solution of a whole network, as data: what ``cnncalc report`` renders.
+
+For every layer its :class:`~cnncalc.layers.explain.Explanation`; for every structure the
+reasoning that joins its parts (concat depth D = D₁ + D₂ + …, the residual shortcut check
+and the projection's cost, dense-block channels k₀ + l·k); then the totals: where the
+parameters live, the depth and why pools do not count, and the conventions used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import arith
+from ..engine.plan import GroupStep, LayerStep, MergeStep, Step
+from ..engine.result import Analysis, Row
+from ..layers import KINDS
+from ..layers.explain import Equation, Explanation, factor, text, volume
+
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+@dataclass(frozen=True)
+class LayerWork:
+    """One layer's working, or a structure's (``row.is_group`` or a merge row)."""
+
+    row: Row
+    title: str
+    explanation: Explanation
+    level: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class WorkedReport:
+    analysis: Analysis
+    work: tuple[LayerWork, ...]
+    totals: tuple[Fact, ...]
+    no_bias: bool = False
+    answers_only: bool = False
+    conventions: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def title(self) -> str:
+        return self.analysis.name
+
+
+def worked_report(
+    analysis: Analysis, no_bias: bool = False, answers_only: bool = False
+) -> WorkedReport:
+    """The whole worked solution of ``analysis``."""
+    work = tuple(_walk(analysis.steps, 0, no_bias))
+    return WorkedReport(
+        analysis,
+        work,
+        tuple(_totals(analysis, no_bias)),
+        no_bias,
+        answers_only,
+        tuple(_conventions(no_bias)),
+    )
+
+
+def _walk(steps: tuple[Step, ...], level: int, no_bias: bool) -> Iterator[LayerWork]:
+    for step in steps:
+        if isinstance(step, LayerStep):
+            row = step.row
+            explanation = KINDS[row.kind].explain(row, no_bias)
+            yield LayerWork(row, f"{row.path} ({row.kind})", explanation, level, row.warnings)
+        elif isinstance(step, GroupStep):
+            yield LayerWork(
+                step.row,
+                f"{step.row.path} ({step.row.kind})",
+                _group_explanation(step.row, no_bias),
+                level,
+            )
+            yield from _walk(step.steps, level + 1, no_bias)
+        else:
+            yield from _merge(step, level, no_bias)
+
+
+def _group_explanation(row: Row, no_bias: bool) -> Explanation:
+    params = row.weights if no_bias else row.params
+    return Explanation(
+        (("input", volume(row.input_shape)), ("output", volume(row.output_shape))),
+        remark=f"{text(params)} parameters, {text(row.macs)} MACs in this {row.kind}",
+    )
+
+
+def _branch_output(branch: tuple[Step, ...], fallback: tuple[Any, ...]) -> tuple[Any, ...]:
+    return branch[-1].row.output_shape if branch else fallback
+
+
+def _merge(step: MergeStep, level: int, no_bias: bool) -> Iterator[LayerWork]:
+    for branch in step.branches:
+        yield from _walk(branch, level, no_bias)
+    row = step.row
+    outputs = [_branch_output(branch, row.input_shape) for branch in step.branches]
+    if row.kind == "concat":
+        depths = [shape[0] for shape in outputs]
+        names = " + ".join(
+            f"D{str(index).translate(SUBSCRIPTS)}" for index in range(1, len(depths) + 1)
+        )
+        equation = Equation(
+            "D",
+            names,
+            " + ".join(factor(d) for d in depths),
+            text(row.output_shape[0]),
+            "branches are stacked along the depth; H×W must agree",
+        )
+        explanation = Explanation((("branches", str(len(outputs))),), (equation,))
+    else:
+        sign = "+" if row.kind == "add" else "×"
+        shapes = f" {sign} ".join(volume(shape) for shape in outputs)
+        note = (
+            "a residual add: the shortcut must have the body's shape"
+            if row.kind == "add"
+            else "broadcast: C×1×1 scales every pixel of each channel (squeeze-and-excitation)"
+        )
+        explanation = Explanation(
+            (),
+            (
+                Equation("output", "", shapes, volume(row.output_shape), note),
+                Equation(
+                    f"{row.kind} ops",
+                    "one per output element",
+                    "·".join(factor(d) for d in row.output_shape),
+                    text(row.ops.get(row.kind, 0)),
+                ),
+            ),
+        )
+    yield LayerWork(row, f"{row.path} ({row.kind})", explanation, level)
+
+
+def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
+    totals = analysis.totals
+    layers = analysis.layers
+    params = totals.weights if no_bias else totals.params
+    yield Fact(
+        "parameters",
+        text(params),
+        "weights only (exam convention)"
+        if no_bias
+        else f"{text(totals.weights)} weights + {text(totals.biases)} biases",
+    )
+    conv = sum(
+        (row.weights if no_bias else row.params)
+        for row in layers
+        if row.kind in ("conv", "depthwise", "conv_transpose")
+    )
+    dense = sum((row.weights if no_bias else row.params) for row in layers if row.kind == "linear")
+    if isinstance(params, int) and params and isinstance(conv, int) and isinstance(dense, int):
+        yield Fact("in conv layers", f"{text(conv)} ({100 * conv / params:.1f}%)")
+        yield Fact("in FC layers", f"{text(dense)} ({100 * dense / params:.1f}%)")
+        other = params - conv - dense
+        if other:
+            yield Fact(
+                "in other layers",
+                f"{text(other)} ({100 * other / params:.1f}%)",
+                "batchnorm/layernorm scales and shifts",
+            )
+    yield Fact("MACs", text(totals.macs), "conv + linear multiply-accumulates, biases not included")
+    yield Fact("FLOPs", text(totals.flops), "2 × MACs")
+    yield Fact(
+        "depth",
+        f"{totals.depth} weight layers",
+        "the longest chain of conv/linear layers from input to output; pooling, "
+        "normalisation and activations have no weights of their own and are not counted",
+    )
+    yield Fact("output", volume(analysis.output_shape))
+
+
+def _conventions(no_bias: bool) -> Iterator[str]:
+    yield "Volumes are written H×W×D as in the notes; cnncalc's tables write C×H×W."
+    yield "Output sizes use PyTorch's floor division (ceil_mode rounds up)."
+    if no_bias:
+        yield "Biases are ignored in the parameter counts (--no-bias)."
+    else:
+        yield "Parameters include biases; batchnorm running statistics are buffers."
+    yield "MACs count conv and linear multiply-accumulates per image; FLOPs = 2 × MACs."
+
+
+def as_number(value: Any) -> str:
+    return arith.as_text(value, thousands=True)

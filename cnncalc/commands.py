@@ -56,7 +56,7 @@ def run_analysis(
     from .spec import load_spec
 
     try:
-        dims = parse_input(input_text) if input_text else None
+        dims = parse_input(input_text) if input_text is not None else None
         analysis = analyse(load_spec(spec), dims, batch)
     except SpecError as error:
         sys.stderr.write(error.render() + "\n")
@@ -94,7 +94,7 @@ def run_verify(
     from .torch.verify import PEERS, verify
 
     try:
-        dims = parse_input(input_text) if input_text else None
+        dims = parse_input(input_text) if input_text is not None else None
         result = verify(spec, dims, batch=batch, device=device, peers=PEERS if peers else ())
     except SpecError as error:
         sys.stderr.write(error.render() + "\n")
@@ -112,7 +112,7 @@ def run_export(spec: str, target: str, output: str | None, input_text: str | Non
     from .torch.export import export_onnx, export_source
 
     try:
-        dims = parse_input(input_text) if input_text else None
+        dims = parse_input(input_text) if input_text is not None else None
         if target == "onnx":
             missing = _torch_missing()
             if missing:

@@ -227,4 +227,36 @@ def test_squeeze_excitation_keeps_the_receptive_field_and_the_projection_stride(
     projection = analysis.row("block.downsample.0")
     assert projection.output_shape == (32, 28, 28)
     # 3×3 stride 2 sees 3 with jump 2; the next 3×3 adds (3 − 1)·2: 7
-    assert analysis.layers[-1].receptive_field == ((7, 2), (7, 2))
+    assert analysis.layers[-1].receptive_field == ((7, 2, -3), (7, 2, -3))
+
+
+@pytest.mark.parametrize(("count", "size"), [(1, 3), (2, 5), (3, 7)])
+def test_stacked_3x3_receptive_fields(count, size):
+    """Two stacked 3×3 convs see 5×5, three see 7×7 (r_out = r_in + (k − 1)·j_in)."""
+    layers = "\n".join("  - conv: {filters: 4, kernel: 3, padding: 1}" for _ in range(count))
+    analysis = analyse_text(f"name: stack\ninput: [3, 32, 32]\nlayers:\n{layers}\n")
+    assert analysis.layers[-1].receptive_field == ((size, 1, -count),) * 2
+
+
+def test_receptive_field_of_alexnet_layers():
+    """conv1 11/4: r = 11, j = 4; pool1 3/2: r = 11 + 2·4 = 19, j = 8; conv2 5 p2:
+    r = 19 + 4·8 = 51, start = 0 − 2·8 = −16."""
+    analysis = analyse_text("""
+        name: alexnet stem
+        input: [3, 227, 227]
+        layers:
+          - conv: {filters: 96, kernel: 11, stride: 4}
+          - maxpool: {kernel: 3, stride: 2}
+          - conv: {filters: 256, kernel: 5, padding: 2}
+    """)
+    fields = [row.receptive_field[0] for row in analysis.layers]
+    assert fields == [(11, 4, 0), (19, 8, 0), (51, 8, -16)]
+
+
+def test_a_date_in_a_name_is_text():
+    analysis = analyse_text("""
+        name: 2024-05-01
+        input: [3, 8, 8]
+        layers: [relu]
+    """)
+    assert analysis.name == "2024-05-01"

@@ -39,8 +39,9 @@ class Flow:
 
     shape: tuple[Any, ...]
     depth: int = 0
-    field: tuple[tuple[Any, Any], ...] = ((1, 1), (1, 1))
-    """(receptive-field size, jump) per spatial axis."""
+    field: tuple[tuple[Any, Any, Any], ...] = ((1, 1, 0), (1, 1, 0))
+    """(receptive-field size, jump, start) per spatial axis; start is the input pixel where
+    the first output's window begins (negative: inside the padding)."""
 
 
 @dataclass
@@ -50,7 +51,8 @@ class Scope:
     prefix: str
     level: int
     counters: dict[str, int] = field(default_factory=dict)
-    used: set[str] = field(default_factory=set)
+    used: dict[str, Loc | None] = field(default_factory=dict)
+    """Names taken so far, with where each was first given."""
 
     def path(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name
@@ -58,13 +60,16 @@ class Scope:
     def claim(self, given: str | None, auto_prefix: str, loc: Loc | None) -> str:
         if given is not None:
             if given in self.used:
+                first = self.used[given]
+                where = f" (first at line {first.line})" if first else ""
                 raise SpecError(
-                    f"name '{given}' is used twice in {self.prefix or 'the top level'}",
+                    f"name '{given}' is used twice in {self.prefix or 'the top level'}{where}",
                     loc,
+                    layer=self.path(given),
                     key="name",
                     hint="names must be unique within their block",
                 )
-            self.used.add(given)
+            self.used[given] = loc
             return given
         number = self.counters.get(auto_prefix, 0)
         while True:
@@ -73,7 +78,7 @@ class Scope:
             if name not in self.used:
                 break
         self.counters[auto_prefix] = number
-        self.used.add(name)
+        self.used[name] = None
         return name
 
     def child(self, name: str) -> Scope:
@@ -94,8 +99,23 @@ def analyse(spec: Spec, input_shape: Sequence[Any] | None = None, batch: int = 1
         ) from None
 
 
-def input_dims(raw: Sequence[Any]) -> tuple[Any, ...]:
-    """Spec or CLI input dimensions → ints and sympy symbols."""
+def input_dims(raw: Sequence[Any], loc: Loc | None = None) -> tuple[Any, ...]:
+    """Spec or CLI input dimensions → ints and sympy symbols; anything else is an error."""
+    if isinstance(raw, str | bytes) or len(raw) not in (1, 3):
+        raise SpecError(
+            f"the input must be [C, H, W] or [N], got {raw!r}",
+            loc,
+            key="input",
+            hint="for example [3, 224, 224] or [3, 'H', 'W']",
+        )
+    for item in raw:
+        valid_int = isinstance(item, int) and not isinstance(item, bool) and item > 0
+        if not (valid_int or (isinstance(item, str) and item.isidentifier())):
+            raise SpecError(
+                f"input dimension {item!r} must be a positive integer or a symbol such as H",
+                loc,
+                key="input",
+            )
     return tuple(arith.symbol(item) if isinstance(item, str) else item for item in raw)
 
 
@@ -115,13 +135,13 @@ class _Engine:
 
     def run(self, input_shape: Sequence[Any] | None) -> Analysis:
         spec = self.spec
-        dims = input_dims(input_shape if input_shape is not None else spec.input)
+        dims = input_dims(input_shape if input_shape is not None else spec.input, spec.input_loc)
         planned = self.planned_layers(spec.layers)
         if planned > MAX_LAYERS:
             raise SpecError(
                 f"the spec expands to {planned:,} layers; cnncalc analyses at most {MAX_LAYERS:,}",
                 spec.layers[0].loc if spec.layers else spec.input_loc,
-                hint="check the repeat counts",
+                hint="check the repeat and dense_block counts, and blocks that call blocks",
             )
         flow = self.items(spec.layers, Flow(dims), Scope("", 0), {})
         for name, block in spec.blocks.items():
@@ -269,6 +289,7 @@ class _Engine:
             is_group=True,
             depth=out.depth,
             receptive_field=out.field,
+            receptive_field_in=flow.field,
         )
         self.steps.append(GroupStep(row, steps))
         return out
@@ -292,8 +313,8 @@ class _Engine:
 
     def layer(self, node: LayerNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         kind = KINDS[node.kind]
-        name = scope.claim(node.name, kind.prefix, node.loc)
-        where = Where(scope.path(name), node.loc, node.key_locs)
+        name = scope.claim(node.name, kind.prefix, node.name_loc or node.loc)
+        where = Where(scope.path(name), node.loc, node.key_locs, node.value_locs)
         values = self.resolve(kind, node, flow, env, where)
         cost = kind.infer(values, flow.shape, where)
         self.count_layer(node.loc)
@@ -339,6 +360,7 @@ class _Engine:
             is_module=module,
             depth=out.depth,
             receptive_field=out.field,
+            receptive_field_in=flow.field,
             values=dict(values or {}),
             details=dict(cost.details),
             warnings=cost.warnings,
@@ -346,6 +368,15 @@ class _Engine:
         self.rows.append(row)
         self.warnings.extend(Warning_(path, text) for text in cost.warnings)
         return row
+
+    def check_budget(self, planned: int, where: Where, key: str) -> None:
+        """Refuse a count whose layers would pass :data:`MAX_LAYERS`, before making them."""
+        if self.layer_count + planned > MAX_LAYERS:
+            raise where.error(
+                f"{key} creates {planned:,} layers; cnncalc analyses at most {MAX_LAYERS:,}",
+                key,
+                hint="check the count (and the arguments that feed it)",
+            )
 
     def count_layer(self, loc: Loc) -> None:
         self.layer_count += 1
@@ -358,12 +389,11 @@ class _Engine:
         """Field values: given, else the spec's defaults, else the kind's; then parsed."""
         for key in node.values:
             if kind.field_named(key) is None:
-                accepted = ", ".join(item.name for item in kind.fields) or "no fields"
                 raise where.error(
                     f"unknown key '{key}' for {kind.name}",
                     key,
-                    hint=did_you_mean(key, [item.name for item in kind.fields])
-                    or f"{kind.name} accepts: {accepted}, name",
+                    hint=_key_hint(kind, node, key),
+                    at_key=True,
                 )
         local = {**env, "in_channels": flow.shape[0]}
         defaults = self.spec.defaults.get(kind.name, {})
@@ -376,10 +406,18 @@ class _Engine:
             elif item.required:
                 needed = ", ".join(f.name for f in kind.fields if f.required)
                 raise where.error(
-                    f"{kind.name} needs '{item.name}'", hint=f"{kind.name} requires: {needed}"
+                    f"{kind.name} needs '{item.name}'",
+                    item.name,
+                    hint=f"{kind.name} requires: {needed}",
                 )
             else:
                 raw = item.default
+            if raw is None and item.default is not None:
+                raise where.error(
+                    f"'{item.name}' has no value",
+                    item.name,
+                    hint=f"give a value or remove the key (default: {item.default_text()})",
+                )
             if raw is None:
                 values[item.name] = None
                 continue
@@ -400,21 +438,40 @@ class _Engine:
         in the block, and bound to its arguments of the same name."""
         block = self.spec.blocks[node.block]
         self.called.add(block.name)
-        if block.name in self.call_stack:
-            raise SpecError(f"block '{block.name}' calls itself", node.loc, key=block.name)
         implicit = implicit or {}
         params = {name for name, _ in block.params}
         given = {key: value for key, value in implicit.items() if key in params}
-        bindings = {**implicit, **self.bind(block, node, flow, env, given)}
 
         def body(inner: Scope) -> Flow:
+            if block.name in self.call_stack:
+                chain = " → ".join(
+                    [*self.call_stack[self.call_stack.index(block.name) :], block.name]
+                )
+                raise SpecError(
+                    f"block '{block.name}' calls itself ({chain})",
+                    node.loc,
+                    layer=inner.prefix,
+                    hint="a block cannot contain itself: use repeat for a chain of blocks",
+                )
+            try:
+                bindings = {**implicit, **self.bind(block, node, flow, env, given)}
+            except SpecError as error:
+                raise error.with_layer(inner.prefix) from None
             self.call_stack.append(block.name)
             try:
                 return self.items(block.body, flow, inner, bindings)
             finally:
                 self.call_stack.pop()
 
-        return self.group(node.name, block.name, f"block:{block.name}", node.loc, flow, scope, body)
+        return self.group(
+            node.name,
+            block.name,
+            f"block:{block.name}",
+            node.name_loc or node.loc,
+            flow,
+            scope,
+            body,
+        )
 
     def bind(
         self,
@@ -464,7 +521,7 @@ class _Engine:
         branches: list[tuple[Step, ...]] = []
         for index, branch in enumerate(node.branches, start=1):
             if not branch.items:
-                name = scope.claim(branch.name, "identity", branch.loc)
+                name = scope.claim(branch.name or f"branch{index}", "branch", branch.loc)
                 outs.append((name, flow))
                 branches.append(())
                 continue
@@ -486,8 +543,9 @@ class _Engine:
         loc: Loc,
     ) -> Flow:
         """Merge branch outputs with concat, add or multiply; adds the merge row."""
-        where = Where(scope.path(merge), loc)
-        shapes = [(name, out.shape) for name, out in outs]
+        name = scope.claim(None, merge, loc)
+        where = Where(scope.path(name), loc)
+        shapes = [(branch, out.shape) for branch, out in outs]
         if merge == "concat":
             shape = _concat_shape(shapes, where)
             ops: dict[str, Any] = {}
@@ -506,7 +564,6 @@ class _Engine:
             for axis in range(2)
         )
         out_flow = Flow(shape, depth, fields)
-        name = scope.claim(None, merge, loc)
         self.count_layer(loc)
         row = self.add_row(
             scope.path(name),
@@ -578,6 +635,10 @@ class _Engine:
         where = Where(scope.prefix, node.loc, node.key_locs)
         count = _resolve_int(node.count, env, where, "count", minimum=1)
         growth = _resolve_int(node.growth, env, where, "growth", minimum=1)
+        body = (
+            self.planned_layers(node.layer) if node.layer else self.planned_block(node.block or "")
+        )
+        self.check_budget(count * (body + 1), where, "count")
         features = flow
         for index in range(1, count + 1):
             new, steps = self.capture(self.dense_layer, node, index, growth, features, scope, env)
@@ -608,6 +669,10 @@ class _Engine:
     def repeat(self, node: RepeatNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         where = Where(scope.prefix, node.loc, node.key_locs)
         count = _resolve_int(node.count, env, where, "repeat", minimum=1)
+        body = (
+            self.planned_layers(node.items) if node.items else self.planned_block(node.block or "")
+        )
+        self.check_budget(count * body, where, "repeat")
 
         def repetitions(target: Scope, named: bool) -> Flow:
             current = flow
@@ -666,15 +731,28 @@ def _order(value: Any) -> Any:
 
 
 def _advance(
-    field: tuple[tuple[Any, Any], ...], window: tuple[Any, ...] | None
-) -> tuple[tuple[Any, Any], ...]:
-    """Receptive-field recurrence: r_out = r_in + (k − 1)·j_in, j_out = j_in·s."""
+    field: tuple[tuple[Any, Any, Any], ...], window: tuple[Any, ...] | None
+) -> tuple[tuple[Any, Any, Any], ...]:
+    """Receptive-field recurrence (k is the effective kernel d·(k − 1) + 1):
+    r_out = r_in + (k − 1)·j_in, j_out = j_in·s, start_out = start_in − p·j_in."""
     if window is None:
         return field
     return tuple(
-        (arith.normalize(size + (kernel - 1) * jump), arith.normalize(jump * stride))
-        for (size, jump), (kernel, stride, _pad) in zip(field, window, strict=True)
+        (
+            arith.normalize(size + (kernel - 1) * jump),
+            arith.normalize(jump * stride),
+            arith.normalize(start - pad * jump),
+        )
+        for (size, jump, start), (kernel, stride, pad) in zip(field, window, strict=True)
     )
+
+
+def _key_hint(kind: LayerKind, node: LayerNode, key: str) -> str:
+    names = [item.name for item in kind.fields]
+    if kind.name == "linear" and node.spelled == "dense" and key in ("count", "growth", "layer"):
+        return "'dense' is linear (a fully connected layer); for a dense block write dense_block:"
+    accepted = ", ".join(names) or "no fields"
+    return did_you_mean(key, names) or f"{kind.name} accepts: {accepted}, name"
 
 
 def _check_keys(nodes: Sequence[Node], where: str) -> None:

@@ -45,7 +45,10 @@ class Row:
     depth: int = 0
     """Weight layers on the longest chain from the input to this row's output."""
     receptive_field: tuple[Any, ...] = ()
-    """(size, jump) per spatial axis: the input window one output pixel sees."""
+    """(size, jump, start) per spatial axis (H, W): the input window one output pixel sees,
+    the distance between neighbouring windows, and where the first window begins."""
+    receptive_field_in: tuple[Any, ...] = ()
+    """The same for the layer's input: the recurrence's r_in, j_in, start_in."""
     values: Mapping[str, Any] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()

@@ -28,9 +28,19 @@ class Where:
     path: str
     loc: Loc | None
     key_locs: Mapping[str, Loc] = field(default_factory=dict)
+    value_locs: Mapping[str, Loc] = field(default_factory=dict)
 
-    def error(self, message: str, key: str | None = None, hint: str | None = None) -> SpecError:
-        loc = self.key_locs.get(key, self.loc) if key else self.loc
+    def error(
+        self, message: str, key: str | None = None, hint: str | None = None, at_key: bool = False
+    ) -> SpecError:
+        """An error at ``key``'s value (or at the key itself, for unknown keys)."""
+        loc = self.loc
+        if key:
+            loc = (
+                self.key_locs.get(key, loc)
+                if at_key
+                else self.value_locs.get(key, self.key_locs.get(key, loc))
+            )
         return SpecError(message, loc, layer=self.path, key=key, hint=hint)
 
 
@@ -66,6 +76,14 @@ def _is_int(value: Any) -> bool:
 
 
 def _integer(raw: Any, env: Mapping[str, Any], where: Where, key: str) -> Any:
+    if isinstance(raw, str) and raw.strip().isidentifier() and raw.strip() not in env:
+        arguments = sorted(set(env) - {"in_channels"})
+        hint = (
+            f"block arguments here: {', '.join(arguments)}"
+            if arguments
+            else "write a whole number such as 64"
+        )
+        raise where.error(f"'{key}' must be an integer, got the text '{raw}'", key, hint=hint)
     if isinstance(raw, str):
         try:
             return evaluate(raw, env)
@@ -86,7 +104,18 @@ def _expression_hint(env: Mapping[str, Any]) -> str:
 
 
 def _show(raw: Any) -> str:
-    return f"'{raw}'" if isinstance(raw, str) else repr(raw)
+    """A value as it is written in YAML: 'text', true, 3.5, [1, 2]."""
+    if isinstance(raw, str):
+        return f"the text '{raw}'"
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if raw is None:
+        return "nothing"
+    if isinstance(raw, list):
+        return "a list"
+    if isinstance(raw, dict):
+        return "a mapping"
+    return repr(raw)
 
 
 def _check_minimum(value: Any, minimum: int, where: Where, key: str) -> Any:

@@ -27,7 +27,8 @@ def check_divides(count: Any, groups: Any, what: str, where: Where, key: str = "
     rest = arith.remainder(count, groups)
     if rest not in (0, None):
         raise where.error(
-            f"{what} ({arith.as_text(count)}) is not divisible by groups ({arith.as_text(groups)})",
+            f"{what} ({arith.as_text(count)}) are not divisible by groups "
+            f"({arith.as_text(groups)})",
             key,
             hint="channels are split evenly between groups: pick groups that divide both",
         )

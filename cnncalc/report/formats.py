@@ -52,7 +52,12 @@ def _row_json(row: Row, convention: Convention) -> dict[str, Any]:
         "activation_elements": arith.as_json(row.activation_elements),
         "depth": row.depth,
         "receptive_field": [
-            [arith.as_json(size), arith.as_json(jump)] for size, jump in row.receptive_field
+            {
+                "size": arith.as_json(size),
+                "jump": arith.as_json(jump),
+                "start": arith.as_json(start),
+            }
+            for size, jump, start in row.receptive_field
         ],
         "module": row.is_module,
         "warnings": list(row.warnings),

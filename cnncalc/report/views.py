@@ -24,7 +24,7 @@ def field_text(row: Row) -> str:
     """Receptive field of a row: ``11×11`` (empty for flat tensors)."""
     if not row.receptive_field or len(row.output_shape) != 3:
         return ""
-    sizes = [arith.as_text(size) for size, _jump in row.receptive_field]
+    sizes = [arith.as_text(size) for size, _jump, _start in row.receptive_field]
     return "×".join(sizes)
 
 

@@ -18,6 +18,7 @@ class Node:
     name: str | None = None
     then: list[Node] = field(default_factory=list)
     inline: bool = False
+    name_loc: Loc | None = None
     """A structure that is a block's whole body: it adds no group of its own."""
 
 
@@ -29,6 +30,7 @@ class LayerNode(Node):
     spelled: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     key_locs: dict[str, Loc] = field(default_factory=dict)
+    value_locs: dict[str, Loc] = field(default_factory=dict)
 
 
 @dataclass

@@ -157,15 +157,17 @@ class _Parser:
                 key="input",
                 hint="for example input: [3, 224, 224] or input: [3, H, W]",
             )
-        for item in raw:
+        item_locs = getattr(raw, "item_locs", [loc] * len(raw))
+        for item, item_loc in zip(raw, item_locs, strict=True):
             if isinstance(item, bool) or not (
                 (isinstance(item, int) and item > 0)
                 or (isinstance(item, str) and item.isidentifier())
             ):
                 raise SpecError(
                     f"input dimension {item!r} must be a positive integer or a symbol such as H",
-                    loc,
+                    item_loc,
                     key="input",
+                    hint="input: [C, H, W], e.g. [3, 224, 224] or [3, H, W]",
                 )
         return list(raw)
 
@@ -322,6 +324,7 @@ class _Parser:
     def _siblings(self, node: Node, raw: YamlMap) -> None:
         if "name" in raw:
             node.name = self._name(raw["name"], raw.value_locs["name"])
+            node.name_loc = raw.key_locs["name"]
         if "then" in raw:
             node.then = self._item_list(raw["then"], raw.value_locs["then"], "then")
 
@@ -362,9 +365,11 @@ class _Parser:
             for key, item in value.items():
                 if key == "name":
                     node.name = self._name(item, value.value_locs[key])
+                    node.name_loc = value.key_locs[key]
                     continue
                 node.values[key] = item
                 node.key_locs[key] = value.key_locs[key]
+                node.value_locs[key] = value.value_locs[key]
             return node
         if kind.shorthand is None:
             required = ", ".join(f"{field.name}: ..." for field in kind.fields if field.required)
@@ -376,6 +381,7 @@ class _Parser:
             )
         node.values[kind.shorthand] = value
         node.key_locs[kind.shorthand] = value_loc
+        node.value_locs[kind.shorthand] = value_loc
         return node
 
     def _call(self, block: str, value: Any, loc: Loc) -> CallNode:
@@ -392,6 +398,7 @@ class _Parser:
         for key, item in value.items():
             if key == "name":
                 node.name = self._name(item, value.value_locs[key])
+                node.name_loc = value.key_locs[key]
             else:
                 node.args[key] = item
                 node.key_locs[key] = value.key_locs[key]

@@ -44,32 +44,105 @@ def _loc(file: str, node: yaml.Node) -> Loc:
 
 _scalar_constructor = yaml.constructor.SafeConstructor()
 
+MAX_VALUES = 1_000_000
+"""A spec converts to at most this many YAML values: aliases cannot blow it up (no hang)."""
 
-def _convert(node: yaml.Node, file: str) -> Any:
-    if isinstance(node, yaml.MappingNode):
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null")}
+
+
+class _Converter:
+    """Node tree → located values, refusing self-referencing aliases, foreign tags and
+    alias expansions beyond :data:`MAX_VALUES`."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.count = 0
+        self.active: set[int] = set()
+
+    def convert(self, node: yaml.Node) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise SpecError(
+                f"the spec expands to more than {MAX_VALUES:,} YAML values",
+                _loc(self.file, node),
+                hint="YAML aliases (*name) copy whole subtrees: check for aliases of aliases",
+            )
+        if id(node) in self.active:
+            raise SpecError(
+                "a YAML alias refers to the list or mapping that contains it",
+                _loc(self.file, node),
+                hint="an anchor (&name) cannot be used (*name) inside itself",
+            )
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self._check_tag(node, "map" if isinstance(node, yaml.MappingNode) else "seq")
+            self.active.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node)
+                return self._sequence(node)
+            finally:
+                self.active.discard(id(node))
+        return self._scalar(node)
+
+    def _check_tag(self, node: yaml.Node, expected: str) -> None:
+        if node.tag != f"{_TAG}{expected}":
+            raise SpecError(
+                f"YAML tag '{_tag_text(node.tag)}' is not allowed",
+                _loc(self.file, node),
+                hint="cnncalc reads plain YAML: remove the tag",
+            )
+
+    def _mapping(self, node: yaml.MappingNode) -> YamlMap:
         result = YamlMap()
-        result.loc, result.key_locs, result.value_locs = _loc(file, node), {}, {}
+        result.loc, result.key_locs, result.value_locs = _loc(self.file, node), {}, {}
         for key_node, value_node in node.value:
-            key = _convert(key_node, file)
-            if not isinstance(key, str):
-                key = str(key)
+            key = self.convert(key_node)
+            key = key if isinstance(key, str) else str(key)
             if key in result:
                 raise SpecError(
-                    f"duplicate key '{key}'",
-                    _loc(file, key_node),
+                    f"duplicate key '{key}' (first at line {result.key_locs[key].line})",
+                    _loc(self.file, key_node),
                     key=key,
                     hint="each key may appear once in a mapping; YAML would silently keep the last",
                 )
-            result[key] = _convert(value_node, file)
-            result.key_locs[key] = _loc(file, key_node)
-            result.value_locs[key] = _loc(file, value_node)
+            try:
+                result[key] = self.convert(value_node)
+            except SpecError as error:
+                error.key = error.key or key
+                raise
+            result.key_locs[key] = _loc(self.file, key_node)
+            result.value_locs[key] = _loc(self.file, value_node)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        items = YamlList(_convert(item, file) for item in node.value)
-        items.loc = _loc(file, node)
-        items.item_locs = [_loc(file, item) for item in node.value]
+
+    def _sequence(self, node: yaml.SequenceNode) -> YamlList:
+        items = YamlList(self.convert(item) for item in node.value)
+        items.loc = _loc(self.file, node)
+        items.item_locs = [_loc(self.file, item) for item in node.value]
         return items
-    return _scalar_constructor.construct_object(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag == f"{_TAG}timestamp":
+            return str(node.value)  # a date in a name or source is text
+        if node.tag not in _PLAIN_TAGS:
+            raise SpecError(
+                f"YAML tag '{_tag_text(node.tag)}' is not allowed",
+                _loc(self.file, node),
+                hint="cnncalc reads plain YAML: numbers, true/false, text, lists and mappings",
+            )
+        try:
+            return _scalar_constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError):
+            raise SpecError(
+                f"'{node.value}' is not a valid {_tag_text(node.tag)} value",
+                _loc(self.file, node),
+                hint="remove the tag, or write a value of that type",
+            ) from None
+
+
+def _tag_text(tag: str) -> str:
+    """``tag:yaml.org,2002:int`` → ``!!int``, as it is written in the file."""
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 def parse_yaml(text: str, file: str) -> Any:
@@ -77,19 +150,32 @@ def parse_yaml(text: str, file: str) -> Any:
     try:
         node = yaml.compose(text, Loader=_SafeLoader)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        loc = Loc(file, mark.line + 1, mark.column + 1) if mark else None
-        problem = error.problem or error.context or "invalid YAML"
-        raise SpecError(
-            f"YAML syntax error: {problem}",
-            loc,
-            hint="check indentation and that every '[' and '{' is closed",
-        ) from None
+        raise _syntax_error(error, file) from None
     except yaml.YAMLError as error:
         raise SpecError(f"YAML error: {error}", Loc(file, 1, 1)) from None
+    except RecursionError:
+        raise SpecError("the YAML nests too deeply", Loc(file, 1, 1)) from None
     if node is None:
         return None
-    return _convert(node, file)
+    try:
+        return _Converter(file).convert(node)
+    except RecursionError:
+        raise SpecError("the YAML nests too deeply to read", _loc(file, node)) from None
+
+
+def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> SpecError:
+    mark = error.problem_mark or error.context_mark
+    loc = Loc(file, mark.line + 1, mark.column + 1) if mark else None
+    problem = error.problem or error.context or "invalid YAML"
+    context = ""
+    if error.context and error.context_mark and error.problem:
+        where = error.context_mark
+        context = f" ({error.context} at line {where.line + 1}, column {where.column + 1})"
+    return SpecError(
+        f"YAML syntax error: {problem}{context}",
+        loc,
+        hint="check indentation and that every '[' and '{' is closed",
+    )
 
 
 def read_spec_text(path: str | os.PathLike[str]) -> str:
@@ -115,6 +201,10 @@ def read_spec_text(path: str | os.PathLike[str]) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         raise SpecError(
-            f"{name} is not UTF-8 text (byte {error.start})", hint="save the spec as UTF-8"
+            f"{name} is not UTF-8 text (byte 0x{data[error.start]:02x})",
+            Loc(name, line, column),
+            hint="save the spec as UTF-8",
         ) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -205,6 +205,237 @@ def export(
         raise typer.Exit(status)
 
 
+class ReportFormat(str, Enum):
+    text = "text"
+    md = "md"
+    latex = "latex"
+    html = "html"
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class Dtype(str, Enum):
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    rmsprop = "rmsprop"
+    adagrad = "adagrad"
+    adam = "adam"
+    adamw = "adamw"
+
+
+def _exit(status: int) -> None:
+    if status:
+        raise typer.Exit(status)
+
+
+OutputOption = Annotated[str | None, typer.Option("--output", "-o", help="Write to this file.")]
+NoBiasOption = Annotated[
+    bool, typer.Option("--no-bias", help="The exam convention: count weights only, ignore biases.")
+]
+
+
+@app.command()
+def report(
+    spec: SpecArgument,
+    input: InputOption = None,
+    format: Annotated[
+        ReportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text, md (GitHub Markdown), latex (a document) or html "
+            "(one self-contained file). Default: the terminal.",
+            show_default=False,
+        ),
+    ] = None,
+    output: OutputOption = None,
+    no_bias: NoBiasOption = False,
+    answers_only: Annotated[
+        bool, typer.Option("--answers-only", help="Only the results, without the working.")
+    ] = False,
+    symbolic: Annotated[
+        bool, typer.Option("--symbolic", help="Formulas in H and W instead of numbers.")
+    ] = False,
+) -> None:
+    """The worked solution, layer by layer, the way an exam answer writes it.
+
+    Example: cnncalc report specs/alexnet.yaml --format html -o alexnet.html
+    """
+    from .commands import run_report
+
+    _exit(
+        run_report(
+            str(spec),
+            input,
+            format.value if format else None,
+            output,
+            no_bias,
+            answers_only,
+            symbolic,
+        )
+    )
+
+
+@app.command()
+def check(
+    spec: SpecArgument,
+    input: InputOption = None,
+    format: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.table,
+) -> None:
+    """Judge every claimed answer (expect:) right or wrong, with the correct working.
+    Exit 0 when all are right, 1 when any is wrong.
+
+    Example: cnncalc check specs/lecture_notes/alexnet_no_padding.yaml
+    """
+    from .commands import run_check
+
+    _exit(run_check(str(spec), input, format.value))
+
+
+@app.command()
+def memory(
+    spec: SpecArgument,
+    input: InputOption = None,
+    batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="Training batch size.")] = 32,
+    dtype: Annotated[Dtype, typer.Option("--dtype")] = Dtype.float32,
+    optimizer: Annotated[Optimizer, typer.Option("--optimizer")] = Optimizer.adam,
+    format: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.table,
+) -> None:
+    """Activation memory per layer and per image, parameter memory, and an estimate for
+    training (parameters + gradients + optimizer state + activations), with its assumptions.
+
+    Example: cnncalc memory specs/resnet50.yaml --batch 64 --optimizer adam
+    """
+    from .commands import run_memory
+
+    _exit(run_memory(str(spec), input, batch, dtype.value, optimizer.value, format.value))
+
+
+VolumeArgument = Annotated[str, typer.Argument(help="Input volume H×W×D, e.g. 227x227x3.")]
+
+
+@app.command()
+def conv(
+    volume: VolumeArgument,
+    filters: Annotated[int, typer.Option("--filters", "-k", help="K: output channels.")],
+    kernel: Annotated[int, typer.Option("--kernel", "-F", help="F: kernel size.")],
+    stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
+    padding: Annotated[
+        str, typer.Option("--padding", "-p", help="P: an int, valid, same or same_tf.")
+    ] = "0",
+    dilation: Annotated[int, typer.Option("--dilation", "-d")] = 1,
+    groups: Annotated[int, typer.Option("--groups", "-g")] = 1,
+    no_bias: NoBiasOption = False,
+) -> None:
+    """One convolution, worked: output size, parameters, MACs, receptive field.
+
+    Example: cnncalc conv 227x227x3 --filters 96 --kernel 11 --stride 4
+    """
+    from .commands import run_calculator
+
+    fields = {
+        "filters": filters,
+        "kernel": kernel,
+        "stride": stride,
+        "padding": int(padding) if padding.isdigit() else padding,
+        "dilation": dilation,
+        "groups": groups,
+        "bias": not no_bias,
+    }
+    _exit(run_calculator(volume, {"conv": fields}, no_bias))
+
+
+@app.command()
+def pool(
+    volume: VolumeArgument,
+    kernel: Annotated[int, typer.Option("--kernel", "-F")],
+    stride: Annotated[
+        int | None, typer.Option("--stride", "-s", help="Default: the kernel.")
+    ] = None,
+    padding: Annotated[int, typer.Option("--padding", "-p")] = 0,
+    average: Annotated[bool, typer.Option("--avg/--max", help="Average or max pooling.")] = False,
+    ceil_mode: Annotated[bool, typer.Option("--ceil-mode")] = False,
+) -> None:
+    """One pooling layer, worked.
+
+    Example: cnncalc pool 55x55x96 --kernel 3 --stride 2
+    """
+    from .commands import run_calculator
+
+    fields: dict[str, Any] = {"kernel": kernel, "padding": padding, "ceil_mode": ceil_mode}
+    if stride is not None:
+        fields["stride"] = stride
+    _exit(run_calculator(volume, {"avgpool" if average else "maxpool": fields}))
+
+
+@app.command()
+def fc(
+    inputs: Annotated[int, typer.Argument(help="N_in: input features.")],
+    outputs: Annotated[int, typer.Argument(help="N_out: output features.")],
+    no_bias: NoBiasOption = False,
+) -> None:
+    """One fully connected layer, worked.
+
+    Example: cnncalc fc 9216 4096
+    """
+    from .commands import run_calculator
+
+    _exit(
+        run_calculator(str(inputs), {"linear": {"features": outputs, "bias": not no_bias}}, no_bias)
+    )
+
+
+@app.command()
+def deconv(
+    volume: VolumeArgument,
+    filters: Annotated[int, typer.Option("--filters", "-k")],
+    kernel: Annotated[int, typer.Option("--kernel", "-F")],
+    stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
+    padding: Annotated[int, typer.Option("--padding", "-p")] = 0,
+    output_padding: Annotated[int, typer.Option("--output-padding")] = 0,
+    no_bias: NoBiasOption = False,
+) -> None:
+    """One transposed convolution, worked.
+
+    Example: cnncalc deconv 7x7x16 --filters 8 --kernel 3 --stride 2 --padding 1 --output-padding 1
+    """
+    from .commands import run_calculator
+
+    fields = {
+        "filters": filters,
+        "kernel": kernel,
+        "stride": stride,
+        "padding": padding,
+        "output_padding": output_padding,
+        "bias": not no_bias,
+    }
+    _exit(run_calculator(volume, {"conv_transpose": fields}, no_bias))
+
+
+@app.command(name="padding")
+def padding_command(
+    kernel: Annotated[int, typer.Option("--kernel", "-F")],
+    dilation: Annotated[int, typer.Option("--dilation", "-d")] = 1,
+    stride: Annotated[int, typer.Option("--stride", "-s")] = 1,
+) -> None:
+    """The padding that keeps the output size (stride 1), worked.
+
+    Example: cnncalc padding --kernel 5 --dilation 2
+    """
+    from .commands import run_padding
+
+    _exit(run_padding(kernel, dilation, stride))
+
+
 @app.command()
 def layers(format: FormatOption = Format.table) -> None:
     """The layer kinds the spec language knows, with their fields and defaults.
@@ -219,3 +450,12 @@ def layers(format: FormatOption = Format.table) -> None:
 def main() -> None:
     """Run the typer app (the console script goes through :mod:`cnncalc.entry`)."""
     app()
+
+
+def _register_extra_commands() -> None:
+    from .cli_analysis_extra import register
+
+    register(app)
+
+
+_register_extra_commands()

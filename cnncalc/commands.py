@@ -136,3 +136,133 @@ def run_export(spec: str, target: str, output: str | None, input_text: str | Non
     else:
         sys.stdout.write(source)
     return 0
+
+
+def _load_analysis(spec: str, input_text: str | None, symbolic: bool = False) -> Any:
+    from .engine import analyse
+    from .spec import load_spec
+
+    loaded = load_spec(spec)
+    dims = parse_input(input_text) if input_text is not None else None
+    if symbolic and dims is None:
+        dims = [loaded.input[0], "H", "W"] if len(loaded.input) == 3 else None
+    return analyse(loaded, dims)
+
+
+def _guarded(run: Any) -> int:
+    """Run a command body; SpecError and other user errors print one message, status 2."""
+    try:
+        return int(run())
+    except SpecError as error:
+        sys.stderr.write(error.render() + "\n")
+        return 2
+    except (CnncalcError, ValueError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+        sys.stderr.write(f"wrote {output}\n")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+REPORT_FORMATS = ("text", "md", "latex", "html")
+
+
+def render_report(report: Any, fmt: str) -> str:
+    if fmt == "md":
+        from .report.markdown_report import report_markdown
+
+        return str(report_markdown(report))
+    if fmt == "latex":
+        from .report.latex_report import report_latex
+
+        return str(report_latex(report))
+    if fmt == "html":
+        from .report.html_report import report_html
+
+        return str(report_html(report))
+    from .report.text_report import report_text
+
+    return report_text(report)
+
+
+def run_report(
+    spec: str,
+    input_text: str | None = None,
+    fmt: str | None = None,
+    output: str | None = None,
+    no_bias: bool = False,
+    answers_only: bool = False,
+    symbolic: bool = False,
+) -> int:
+    """The worked solution of ``spec`` (terminal when ``fmt`` is None)."""
+    from .report.worked import worked_report
+
+    def body() -> int:
+        analysis = _load_analysis(spec, input_text, symbolic)
+        report = worked_report(analysis, no_bias=no_bias, answers_only=answers_only)
+        if fmt is None and output is None and sys.stdout.isatty():
+            from .report.rich_report import print_report_rich
+
+            print_report_rich(report)
+            return 0
+        _write(render_report(report, fmt or "text"), output)
+        return 0
+
+    return _guarded(body)
+
+
+def run_check(spec: str, input_text: str | None = None, fmt: str = "table") -> int:
+    """Every ``expect:`` claim, right or wrong; 1 when any is wrong."""
+    from .report.check_report import check_json, check_text
+
+    def body() -> int:
+        analysis = _load_analysis(spec, input_text)
+        _write(check_json(analysis) if fmt == "json" else check_text(analysis), None)
+        return 0 if all(claim.ok for claim in analysis.claims) else 1
+
+    return _guarded(body)
+
+
+def run_memory(
+    spec: str,
+    input_text: str | None = None,
+    batch: int = 32,
+    dtype: str = "float32",
+    optimizer: str = "adam",
+    fmt: str = "table",
+) -> int:
+    from .engine.memory import memory_report
+    from .report.memory_report import memory_json, memory_text
+
+    def body() -> int:
+        report = memory_report(_load_analysis(spec, input_text), batch, dtype, optimizer)
+        _write(memory_json(report) if fmt == "json" else memory_text(report), None)
+        return 0
+
+    return _guarded(body)
+
+
+def run_calculator(volume: str, layer: dict[str, Any], no_bias: bool = False) -> int:
+    from .calculators import one_layer, parse_volume
+
+    def body() -> int:
+        _write(one_layer(parse_volume(volume), layer, no_bias), None)
+        return 0
+
+    return _guarded(body)
+
+
+def run_padding(kernel: int, dilation: int, stride: int) -> int:
+    from .calculators import padding
+
+    def body() -> int:
+        _write(padding(kernel, dilation, stride), None)
+        return 0
+
+    return _guarded(body)

@@ -78,3 +78,24 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
     matches = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
     return f"did you mean '{matches[0]}'?" if matches else None
+
+
+class paused_garbage_collection:
+    """Pause the cyclic garbage collector while building many small objects.
+
+    Loading and analysing allocate tens of thousands of short-lived objects and no cycles
+    worth collecting mid-way; CPython's collector would otherwise run hundreds of times on a
+    10,000-layer spec (a third to half of its time). It is restored on exit.
+    """
+
+    def __enter__(self) -> None:
+        import gc
+
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+
+        if self.was_enabled:
+            gc.enable()

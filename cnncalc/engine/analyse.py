@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import arith
-from ..errors import Loc, SpecError, did_you_mean
+from ..errors import Loc, SpecError, did_you_mean, paused_garbage_collection
 from ..layers import KINDS, REQUIRED, Cost, LayerKind, Where
 from ..spec.expr import ExpressionError, evaluate, names_in
 from ..spec.nodes import (
@@ -26,6 +26,7 @@ from ..spec.nodes import (
     Spec,
 )
 from ..spec.parser import attach_source
+from .claims import Claim, judge_row, judge_totals
 from .plan import GroupStep, LayerStep, MergeStep, Step
 from .result import Analysis, Row, Warning_, summarize
 
@@ -88,7 +89,8 @@ class Scope:
 def analyse(spec: Spec, input_shape: Sequence[Any] | None = None, batch: int = 1) -> Analysis:
     """Analyse ``spec`` (at ``input_shape`` when given, else the spec's ``input``)."""
     try:
-        return _Engine(spec, batch).run(input_shape)
+        with paused_garbage_collection():
+            return _Engine(spec, batch).run(input_shape)
     except SpecError as error:
         raise attach_source(error, spec.lines) from None
     except RecursionError:
@@ -130,6 +132,7 @@ class _Engine:
         self.size_memo: dict[str, int] = {}
         self.called: set[str] = set()
         self.steps: list[Step] = []
+        self.claims: list[Claim] = []
 
     # ------------------------------------------------------------------ entry
 
@@ -148,6 +151,9 @@ class _Engine:
             if name not in self.called:
                 _check_keys(block.body, f"block '{name}'")
         rows = tuple(row for row in self.rows if row is not None)
+        totals = summarize(rows, flow.depth)
+        if spec.expect:
+            self.claims += judge_totals(totals, flow.shape, spec.expect, spec.expect_locs)
         symbols = tuple(sorted({str(s) for dim in dims for s in getattr(dim, "free_symbols", ())}))
         return Analysis(
             name=spec.name,
@@ -156,7 +162,8 @@ class _Engine:
             input_shape=dims,
             batch=self.batch,
             rows=rows,
-            totals=summarize(rows, flow.depth),
+            totals=totals,
+            claims=tuple(self.claims),
             warnings=tuple(self.warnings),
             symbols=symbols,
             steps=tuple(self.steps),
@@ -224,9 +231,20 @@ class _Engine:
         if isinstance(node, LayerNode):
             return self.items(node.then, self.layer(node, flow, scope, env), scope, env)
         if isinstance(node, CallNode):
-            return self.items(node.then, self.call(node, flow, scope, env), scope, env)
+            out = self.call(node, flow, scope, env)
+            self.judge_group(node)
+            return self.items(node.then, out, scope, env)
         if isinstance(node, RepeatNode):
-            return self.items(node.then, self.repeat(node, flow, scope, env), scope, env)
+            if node.expect and node.name is None:
+                raise SpecError(
+                    "claims about a repeat need the repeat to have a name",
+                    node.loc,
+                    key="expect",
+                    hint="add name: stage1 (or move expect onto its layers)",
+                )
+            out = self.repeat(node, flow, scope, env)
+            self.judge_group(node)
+            return self.items(node.then, out, scope, env)
         handlers: dict[type, Callable[[Any, Flow, Scope, Mapping[str, Any]], Flow]] = {
             SequenceNode: self.sequence,
             MergeNode: self.merge,
@@ -241,7 +259,9 @@ class _Engine:
         def body(inner: Scope) -> Flow:
             return self.items(node.then, handler(node, flow, inner, env), inner, env)
 
-        return self.group(node.name, label, label, node.loc, flow, scope, body)
+        out = self.group(node.name, label, label, node.name_loc or node.loc, flow, scope, body)
+        self.judge_group(node)
+        return out
 
     def capture(self, run: Callable[..., Flow], *args: Any) -> tuple[Flow, tuple[Step, ...]]:
         """``run(*args)``, returning the steps it added instead of adding them here."""
@@ -251,6 +271,12 @@ class _Engine:
             return flow, tuple(self.steps)
         finally:
             self.steps = saved
+
+    def judge_group(self, node: Node) -> None:
+        """Claims on a block call or structure: about the group just made."""
+        if node.expect:
+            group = next(step for step in reversed(self.steps) if isinstance(step, GroupStep))
+            self.claims += judge_row(group.row, node.expect, node.expect_locs)
 
     def group(
         self,
@@ -324,6 +350,8 @@ class _Engine:
             where.path, name, kind.name, scope.level, flow, out, cost, kind.weight_layer, values
         )
         self.steps.append(LayerStep(row))
+        if node.expect:
+            self.claims += judge_row(row, node.expect, node.expect_locs)
         return out
 
     def add_row(

@@ -145,6 +145,8 @@ class Analysis:
     symbols: tuple[str, ...] = ()
     published: Mapping[str, Any] = field(default_factory=dict)
     steps: tuple[Any, ...] = ()
+    claims: tuple[Any, ...] = ()
+    """Claimed answers (``expect:``) judged right or wrong: :class:`.claims.Claim`."""
     """The plan (:mod:`cnncalc.engine.plan`): layers, groups and merges in order."""
 
     @property

@@ -49,7 +49,7 @@ def report_text(report: WorkedReport) -> str:
     if analysis.source:
         lines.append(f"Source: {analysis.source}")
     lines.append(
-        f"Input {analysis.input_shape[1:] and 'H×W×D' or 'N'}: "
+        f"Input {(analysis.input_shape[1:] and 'H×W×D') or 'N'}: "
         + (
             f"{analysis.input_shape[1]}×{analysis.input_shape[2]}×{analysis.input_shape[0]}"
             if len(analysis.input_shape) == 3

@@ -68,11 +68,54 @@ def worked_report(
     )
 
 
+def receptive_field_equations(row: Row) -> tuple[Equation, ...]:
+    """``r_out = r_in + (k − 1)·j_in`` and ``j_out = j_in·s`` when the layer grows the field
+    (along W; H is shown when it differs)."""
+    if not row.receptive_field or row.receptive_field == row.receptive_field_in:
+        return ()
+    equations = []
+    for axis, label in ((1, ""), (0, " (H)")):
+        (size_in, jump_in, _), (size, jump, start) = (
+            row.receptive_field_in[axis],
+            row.receptive_field[axis],
+        )
+        if axis == 0 and row.receptive_field[0] == row.receptive_field[1]:
+            break
+        kernel = arith.normalize(arith.floor_div(size - size_in, jump_in) + 1)
+        stride = arith.floor_div(jump, jump_in)
+        equations += [
+            Equation(
+                f"r_out{label}",
+                "r_in + (k − 1)·j_in",
+                f"{factor(size_in)} + ({factor(kernel)} − 1)·{factor(jump_in)}",
+                text(size),
+                "receptive field: input pixels one output sees",
+            ),
+            Equation(
+                f"j_out{label}",
+                "j_in·s",
+                f"{factor(jump_in)}·{factor(stride)}",
+                text(jump),
+                f"jump (effective stride); the first window starts at {text(start)}",
+            ),
+        ]
+    return tuple(equations)
+
+
+def layer_explanation(row: Row, no_bias: bool) -> Explanation:
+    """The kind's own equations, then the receptive-field recurrence."""
+    explanation = KINDS[row.kind].explain(row, no_bias)
+    extra = receptive_field_equations(row)
+    if not extra:
+        return explanation
+    return Explanation(explanation.given, (*explanation.equations, *extra), explanation.remark)
+
+
 def _walk(steps: tuple[Step, ...], level: int, no_bias: bool) -> Iterator[LayerWork]:
     for step in steps:
         if isinstance(step, LayerStep):
             row = step.row
-            explanation = KINDS[row.kind].explain(row, no_bias)
+            explanation = layer_explanation(row, no_bias)
             yield LayerWork(row, f"{row.path} ({row.kind})", explanation, level, row.warnings)
         elif isinstance(step, GroupStep):
             yield LayerWork(

@@ -19,6 +19,9 @@ class Node:
     then: list[Node] = field(default_factory=list)
     inline: bool = False
     name_loc: Loc | None = None
+    expect: dict[str, Any] = field(default_factory=dict)
+    """Claimed answers for this layer or block (``expect:``), checked by ``cnncalc check``."""
+    expect_locs: dict[str, Loc] = field(default_factory=dict)
     """A structure that is a block's whole body: it adds no group of its own."""
 
 
@@ -115,3 +118,6 @@ class Spec:
     default_locs: dict[str, dict[str, Loc]] = field(default_factory=dict)
     blocks: dict[str, BlockDef] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list, repr=False)
+    expect: dict[str, Any] = field(default_factory=dict)
+    """Claimed totals (``expect:`` at the top level)."""
+    expect_locs: dict[str, Loc] = field(default_factory=dict)

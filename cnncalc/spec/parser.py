@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from .. import layers
-from ..errors import Loc, SpecError, did_you_mean
+from ..errors import Loc, SpecError, did_you_mean, paused_garbage_collection
 from .nodes import (
     BlockDef,
     Branch,
@@ -22,10 +22,20 @@ from .nodes import (
 )
 from .yaml_source import YamlList, YamlMap, parse_yaml, read_spec_text
 
-TOP_KEYS = ("name", "source", "description", "published", "input", "defaults", "blocks", "layers")
+TOP_KEYS = (
+    "name",
+    "source",
+    "description",
+    "published",
+    "input",
+    "defaults",
+    "blocks",
+    "layers",
+    "expect",
+)
 MERGES = ("concat", "add", "multiply")
 STRUCTURES = ("sequence", *MERGES, "residual", "dense_block", "repeat")
-COMMON_SIBLINGS = ("name", "then")
+COMMON_SIBLINGS = ("name", "then", "expect")
 REPEAT_SIBLINGS = ("block", "layers", "with", "first")
 PUBLISHED_KEYS = ("params", "trainable_params", "macs", "flops", "depth", "note")
 
@@ -40,7 +50,8 @@ def parse_spec(text: str, file: str = "<spec>") -> Spec:
     """Parse spec text; errors carry the offending source line."""
     lines = text.splitlines()
     try:
-        return _Parser(file).spec(parse_yaml(text, file), lines)
+        with paused_garbage_collection():
+            return _Parser(file).spec(parse_yaml(text, file), lines)
     except SpecError as error:
         raise attach_source(error, lines) from None
 
@@ -125,7 +136,20 @@ class _Parser:
             layers=self._item_list(data["layers"], data.value_locs["layers"], "layers"),
             lines=lines,
         )
+        if "expect" in data:
+            spec.expect, spec.expect_locs = self._expect(data["expect"], data.value_locs["expect"])
         return spec
+
+    def _expect(self, value: Any, loc: Loc) -> tuple[dict[str, Any], dict[str, Loc]]:
+        """Claims: a mapping such as {output: 55x55x96, params: 34944}."""
+        if not isinstance(value, YamlMap):
+            raise SpecError(
+                "'expect' must be a mapping of claims",
+                loc,
+                key="expect",
+                hint="expect: {output: 55x55x96, params: 34944, macs: 105415200}",
+            )
+        return dict(value), dict(value.value_locs)
 
     def _text(self, data: YamlMap, key: str, default: Any) -> Any:
         if key not in data:
@@ -327,6 +351,8 @@ class _Parser:
             node.name_loc = raw.key_locs["name"]
         if "then" in raw:
             node.then = self._item_list(raw["then"], raw.value_locs["then"], "then")
+        if "expect" in raw:
+            node.expect, node.expect_locs = self._expect(raw["expect"], raw.value_locs["expect"])
 
     def _name(self, value: Any, loc: Loc) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int):
@@ -367,6 +393,9 @@ class _Parser:
                     node.name = self._name(item, value.value_locs[key])
                     node.name_loc = value.key_locs[key]
                     continue
+                if key == "expect":
+                    node.expect, node.expect_locs = self._expect(item, value.value_locs[key])
+                    continue
                 node.values[key] = item
                 node.key_locs[key] = value.key_locs[key]
                 node.value_locs[key] = value.value_locs[key]
@@ -399,6 +428,8 @@ class _Parser:
             if key == "name":
                 node.name = self._name(item, value.value_locs[key])
                 node.name_loc = value.key_locs[key]
+            elif key == "expect":
+                node.expect, node.expect_locs = self._expect(item, value.value_locs[key])
             else:
                 node.args[key] = item
                 node.key_locs[key] = value.key_locs[key]

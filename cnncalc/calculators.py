@@ -1,0 +1,81 @@
+"""One-layer calculators, no spec needed: ``cnncalc conv 227x227x3 --filters 96 ...``.
+
+Each builds a one-layer spec and shows its worked explanation, so a calculator and a full
+report can never disagree. Volumes are written as the notes write them: H×W×D.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from . import arith
+from .engine import Analysis, analyse
+from .errors import CnncalcError
+from .report.text_report import layer_lines
+from .report.worked import LayerWork, layer_explanation
+from .spec import parse_spec
+
+
+class CalculatorError(CnncalcError):
+    """A bad argument to a one-layer calculator."""
+
+
+def parse_volume(text: str) -> list[int]:
+    """``227x227x3`` (H×W×D) → [3, 227, 227] (C, H, W); ``9216`` → [9216]."""
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) not in (1, 3) or not all(part.strip().isdigit() for part in parts):
+        raise CalculatorError(f"'{text}' must be H×W×D such as 227x227x3, or N for a vector")
+    numbers = [int(part) for part in parts]
+    if min(numbers) < 1:
+        raise CalculatorError(f"'{text}': sizes must be positive")
+    if len(numbers) == 1:
+        return numbers
+    height, width, depth = numbers
+    return [depth, height, width]
+
+
+def one_layer(volume: list[int], layer: dict[str, Any], no_bias: bool = False) -> str:
+    """The worked explanation of one layer applied to ``volume``."""
+    text = yaml.safe_dump({"name": "calculator", "input": volume, "layers": [layer]})
+    analysis: Analysis = analyse(parse_spec(text, "<calculator>"))
+    row = analysis.layers[0]
+    work = LayerWork(row, f"{row.kind}", layer_explanation(row, no_bias), 0, row.warnings)
+    return "\n".join(layer_lines(work, answers_only=False))
+
+
+def padding(kernel: int, dilation: int = 1, stride: int = 1) -> str:
+    """The padding that keeps the size (stride 1), or gives ⌈in/s⌉ (TensorFlow's SAME)."""
+    if kernel < 1 or dilation < 1 or stride < 1:
+        raise CalculatorError("kernel, dilation and stride must be positive")
+    span = dilation * (kernel - 1)
+    lines = [
+        f"kernel F = {kernel}, dilation d = {dilation}, stride S = {stride}",
+        f"effective kernel F_eff = d·(F − 1) + 1 = {dilation}·({kernel} − 1) + 1 = {span + 1}",
+    ]
+    if stride == 1:
+        lines.append(f"total padding = F_eff − 1 = {span}")
+        if span % 2 == 0:
+            lines.append(
+                f"P = (F_eff − 1)/2 = {span}/2 = {span // 2} on each side: "
+                f"W_out = (W − {span + 1} + 2·{span // 2})/1 + 1 = W"
+            )
+        else:
+            before = span // 2
+            lines.append(
+                f"P = {span}/2 is not whole: pad {before} before and {span - before} "
+                "after (PyTorch's padding='same' and TensorFlow's SAME both put the "
+                "extra pixel after)"
+            )
+    else:
+        lines.append(
+            "with stride > 1 no padding keeps the size; TensorFlow's SAME gives "
+            "W_out = ⌈W/S⌉ with total padding max((W_out − 1)·S + F_eff − W, 0), "
+            "the extra pixel after (use padding: same_tf)"
+        )
+    return "\n".join(lines)
+
+
+def as_text(value: Any) -> str:
+    return arith.as_text(value, thousands=True)

@@ -1,0 +1,166 @@
+"""Answer checking: ``expect:`` claims on layers and totals, judged right or wrong.
+
+A claim is what a worked solution states: ``expect: {output: 55x55x96, params: 34944}``.
+Numbers are exact (``34944`` or ``"34,944"``) or rounded (``"27.55M"``: right when the true
+value rounds to it). Shapes are written as the notes write them, H×W×D (``55x55x96``), or
+as a list in cnncalc's C×H×W order (``[96, 55, 55]``), or a number for a flat vector.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .. import arith
+from ..errors import Loc, SpecError
+from .result import Row, Totals
+
+LAYER_KEYS = ("output", "params", "weights", "macs", "flops", "receptive_field")
+TOTAL_KEYS = ("output", "params", "weights", "macs", "flops", "depth")
+_SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
+_NUMBER = re.compile(r"^\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([KMGBT]?)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Claim:
+    path: str
+    """The layer path, or '' for the totals."""
+    key: str
+    claimed: str
+    actual: str
+    ok: bool
+    loc: Loc | None = None
+
+
+def check_keys(
+    expect: Mapping[str, Any], locs: Mapping[str, Loc], allowed: tuple[str, ...], layer: str | None
+) -> None:
+    for key in expect:
+        if key not in allowed:
+            from ..errors import did_you_mean
+
+            raise SpecError(
+                f"unknown claim '{key}' in expect",
+                locs.get(key),
+                layer=layer,
+                key=key,
+                hint=did_you_mean(key, allowed) or f"expect accepts: {', '.join(allowed)}",
+            )
+
+
+def judge_row(row: Row, expect: Mapping[str, Any], locs: Mapping[str, Loc]) -> list[Claim]:
+    """Claims about one layer (or a block: its subtotals)."""
+    check_keys(expect, locs, LAYER_KEYS, row.path)
+    actual = {
+        "output": row.output_shape,
+        "params": row.params,
+        "weights": row.weights,
+        "macs": row.macs,
+        "flops": row.flops,
+        "receptive_field": tuple(size for size, _jump, _start in row.receptive_field),
+    }
+    return [_judge(row.path, key, expect[key], actual[key], locs.get(key)) for key in expect]
+
+
+def judge_totals(
+    totals: Totals, output: tuple[Any, ...], expect: Mapping[str, Any], locs: Mapping[str, Loc]
+) -> list[Claim]:
+    check_keys(expect, locs, TOTAL_KEYS, None)
+    actual = {
+        "output": output,
+        "params": totals.params,
+        "weights": totals.weights,
+        "macs": totals.macs,
+        "flops": totals.flops,
+        "depth": totals.depth,
+    }
+    return [_judge("", key, expect[key], actual[key], locs.get(key)) for key in expect]
+
+
+def _judge(path: str, key: str, claimed: Any, actual: Any, loc: Loc | None) -> Claim:
+    if key == "output":
+        ok, shown = _judge_shape(claimed, actual, path, loc)
+        return Claim(path, key, _claim_text(claimed), shown, ok, loc)
+    if key == "receptive_field":
+        sizes = _receptive_field(claimed, path, loc)
+        ok = sizes == tuple(actual)
+        shown = "×".join(arith.as_text(size) for size in actual)
+        return Claim(path, key, _claim_text(claimed), shown, ok, loc)
+    low, high = _number_range(claimed, path, key, loc)
+    ok = isinstance(actual, int) and low <= actual <= high
+    return Claim(path, key, _claim_text(claimed), arith.as_text(actual, thousands=True), ok, loc)
+
+
+def _claim_text(claimed: Any) -> str:
+    if isinstance(claimed, list):
+        return "[" + ", ".join(str(item) for item in claimed) + "]"
+    if isinstance(claimed, int) and not isinstance(claimed, bool):
+        return f"{claimed:,}"
+    return str(claimed)
+
+
+def _number_range(claimed: Any, path: str, key: str, loc: Loc | None) -> tuple[Decimal, Decimal]:
+    """The values a claim allows: exact for integers, ± half a unit of the last digit shown
+    for rounded figures such as 27.55M."""
+    if isinstance(claimed, int) and not isinstance(claimed, bool):
+        return Decimal(claimed), Decimal(claimed)
+    match = _NUMBER.match(str(claimed)) if isinstance(claimed, str | float) else None
+    if match is None:
+        raise SpecError(
+            f"claim {key} = {claimed!r} is not a number",
+            loc,
+            layer=path or None,
+            key=key,
+            hint="write 34944, '34,944' or a rounded figure such as '27.55M'",
+        )
+    digits, suffix = match.group(1).replace(",", "").replace("_", ""), match.group(2).upper()
+    scale = Decimal(_SUFFIXES[suffix])
+    value = Decimal(digits) * scale
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    if decimals == 0 and not suffix:
+        return value, value
+    half = Decimal(5) * scale / Decimal(10) ** (decimals + 1)
+    return value - half, value + half
+
+
+def _judge_shape(
+    claimed: Any, actual: tuple[Any, ...], path: str, loc: Loc | None
+) -> tuple[bool, str]:
+    """(right?, the true shape written the way the claim was)."""
+    if isinstance(claimed, list):
+        return list(actual) == claimed, "[" + ", ".join(arith.as_text(d) for d in actual) + "]"
+    if isinstance(claimed, int) and not isinstance(claimed, bool):
+        return actual == (claimed,), arith.as_text(actual[0])
+    parts = re.split(r"\s*[x×]\s*", str(claimed).strip()) if isinstance(claimed, str) else []
+    if len(parts) not in (1, 3) or not all(part.isdigit() for part in parts):
+        raise SpecError(
+            f"claimed output {claimed!r} is not a shape",
+            loc,
+            layer=path or None,
+            key="output",
+            hint="write it as the notes do, H×W×D: 55x55x96 (or [C, H, W], or N if flat)",
+        )
+    numbers = tuple(int(part) for part in parts)
+    if len(actual) == 3:
+        notes_order = (actual[1], actual[2], actual[0])
+        shown = "×".join(arith.as_text(dim) for dim in notes_order)
+        return numbers == notes_order, shown
+    return numbers == actual, arith.as_text(actual[0])
+
+
+def _receptive_field(claimed: Any, path: str, loc: Loc | None) -> tuple[int, ...]:
+    if isinstance(claimed, int) and not isinstance(claimed, bool):
+        return (claimed, claimed)
+    parts = re.split(r"\s*[x×]\s*", str(claimed).strip())
+    if len(parts) == 2 and all(part.isdigit() for part in parts):
+        return (int(parts[0]), int(parts[1]))
+    raise SpecError(
+        f"claimed receptive_field {claimed!r} is not a size",
+        loc,
+        layer=path or None,
+        key="receptive_field",
+        hint="write 11 or 11x11",
+    )

@@ -1,0 +1,231 @@
+"""Worked reports, one-layer calculators, receptive fields, memory and answer checking."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import cnncalc
+from cnncalc.calculators import padding, parse_volume
+from cnncalc.cli import app
+from cnncalc.engine.memory import memory_report
+from cnncalc.report.text_report import report_text
+from cnncalc.report.worked import worked_report
+
+from .conftest import ROOT, analyse_text
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def alexnet_text(**options) -> str:
+    return report_text(
+        worked_report(cnncalc.analyse_file(ROOT / "specs" / "alexnet.yaml"), **options)
+    )
+
+
+def test_report_shows_the_notes_working():
+    text = alexnet_text()
+    assert "conv1 (conv) — input 227×227×3; F = 11; S = 4; P = 0; K = 96" in text
+    assert "W_out = (W − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55" in text
+    assert "parameters = (F·F·D_in)·K + K = (11·11·3)·96 + 96 = 34,944" in text
+    assert "(34,848 weights + 96 biases)" in text
+    assert "MACs = W_out·H_out·K·(F·F·D_in) = 55·55·96·(11·11·3) = 105,415,200" in text
+    assert "r_out = r_in + (k − 1)·j_in = 1 + (11 − 1)·1 = 11" in text
+    assert "N = H·W·D = 6·6·256 = 9,216" in text
+
+
+def test_report_no_bias_and_answers_only():
+    assert "(11·11·3)·96 = 34,848  (biases ignored)" in alexnet_text(no_bias=True)
+    short = alexnet_text(answers_only=True)
+    assert "W_out = 55" in short and "(227 − 11" not in short
+
+
+def test_vgg16_fc_layers_hold_89_percent():
+    report = worked_report(cnncalc.analyse_file(ROOT / "specs" / "vgg16.yaml"))
+    facts = {fact.label: fact.value for fact in report.totals}
+    assert facts["in FC layers"].endswith("(89.4%)")
+    assert facts["depth"] == "16 weight layers"
+
+
+def test_inexact_division_is_explained():
+    analysis = cnncalc.analyse_file(ROOT / "specs" / "alexnet.yaml", [3, 224, 224])
+    text = report_text(worked_report(analysis))
+    assert (
+        "(224 − 11 + 2·0)/4 + 1 = 54  (54.25 → 54: PyTorch floors; the last 1 column of "
+        "the input is never covered)" in text
+    )
+
+
+def test_concat_and_dense_working():
+    googlenet = report_text(
+        worked_report(cnncalc.analyse_file(ROOT / "specs" / "googlenet_torchvision.yaml"))
+    )
+    assert "D = D₁ + D₂ + D₃ + D₄ = 64 + 128 + 32 + 32 = 256" in googlenet
+    densenet = report_text(worked_report(cnncalc.analyse_file(ROOT / "specs" / "densenet121.yaml")))
+    assert "D = D₁ + D₂ = 64 + 32 = 96" in densenet
+
+
+def test_report_cli_symbolic_and_formats(tmp_path):
+    result = invoke("report", str(ROOT / "specs" / "lenet5.yaml"), "--symbolic", "-f", "text")
+    assert result.exit_code == 0, result.output
+    assert "H_out = (H − F + 2P)/S + 1 = (H − 5 + 2·0)/1 + 1 = H − 4" in result.output
+    assert "MACs = W_out·H_out·K·(F·F·D_in) = (W − 4)·(H − 4)·6·(5·5·1) = 150·(H − 4)·(W − 4)" in (
+        result.output
+    )
+    target = tmp_path / "lenet.txt"
+    result = invoke("report", str(ROOT / "specs" / "lenet5.yaml"), "-f", "text", "-o", str(target))
+    assert result.exit_code == 0 and "W_out" in target.read_text(encoding="utf-8")
+
+
+# -------------------------------------------------------------------- calculators
+
+
+def test_conv_calculator_cli():
+    result = invoke("conv", "227x227x3", "--filters", "96", "--kernel", "11", "--stride", "4")
+    assert result.exit_code == 0
+    assert "(227 − 11 + 2·0)/4 + 1 = 55" in result.output
+    assert "34,944" in result.output
+
+
+def test_pool_fc_deconv_calculators():
+    assert (
+        "(5 − 3 + 2·0)/2 + 1 = 2"
+        in invoke("pool", "5x5x1", "--kernel", "3", "--stride", "2").output
+    )
+    assert "37,752,832" in invoke("fc", "9216", "4096").output
+    deconv = invoke(
+        "deconv",
+        "7x7x16",
+        "--filters",
+        "8",
+        "--kernel",
+        "3",
+        "--stride",
+        "2",
+        "--padding",
+        "1",
+        "--output-padding",
+        "1",
+    ).output
+    assert "= 14" in deconv
+
+
+def test_padding_calculator():
+    assert "P = (F_eff − 1)/2 = 8/2 = 4 on each side" in padding(5, dilation=2)
+    assert "pad 1 before and 2 after" in padding(4)
+
+
+def test_calculator_rejects_bad_volume():
+    assert parse_volume("227x227x3") == [3, 227, 227]
+    result = invoke("conv", "227x227", "--filters", "1", "--kernel", "3")
+    assert result.exit_code == 2 and "H×W×D" in result.output
+
+
+# -------------------------------------------------------------------- memory
+
+
+def test_memory_hand_worked():
+    analysis = analyse_text("""
+        name: tiny
+        input: [3, 32, 32]
+        layers:
+          - conv: {filters: 16, kernel: 3, padding: 1}
+          - relu
+          - flatten
+          - linear: 10
+    """)
+    report = memory_report(analysis, batch=8, dtype="float32", optimizer="adam")
+    per_image = 16 * 32 * 32 * 3 + 10  # conv, relu, flatten outputs + fc
+    assert report.per_image == per_image
+    params = 16 * 27 + 16 + 16 * 32 * 32 * 10 + 10
+    training = report.training
+    assert (training.parameters, training.gradients) == (4 * params, 4 * params)
+    assert training.optimizer_state == 2 * 4 * params
+    assert training.activations == per_image * 8 * 4
+    assert training.inputs == 3 * 32 * 32 * 8 * 4
+    assert "estimate" in invoke("memory", str(ROOT / "specs" / "lenet5.yaml")).output
+
+
+# -------------------------------------------------------------------- claims
+
+
+CLAIMS = """
+name: claims
+input: [3, 227, 227]
+expect: {weights: 27.55M, depth: 2}
+layers:
+  - conv: {filters: 96, kernel: 11, stride: 4,
+           expect: {output: 55x55x96, params: 34944, receptive_field: 11}}
+  - maxpool: {kernel: 3, stride: 4, expect: {output: 27x27x96}}
+  - flatten
+  - linear: {features: 10, expect: {params: "188.2K"}}
+"""
+
+
+def test_claims_are_judged():
+    analysis = cnncalc.analyse(cnncalc.parse_spec(CLAIMS))
+    verdicts = {(claim.path, claim.key): claim.ok for claim in analysis.claims}
+    # pool stride 4: (55 − 3)/4 + 1 = 14, not 27; fc1: 14·14·96·10 + 10 = 188,170 ≈ 188.2K;
+    # weights: 34,848 + 188,160 = 223,008, not 27.55M
+    assert verdicts == {
+        ("conv1", "output"): True,
+        ("conv1", "params"): True,
+        ("conv1", "receptive_field"): True,
+        ("pool1", "output"): False,
+        ("fc1", "params"): True,
+        ("", "weights"): False,
+        ("", "depth"): True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("claimed", "actual", "ok"),
+    [
+        ("27.55M", 27_550_000, True),
+        ("27.55M", 27_554_999, True),
+        ("27.55M", 27_555_001, False),
+        ("28.8M", 28_813_344, True),
+        ("34,944", 34_944, True),
+        (34_944, 34_945, False),
+        ("1.1G", 1_135_256_096, True),
+        ("62K", 61_706, True),
+    ],
+)
+def test_rounded_claims(claimed, actual, ok):
+    from cnncalc.engine.claims import _judge
+
+    assert _judge("x", "params", claimed, actual, None).ok is ok
+
+
+def test_check_cli_exit_codes(tmp_path):
+    spec = tmp_path / "claims.yaml"
+    spec.write_text(CLAIMS, encoding="utf-8")
+    result = invoke("check", str(spec))
+    assert result.exit_code == 1
+    assert "✗ pool1 output: claimed 27x27x96, correct 14×14×96" in result.output
+    assert "(55 − 3 + 2·0)/4 + 1 = 14" in result.output
+    document = json.loads(invoke("check", str(spec), "-f", "json").output)
+    assert document["ok"] is False
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "name: g\ninput: [1, 28, 28]\nlayers:\n"
+        "  - conv: {filters: 16, kernel: 5, padding: 2, expect: {output: 28x28x16}}\n",
+        encoding="utf-8",
+    )
+    assert invoke("check", str(good)).exit_code == 0
+
+
+def test_bad_claim_is_a_spec_error():
+    with pytest.raises(cnncalc.SpecError, match="unknown claim 'parms'"):
+        cnncalc.analyse(
+            cnncalc.parse_spec(
+                "name: x\ninput: [3, 8, 8]\nlayers:\n  - conv: {filters: 1, kernel: 3, "
+                "expect: {parms: 1}}\n"
+            )
+        )

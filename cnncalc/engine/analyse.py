@@ -26,7 +26,6 @@ from ..spec.nodes import (
     Spec,
 )
 from ..spec.parser import attach_source
-from .claims import Claim, judge_row, judge_totals
 from .plan import GroupStep, LayerStep, MergeStep, Step
 from .result import Analysis, Row, Warning_, summarize
 
@@ -132,7 +131,7 @@ class _Engine:
         self.size_memo: dict[str, int] = {}
         self.called: set[str] = set()
         self.steps: list[Step] = []
-        self.claims: list[Claim] = []
+        self.claims: list[Any] = []
 
     # ------------------------------------------------------------------ entry
 
@@ -153,6 +152,8 @@ class _Engine:
         rows = tuple(row for row in self.rows if row is not None)
         totals = summarize(rows, flow.depth)
         if spec.expect:
+            from .claims import judge_totals
+
             self.claims += judge_totals(totals, flow.shape, spec.expect, spec.expect_locs)
         symbols = tuple(sorted({str(s) for dim in dims for s in getattr(dim, "free_symbols", ())}))
         return Analysis(
@@ -272,11 +273,16 @@ class _Engine:
         finally:
             self.steps = saved
 
+    def judge(self, row: Row, node: Node) -> None:
+        from .claims import judge_row  # only specs with claims pay for the claim parser
+
+        self.claims += judge_row(row, node.expect, node.expect_locs)
+
     def judge_group(self, node: Node) -> None:
         """Claims on a block call or structure: about the group just made."""
         if node.expect:
             group = next(step for step in reversed(self.steps) if isinstance(step, GroupStep))
-            self.claims += judge_row(group.row, node.expect, node.expect_locs)
+            self.judge(group.row, node)
 
     def group(
         self,
@@ -351,7 +357,7 @@ class _Engine:
         )
         self.steps.append(LayerStep(row))
         if node.expect:
-            self.claims += judge_row(row, node.expect, node.expect_locs)
+            self.judge(row, node)
         return out
 
     def add_row(

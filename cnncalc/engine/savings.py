@@ -176,7 +176,7 @@ def exact_ratio(numerator: Any, denominator: Any) -> Any:
     numerator, denominator = arith.normalize(numerator), arith.normalize(denominator)
     if isinstance(numerator, int) and isinstance(denominator, int):
         return Fraction(numerator, denominator) if denominator else None
-    if arith.equal(denominator, 0) is not False:
+    if arith.equal(denominator, 0) is True:
         return None
     return arith.normalize(numerator / denominator)
 

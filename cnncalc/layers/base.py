@@ -47,7 +47,7 @@ class Where:
 # ---------------------------------------------------------------------------- fields
 
 
-@dataclass(frozen=True)
+@dataclass
 class Field:
     """One key of a layer kind: its name, default and documentation."""
 
@@ -125,7 +125,7 @@ def _check_minimum(value: Any, minimum: int, where: Where, key: str) -> Any:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass
 class Int(Field):
     minimum: int = 1
     type_name: ClassVar[str] = "int"
@@ -134,7 +134,7 @@ class Int(Field):
         return _check_minimum(_integer(raw, env, where, self.name), self.minimum, where, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pair(Field):
     """An int for both axes or ``[h, w]``."""
 
@@ -159,7 +159,7 @@ class Pair(Field):
 PADDING_WORDS = ("valid", "same", "same_tf", "full")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Padding(Field):
     """Convolution/pooling padding: int, [ph, pw], or one of :data:`PADDING_WORDS`."""
 
@@ -181,7 +181,7 @@ class Padding(Field):
         return Pair(self.name, minimum=0).parse(raw, env, where)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Bool(Field):
     type_name: ClassVar[str] = "bool"
 
@@ -191,7 +191,7 @@ class Bool(Field):
         raise where.error(f"'{self.name}' must be true or false, got {_show(raw)}", self.name)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Float(Field):
     type_name: ClassVar[str] = "number"
 
@@ -201,7 +201,7 @@ class Float(Field):
         raise where.error(f"'{self.name}' must be a number, got {_show(raw)}", self.name)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Choice(Field):
     options: tuple[str, ...] = ()
 
@@ -216,7 +216,7 @@ class Choice(Field):
         raise where.error(f"'{self.name}' must be one of {options}, got {_show(raw)}", self.name)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Sizes(Field):
     """An int (that many equal parts) or a list of sizes."""
 

@@ -236,3 +236,17 @@ def test_export_onnx_without_onnx_says_so(tmp_path):
     )
     assert result.exit_code == 2
     assert "pip install 'cnncalc[onnx]'" in result.output
+
+
+def test_a_torch_failure_the_engine_did_not_foresee_names_the_layer(monkeypatch):
+    """If PyTorch refuses a layer at run time, verify reports it with the path, no traceback."""
+    from cnncalc.layers import TorchCode
+
+    relu = KINDS["relu"]
+    monkeypatch.setattr(
+        type(relu), "torch_code", lambda self, *args: TorchCode(None, "{x}.view(-1, 7, 7)")
+    )
+    result = runner.invoke(app, ["verify", str(ROOT / "specs" / "mnist_cnn.yaml"), "--no-peers"])
+    assert result.exit_code == 1
+    assert "✗ PyTorch failed at layer 'relu1': RuntimeError" in result.output
+    assert "Traceback" not in result.output

@@ -56,8 +56,9 @@ def main() -> None:
     for name, arguments in commands().items():
         measure(arguments)  # warm-up: page cache, .pyc files
         runs = [measure(arguments) for _ in range(options.runs)]
-        results[name] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
-        seconds, rss = results[name]
+        seconds = statistics.median(run[0] for run in runs)
+        rss = statistics.median(run[1] for run in runs)
+        results[name] = (seconds, rss)
         print(f"| {name} | {seconds:.2f} s | {rss:,.0f} MiB |")
 
 

@@ -1,0 +1,160 @@
+"""The course notes' worked examples (specs/lecture_notes/): every claim judged as expected.
+
+Each file carries the notes' answers as ``expect:`` claims, right or wrong. The tests pin the
+exact set of claims judged wrong in each file, and the number of claims, so that a regression
+in either direction fails: a right answer judged wrong, a wrong one judged right, or a claim lost.
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import cnncalc
+from cnncalc.cli import app
+from cnncalc.engine.claims import Claim
+from cnncalc.errors import SpecError
+
+from .conftest import ROOT, analyse_text
+
+NOTES = ROOT / "specs" / "lecture_notes"
+
+# file -> (number of claims, the (path, key) of every claim judged wrong)
+EXPECTED: dict[str, tuple[int, set[tuple[str, str]]]] = {
+    "alexnet_no_padding": (23, {("", "weights")}),
+    "alexnet_no_padding_stated_strides": (
+        8,
+        {("pool1", "output"), ("conv2", "output"), ("pool2", "output"), ("conv3", "output")},
+    ),
+    "zfnet_no_padding": (13, {("conv1", "output")}),
+    "alexnet_227": (10, {("", "params")}),
+    "lenet5_torchsummary": (7, set()),
+    "lenet5_classic": (8, {("", "params")}),
+    "fashion_mnist_cnn": (4, set()),
+    "vgg16": (
+        26,
+        {("features", "params"), ("classifier", "params"), ("classifier.fc1", "params")},
+    ),
+    "googlenet": (10, {("", "params")}),
+    "googlenet_head_without_gap": (1, set()),
+    "receptive_field_3x3": (2, set()),
+    "stride_5x5": (1, set()),
+    "fc_instead_of_conv1": (2, set()),
+    "resnet_151_layers": (1, {("", "depth")}),
+}
+
+runner = CliRunner()
+
+
+def claims(name: str) -> dict[tuple[str, str], Claim]:
+    analysis = cnncalc.analyse_file(NOTES / f"{name}.yaml")
+    return {(claim.path, claim.key): claim for claim in analysis.claims}
+
+
+def test_every_file_is_covered():
+    assert {path.stem for path in NOTES.glob("*.yaml")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_wrong_claims(name):
+    count, wrong = EXPECTED[name]
+    judged = claims(name)
+    assert len(judged) == count
+    assert {where for where, claim in judged.items() if not claim.ok} == wrong
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_check_exit_code(name):
+    _count, wrong = EXPECTED[name]
+    result = runner.invoke(app, ["check", str(NOTES / f"{name}.yaml")])
+    assert result.exit_code == (1 if wrong else 0), result.output
+    assert f"{len(wrong)} wrong" in result.output
+
+
+# ------------------------------------------------------------ AlexNet without padding
+
+
+def test_alexnet_total_is_28_813_344_not_27_55m():
+    analysis = cnncalc.analyse_file(NOTES / "alexnet_no_padding.yaml")
+    assert analysis.totals.weights == 28_813_344
+    total = claims("alexnet_no_padding")[("", "weights")]
+    assert (total.claimed, total.actual) == ("27.55M", "28,813,344")
+    # the notes' own per-layer figures, all right, are what add up to 28,813,344
+    layers = [
+        34_848,
+        614_400,
+        884_736,
+        1_327_104,
+        884_736,
+        4_194_304,
+        16_777_216,
+        4_096_000,
+    ]
+    assert sum(layers) == 28_813_344
+    output = runner.invoke(app, ["check", str(NOTES / "alexnet_no_padding.yaml")]).output
+    assert "✗ totals weights: claimed 27.55M, correct 28,813,344" in output
+    assert " + ".join(f"{value:,}" for value in layers) + " = 28,813,344" in output
+
+
+def test_alexnet_sizes_hold_only_with_stride_2():
+    # the notes' 27 and 11 are what stride 2 gives (alexnet_no_padding.yaml)
+    judged = claims("alexnet_no_padding")
+    assert judged[("pool1", "output")].ok and judged[("pool2", "output")].ok
+
+
+def test_alexnet_stated_pool_stride_4_gives_14():
+    analysis = cnncalc.analyse_file(NOTES / "alexnet_no_padding_stated_strides.yaml")
+    assert analysis.row("pool1").output_shape == (96, 14, 14)
+    judged = claims("alexnet_no_padding_stated_strides")
+    assert judged[("pool1", "output")].actual == "14×14×96"
+    assert judged[("conv2", "output")].actual == "10×10×256"
+    assert judged[("pool2", "output")].actual == "3×3×256"
+    assert judged[("conv3", "output")].actual == "1×1×384"
+    output = runner.invoke(app, ["check", str(NOTES / "alexnet_no_padding_stated_strides.yaml")])
+    assert "✗ pool1 output: claimed 27x27x96, correct 14×14×96" in output.output
+    assert "(55 − 3 + 2·0)/4 + 1 = 14" in output.output
+
+
+def test_alexnet_stated_pool_stride_3_on_the_notes_23_gives_7():
+    analysis = analyse_text("""
+        name: pool2 as stated
+        input: [256, 23, 23]
+        layers:
+          - maxpool: {kernel: 3, stride: 3, expect: {output: 11x11x256}}
+    """)
+    (claim,) = analysis.claims
+    assert not claim.ok
+    assert claim.actual == "7×7×256"
+
+
+def test_alexnet_with_the_stated_strides_does_not_exist():
+    text = (NOTES / "alexnet_no_padding_stated_strides.yaml").read_text(encoding="utf-8")
+    text += "  - conv: {filters: 384, kernel: 3, stride: 1, padding: 0, name: conv4}\n"
+    with pytest.raises(SpecError, match="larger than the padded input"):
+        cnncalc.analyse(cnncalc.parse_spec(text, "stated.yaml"))
+
+
+# ------------------------------------------------------------ other corrected values
+
+
+@pytest.mark.parametrize(
+    ("name", "where", "actual"),
+    [
+        ("zfnet_no_padding", ("conv1", "output"), "56×56×96"),
+        ("alexnet_227", ("", "params"), "62,378,344"),
+        ("lenet5_classic", ("", "params"), "61,706"),
+        ("vgg16", ("features", "params"), "14,714,688"),
+        ("vgg16", ("classifier", "params"), "123,642,856"),
+        ("vgg16", ("classifier.fc1", "params"), "102,764,544"),
+        ("googlenet", ("", "params"), "6,998,552"),
+        ("resnet_151_layers", ("", "depth"), "152"),
+    ],
+)
+def test_corrected_values(name, where, actual):
+    assert claims(name)[where].actual == actual
+
+
+def test_zfnet_minus_alexnet_is_not_1_45_million():
+    zfnet = cnncalc.analyse_file(NOTES / "zfnet_no_padding.yaml").totals.weights
+    alexnet = cnncalc.analyse_file(NOTES / "alexnet_no_padding.yaml").totals.weights
+    assert (zfnet, zfnet - alexnet) == (40_507_168, 11_693_824)

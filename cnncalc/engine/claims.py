@@ -33,6 +33,8 @@ class Claim:
     actual: str
     ok: bool
     loc: Loc | None = None
+    note: str = ""
+    """What explains the verdict: the true value at the claim's precision, or a hint."""
 
 
 def check_keys(
@@ -83,7 +85,15 @@ def judge_totals(
 def _judge(path: str, key: str, claimed: Any, actual: Any, loc: Loc | None) -> Claim:
     if key == "output":
         ok, shown = _judge_shape(claimed, actual, path, loc)
-        return Claim(path, key, _claim_text(claimed), shown, ok, loc)
+        return Claim(
+            path,
+            key,
+            _claim_text(claimed),
+            shown,
+            ok,
+            loc,
+            "" if ok else _order_hint(claimed, actual),
+        )
     if key == "receptive_field":
         sizes = _receptive_field(claimed, path, loc)
         ok = sizes == tuple(actual)
@@ -91,7 +101,37 @@ def _judge(path: str, key: str, claimed: Any, actual: Any, loc: Loc | None) -> C
         return Claim(path, key, _claim_text(claimed), shown, ok, loc)
     low, high = _number_range(claimed, path, key, loc)
     ok = isinstance(actual, int) and low <= actual <= high
-    return Claim(path, key, _claim_text(claimed), arith.as_text(actual, thousands=True), ok, loc)
+    note = "" if ok or low == high else f"≈ {_at_precision(actual, claimed)}"
+    return Claim(
+        path, key, _claim_text(claimed), arith.as_text(actual, thousands=True), ok, loc, note
+    )
+
+
+def _at_precision(actual: Any, claimed: Any) -> str:
+    """The true value written like a rounded claim: 62,378,344 as '62.4M' for '62.3M'."""
+    if not isinstance(actual, int):
+        return arith.as_text(actual)
+    match = _NUMBER.match(str(claimed)) if isinstance(claimed, str) else None
+    if match is None:
+        value = Decimal(repr(claimed)).normalize() if isinstance(claimed, float) else None
+        if value is None:
+            return f"{actual:,}"
+        exponent = int(value.as_tuple().exponent)
+        return f"{Decimal(actual).quantize(Decimal(1).scaleb(exponent)):.4E}".replace("E+", "e")
+    digits, suffix = match.group(1), match.group(2).upper()
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    return f"{Decimal(actual) / _SUFFIXES[suffix]:.{decimals}f}{suffix}"
+
+
+def _order_hint(claimed: Any, actual: tuple[Any, ...]) -> str:
+    """A volume written channels first (480x14x14) is read as H×W×D: say so when that is
+    the only thing wrong."""
+    if not isinstance(claimed, str) or len(actual) != 3:
+        return ""
+    parts = re.split(r"\s*[x×]\s*", claimed.strip())
+    if all(part.isdigit() for part in parts) and tuple(int(p) for p in parts) == tuple(actual):
+        return "read as H×W×D; as C×H×W it is right: write it [C, H, W] as a list"
+    return ""
 
 
 def _claim_text(claimed: Any) -> str:
@@ -107,7 +147,10 @@ def _number_range(claimed: Any, path: str, key: str, loc: Loc | None) -> tuple[D
     for rounded figures such as 27.55M."""
     if isinstance(claimed, int) and not isinstance(claimed, bool):
         return Decimal(claimed), Decimal(claimed)
-    match = _NUMBER.match(str(claimed)) if isinstance(claimed, str | float) else None
+    scientific = _scientific(claimed)
+    if scientific is not None:
+        return scientific
+    match = _NUMBER.match(str(claimed)) if isinstance(claimed, str) else None
     if match is None:
         raise SpecError(
             f"claim {key} = {claimed!r} is not a number",
@@ -123,6 +166,24 @@ def _number_range(claimed: Any, path: str, key: str, loc: Loc | None) -> tuple[D
     if decimals == 0 and not suffix:
         return value, value
     half = Decimal(5) * scale / Decimal(10) ** (decimals + 1)
+    return value - half, value + half
+
+
+def _scientific(claimed: Any) -> tuple[Decimal, Decimal] | None:
+    """4.49e10 (a YAML float or text): right within half a unit of its last digit."""
+    if isinstance(claimed, bool) or not isinstance(claimed, float | str):
+        return None
+    text = repr(claimed) if isinstance(claimed, float) else claimed.strip().replace(" ", "")
+    text = re.sub(r"[x×]10\^", "e", text)
+    if isinstance(claimed, str) and "e" not in text.lower():
+        return None
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        return None
+    if isinstance(claimed, float):
+        value = value.normalize()
+    half = Decimal(5).scaleb(int(value.as_tuple().exponent) - 1)
     return value - half, value + half
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from ..engine.claims import Claim
 from ..engine.result import Analysis
@@ -28,7 +29,7 @@ def claim_working(analysis: Analysis, claim: Claim) -> list[str]:
         return list(_totals_working(analysis, claim))
     row = analysis.row(claim.path)
     if row.is_group:
-        return [f"the {row.kind} {row.path}: sum of its layers"]
+        return list(_group_working(analysis, row, claim))
     wanted = _EQUATIONS[claim.key]
     equations = [
         equation
@@ -36,23 +37,64 @@ def claim_working(analysis: Analysis, claim: Claim) -> list[str]:
         if equation.name in wanted
     ]
     if claim.key == "flops":
-        equations.append(Equation("FLOPs", "2·MACs", f"2·{row.macs}", claim.actual))
+        equations.append(Equation("FLOPs", "2·MACs", f"2·{row.macs:,}", claim.actual))
     return [equation_line(equation) for equation in equations]
 
 
+_AMOUNTS = {
+    "params": lambda row: row.params,
+    "weights": lambda row: row.weights,
+    "macs": lambda row: row.macs,
+    "flops": lambda row: row.flops,
+}
+
+
+def _sum_lines(parts: list[tuple[str, Any]], key: str, result: str) -> Iterator[str]:
+    """``weights = conv1 34,848 + conv2 307,200 + … = 28,813,344`` (parts with a value)."""
+    parts = [(name, value) for name, value in parts if value]
+    if len(parts) > 16:
+        shown = " + ".join(f"{name} {value:,}" for name, value in parts[:12])
+        yield f"{key} = {shown} + … ({len(parts) - 12} more) = {result}"
+    elif parts:
+        yield (
+            f"{key} = " + " + ".join(f"{name} {value:,}" for name, value in parts) + f" = {result}"
+        )
+
+
+def _group_working(analysis: Analysis, group: Any, claim: Claim) -> Iterator[str]:
+    if claim.key == "output":
+        yield f"output of {group.path} ({group.kind}): {claim.actual}"
+        return
+    inside = [
+        row
+        for row in analysis.rows
+        if row.path.startswith(group.path + ".") and row.level == group.level + 1
+    ]
+    amount = _AMOUNTS.get(claim.key)
+    if amount:
+        yield from _sum_lines([(row.name, amount(row)) for row in inside], claim.key, claim.actual)
+
+
 def _totals_working(analysis: Analysis, claim: Claim) -> Iterator[str]:
-    if claim.key in ("params", "weights"):
-        rows = [row for row in analysis.layers if row.params]
-        values = [row.weights if claim.key == "weights" else row.params for row in rows]
-        if 1 < len(rows) <= 16:
-            terms = " + ".join(f"{value:,}" for value in values)
-            yield f"{claim.key} = {terms} = {claim.actual}"
-        pairs = list(zip(rows, values, strict=True))[:40]
-        yield "per layer: " + ", ".join(f"{row.path} {value:,}" for row, value in pairs)
+    amount = _AMOUNTS.get(claim.key)
+    if amount:
+        leaves = [row for row in analysis.layers if amount(row)]
+        if len(leaves) <= 16:  # few enough to add up layer by layer, as the notes do
+            yield from _sum_lines(
+                [(row.path, amount(row)) for row in leaves], claim.key, claim.actual
+            )
+            return
+        top = [row for row in analysis.rows if row.level == 0]
+        yield from _sum_lines([(row.path, amount(row)) for row in top], claim.key, claim.actual)
+        if any(row.is_group for row in top):
+            yield "(blocks are subtotals; cnncalc report shows every layer)"
     elif claim.key == "depth":
-        yield "depth = the longest chain of conv/linear layers from input to output"
+        yield (
+            f"depth = {claim.actual}: conv/linear layers on the longest path from input to "
+            "output (pooling, normalisation and activations have no weights and do not count)"
+        )
     else:
-        yield f"{claim.key} = {claim.actual} (the sum over the layers; see cnncalc report)"
+        yield f"{claim.key} = {claim.actual}"
 
 
 def check_text(analysis: Analysis) -> str:
@@ -69,13 +111,17 @@ def check_text(analysis: Analysis) -> str:
         if claim.ok:
             lines.append(f"✓ {where} {claim.key} = {claim.claimed}")
             continue
+        rounded = f" {claim.note}" if claim.note.startswith("≈") else ""
         lines.append(
-            f"✗ {where} {claim.key}: claimed {claim.claimed}, correct {claim.actual}"
+            f"✗ {where} {claim.key}: claimed {claim.claimed}, correct {claim.actual}{rounded}"
             + (f"  ({claim.loc})" if claim.loc else "")
         )
+        if claim.note and not rounded:
+            lines.append(f"    ({claim.note})")
         lines += [f"    {line}" for line in claim_working(analysis, claim)]
     wrong = sum(not claim.ok for claim in claims)
-    lines.append(f"{len(claims)} claims: {len(claims) - wrong} right, {wrong} wrong")
+    noun = "claim" if len(claims) == 1 else "claims"
+    lines.append(f"{len(claims)} {noun}: {len(claims) - wrong} right, {wrong} wrong")
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,peers]"
+	$(BIN)/pip install --quiet -e ".[dev,peers,onnx]"
 	touch $(STAMP)
 
 # A real analysis of bundled specs on a fresh machine.

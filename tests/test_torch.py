@@ -220,9 +220,13 @@ def test_export_cli(tmp_path):
     assert "class LeNet5(nn.Module)" in target.read_text(encoding="utf-8")
 
 
-def test_export_onnx_without_onnx_says_so(tmp_path):
-    if importlib.util.find_spec("onnx") is not None:
-        pytest.skip("onnx is installed")
+def test_export_onnx_without_onnx_says_so(tmp_path, monkeypatch):
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "onnx" else real_find_spec(name, *a),
+    )
     result = runner.invoke(
         app,
         [
@@ -236,6 +240,21 @@ def test_export_onnx_without_onnx_says_so(tmp_path):
     )
     assert result.exit_code == 2
     assert "pip install 'cnncalc[onnx]'" in result.output
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnx") is None, reason="onnx is not installed")
+def test_export_onnx(tmp_path):
+    import onnx
+
+    target = tmp_path / "lenet.onnx"
+    result = runner.invoke(
+        app, ["export", str(ROOT / "specs" / "lenet5.yaml"), "--to", "onnx", "-o", str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    model = onnx.load(str(target))
+    onnx.checker.check_model(model)
+    weights = sum(int(__import__("math").prod(tensor.dims)) for tensor in model.graph.initializer)
+    assert weights == 61_706
 
 
 def test_a_torch_failure_the_engine_did_not_foresee_names_the_layer(monkeypatch):

@@ -97,14 +97,20 @@ def export_onnx(
     analysis = to_analysis(spec, input_shape)
     model = build(analysis, device="cpu").eval()
     example = torch.randn(1, *analysis.input_shape)
+    import warnings
+
     try:
-        torch.onnx.export(
-            model,
-            (example,),
-            os.fspath(path),
-            dynamo=False,
-            input_names=["input"],
-            output_names=["output"],
-        )
+        # the TorchScript exporter needs only onnx (the dynamo one also needs onnxscript);
+        # torch 2.13 marks it deprecated, which is not the user's concern here
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(
+                model,
+                (example,),
+                os.fspath(path),
+                dynamo=False,
+                input_names=["input"],
+                output_names=["output"],
+            )
     except Exception as error:  # report, don't crash
         raise BuildError(f"torch.onnx.export failed: {type(error).__name__}: {error}") from None

@@ -26,6 +26,29 @@ def analyse_file(
     return analyse(load_spec(path), input_shape, batch)
 
 
+_LAZY = {
+    # name: (module, attribute) — imported on first use, so `import cnncalc` stays light
+    # and only the PyTorch functions import torch
+    "build": ("cnncalc.torch.build", "build"),
+    "verify": ("cnncalc.torch.verify", "verify"),
+    "export_source": ("cnncalc.torch.export", "export_source"),
+    "export_onnx": ("cnncalc.torch.export", "export_onnx"),
+    "worked_report": ("cnncalc.report.worked", "worked_report"),
+    "memory_report": ("cnncalc.engine.memory", "memory_report"),
+    "find_savings": ("cnncalc.engine.savings", "find_savings"),
+    "compare": ("cnncalc.engine.compare", "compare"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module 'cnncalc' has no attribute '{name}'")
+
+
 __all__ = [
     "Analysis",
     "CnncalcError",
@@ -36,6 +59,14 @@ __all__ = [
     "__version__",
     "analyse",
     "analyse_file",
+    "build",
+    "compare",
+    "export_onnx",
+    "export_source",
+    "find_savings",
     "load_spec",
+    "memory_report",
     "parse_spec",
+    "verify",
+    "worked_report",
 ]

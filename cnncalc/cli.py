@@ -75,64 +75,44 @@ def _show(
         raise typer.Exit(status)
 
 
-@app.command()
-def shape(
-    spec: SpecArgument,
-    input: InputOption = None,
-    batch: BatchOption = 1,
-    format: FormatOption = Format.table,
-    convention: ConventionOption = ConventionName.cnncalc,
-) -> None:
-    """Output shape of every layer (C×H×W), and the receptive field.
+ANALYSIS_HELP = {
+    "shape": """Output shape of every layer (C×H×W), and the receptive field.
 
     Example: cnncalc shape specs/alexnet.yaml --input 3xHxW
-    """
-    _show("shape", spec, input, batch, format, convention)
-
-
-@app.command()
-def params(
-    spec: SpecArgument,
-    input: InputOption = None,
-    batch: BatchOption = 1,
-    format: FormatOption = Format.table,
-    convention: ConventionOption = ConventionName.cnncalc,
-) -> None:
-    """Parameters of every layer: weights, biases, buffers, and the totals.
+    """,
+    "params": """Parameters of every layer: weights, biases, buffers, and the totals.
 
     Example: cnncalc params specs/vgg16.yaml --convention keras
-    """
-    _show("params", spec, input, batch, format, convention)
-
-
-@app.command()
-def flops(
-    spec: SpecArgument,
-    input: InputOption = None,
-    batch: BatchOption = 1,
-    format: FormatOption = Format.table,
-    convention: ConventionOption = ConventionName.cnncalc,
-) -> None:
-    """MACs and FLOPs of every layer, other ops apart, with the convention stated.
+    """,
+    "flops": """MACs and FLOPs of every layer, other ops apart, with the convention stated.
 
     Example: cnncalc flops specs/resnet50.yaml --convention fvcore
-    """
-    _show("flops", spec, input, batch, format, convention)
-
-
-@app.command()
-def summary(
-    spec: SpecArgument,
-    input: InputOption = None,
-    batch: BatchOption = 1,
-    format: FormatOption = Format.table,
-    convention: ConventionOption = ConventionName.cnncalc,
-) -> None:
-    """One table with everything: shapes, params, MACs, receptive field, depth, totals.
+    """,
+    "summary": """One table with everything: shapes, params, MACs, receptive field, depth, totals.
 
     Example: cnncalc summary specs/resnet18.yaml --input 3x512x512 --format md
-    """
-    _show("summary", spec, input, batch, format, convention)
+    """,
+}
+
+
+def _analysis_command(command: str) -> None:
+    """shape/params/flops/summary share their options; only the view differs."""
+
+    def run(
+        spec: SpecArgument,
+        input: InputOption = None,
+        batch: BatchOption = 1,
+        format: FormatOption = Format.table,
+        convention: ConventionOption = ConventionName.cnncalc,
+    ) -> None:
+        _show(command, spec, input, batch, format, convention)
+
+    run.__doc__ = ANALYSIS_HELP[command]
+    app.command(name=command)(run)
+
+
+for _command in ANALYSIS_HELP:
+    _analysis_command(_command)
 
 
 class Device(str, Enum):

@@ -55,17 +55,13 @@ def run_analysis(
     from .report.formats import render
     from .spec import load_spec
 
-    try:
+    def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
         analysis = analyse(load_spec(spec), dims, batch)
-    except SpecError as error:
-        sys.stderr.write(error.render() + "\n")
-        return 2
-    except CnncalcError as error:
-        sys.stderr.write(f"error: {error}\n")
-        return 2
-    sys.stdout.write(render(analysis, command, fmt, get_convention(convention)) + "\n")
-    return 0
+        sys.stdout.write(render(analysis, command, fmt, get_convention(convention)) + "\n")
+        return 0
+
+    return _guarded(body)
 
 
 def _torch_missing() -> str | None:
@@ -93,49 +89,34 @@ def run_verify(
     from .report.verification import verification_json, verification_table
     from .torch.verify import PEERS, verify
 
-    try:
+    def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
         result = verify(spec, dims, batch=batch, device=device, peers=PEERS if peers else ())
-    except SpecError as error:
-        sys.stderr.write(error.render() + "\n")
-        return 2
-    except CnncalcError as error:
-        sys.stderr.write(f"error: {error}\n")
-        return 2
-    text = verification_json(result) if fmt == "json" else verification_table(result)
-    sys.stdout.write(text + "\n")
-    return 0 if result.ok else 1
+        _write(verification_json(result) if fmt == "json" else verification_table(result), None)
+        return 0 if result.ok else 1
+
+    return _guarded(body)
 
 
 def run_export(spec: str, target: str, output: str | None, input_text: str | None = None) -> int:
     """Write ``spec`` as standalone PyTorch source (stdout or ``output``) or as ONNX."""
     from .torch.export import export_onnx, export_source
 
-    try:
+    def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
-        if target == "onnx":
-            missing = _torch_missing()
-            if missing:
-                raise UsageError(missing.removeprefix("error: "))
-            if not output:
-                raise UsageError("--to onnx needs -o FILE.onnx")
-            export_onnx(spec, output, dims)
-            sys.stderr.write(f"wrote {output}\n")
+        if target != "onnx":
+            _write(export_source(spec, dims), output)
             return 0
-        source = export_source(spec, dims)
-    except SpecError as error:
-        sys.stderr.write(error.render() + "\n")
-        return 2
-    except CnncalcError as error:
-        sys.stderr.write(f"error: {error}\n")
-        return 2
-    if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(source)
+        missing = _torch_missing()
+        if missing:
+            raise UsageError(missing.removeprefix("error: "))
+        if not output:
+            raise UsageError("--to onnx needs -o FILE.onnx")
+        export_onnx(spec, output, dims)
         sys.stderr.write(f"wrote {output}\n")
-    else:
-        sys.stdout.write(source)
-    return 0
+        return 0
+
+    return _guarded(body)
 
 
 def _load_analysis(spec: str, input_text: str | None, symbolic: bool = False) -> Any:

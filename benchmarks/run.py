@@ -174,16 +174,29 @@ def machine() -> dict[str, Any]:
 def whole_process_commands() -> list[Command]:
     python = str(PYTHON)
     return [
-        Command("cnncalc summary specs/resnet152.yaml",
-                [str(BIN / "cnncalc"), "summary", "specs/resnet152.yaml"], needs_peers=False),
-        Command('python -c "import torch"', [python, "-c", "import torch"], needs_peers=True,
-                is_reference=True),
-        Command("fvcore FlopCountAnalysis, ResNet-152",
-                [python, str(PEERS / "fvcore_resnet152.py")], needs_peers=True,
-                is_goal_peer=True),
-        Command("torchinfo summary, ResNet-152",
-                [python, str(PEERS / "torchinfo_resnet152.py")], needs_peers=True,
-                is_goal_peer=True),
+        Command(
+            "cnncalc summary specs/resnet152.yaml",
+            [str(BIN / "cnncalc"), "summary", "specs/resnet152.yaml"],
+            needs_peers=False,
+        ),
+        Command(
+            'python -c "import torch"',
+            [python, "-c", "import torch"],
+            needs_peers=True,
+            is_reference=True,
+        ),
+        Command(
+            "fvcore FlopCountAnalysis, ResNet-152",
+            [python, str(PEERS / "fvcore_resnet152.py")],
+            needs_peers=True,
+            is_goal_peer=True,
+        ),
+        Command(
+            "torchinfo summary, ResNet-152",
+            [python, str(PEERS / "torchinfo_resnet152.py")],
+            needs_peers=True,
+            is_goal_peer=True,
+        ),
     ]
 
 
@@ -204,8 +217,12 @@ def time_once(arguments: list[str]) -> tuple[float, float]:
     cpu_start = children_cpu_seconds()
     start = time.perf_counter()
     subprocess.run(
-        arguments, cwd=REPOSITORY, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        check=True, timeout=600,
+        arguments,
+        cwd=REPOSITORY,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+        timeout=600,
     )
     return time.perf_counter() - start, children_cpu_seconds() - cpu_start
 
@@ -290,29 +307,40 @@ def goal_lines(commands: list[Command], engine: dict[str, Any]) -> list[str]:
     lines = []
     for peer in (command for command in commands if command.is_reference):
         if peer.seconds:
-            lines.append(f"- reference, not a goal: {peer.label} takes "
-                         f"{peer.median / baseline.median:.1f}× cnncalc's time by median")
+            lines.append(
+                f"- reference, not a goal: {peer.label} takes "
+                f"{peer.median / baseline.median:.1f}× cnncalc's time by median"
+            )
     for peer in (command for command in commands if command.is_goal_peer):
         if peer.error is not None or not peer.seconds:
             lines.append(f"- ≥{SPEED_GOAL:.0f}× faster than {peer.label}: not measured")
             continue
         ratio = peer.median / baseline.median
-        lines.append(f"- ≥{SPEED_GOAL:.0f}× faster than {peer.label}: "
-                     f"{verdict(ratio >= SPEED_GOAL)} ({ratio:.1f}× by median)")
+        lines.append(
+            f"- ≥{SPEED_GOAL:.0f}× faster than {peer.label}: "
+            f"{verdict(ratio >= SPEED_GOAL)} ({ratio:.1f}× by median)"
+        )
     seconds = engine["deep_spec"]["analyse_file_seconds"]
     cpu_seconds = engine["deep_spec"]["analyse_file_cpu_seconds"]
-    lines.append(f"- engine on {engine['deep_spec']['layers']:,} layers under "
-                 f"{ENGINE_GOAL_SECONDS:.0f} s: {verdict(seconds < ENGINE_GOAL_SECONDS)} "
-                 f"({seconds:.2f} s wall clock, {cpu_seconds:.2f} s CPU)")
+    lines.append(
+        f"- engine on {engine['deep_spec']['layers']:,} layers under "
+        f"{ENGINE_GOAL_SECONDS:.0f} s: {verdict(seconds < ENGINE_GOAL_SECONDS)} "
+        f"({seconds:.2f} s wall clock, {cpu_seconds:.2f} s CPU)"
+    )
     ratio = engine["input_size"]["ratio_large_to_small"]
     same = 1 / INPUT_SIZE_TOLERANCE <= ratio <= INPUT_SIZE_TOLERANCE
-    lines.append(f"- same time at 224 px and 100,000 px (within {INPUT_SIZE_TOLERANCE}×): "
-                 f"{verdict(same)} (ratio {ratio:.2f})")
+    lines.append(
+        f"- same time at 224 px and 100,000 px (within {INPUT_SIZE_TOLERANCE}×): "
+        f"{verdict(same)} (ratio {ratio:.2f})"
+    )
     return lines
 
 
 def report(
-    commands: list[Command], engine: dict[str, Any], info: dict[str, Any], runs: int,
+    commands: list[Command],
+    engine: dict[str, Any],
+    info: dict[str, Any],
+    runs: int,
     peer_error: str | None,
 ) -> str:
     versions = ", ".join(f"{name} {version}" for name, version in info["versions"].items())
@@ -338,19 +366,26 @@ def report(
     return "\n".join(lines)
 
 
-def as_json(commands: list[Command], engine: dict[str, Any], info: dict[str, Any],
-            peer_error: str | None) -> dict[str, Any]:
+def as_json(
+    commands: list[Command], engine: dict[str, Any], info: dict[str, Any], peer_error: str | None
+) -> dict[str, Any]:
     processes = {
         command.label: {
-            "arguments": command.arguments, "seconds": command.seconds,
-            "cpu_seconds": command.cpu_seconds, "error": command.error,
+            "arguments": command.arguments,
+            "seconds": command.seconds,
+            "cpu_seconds": command.cpu_seconds,
+            "error": command.error,
             "median": command.median if command.seconds else None,
             "min": command.minimum if command.seconds else None,
         }
         for command in commands
     }
-    return {"machine": info, "peer_install_error": peer_error, "processes": processes,
-            "engine": engine}
+    return {
+        "machine": info,
+        "peer_install_error": peer_error,
+        "processes": processes,
+        "engine": engine,
+    }
 
 
 def main() -> None:

@@ -26,17 +26,26 @@ def commands() -> dict[str, list[str]]:
     spec = str(REPOSITORY / "specs" / "resnet152.yaml")
     return {
         "cnncalc verify resnet152 (meta, no peers)": [
-            str(BIN / "cnncalc"), "verify", spec, "--device", "meta", "--no-peers"],
+            str(BIN / "cnncalc"),
+            "verify",
+            spec,
+            "--device",
+            "meta",
+            "--no-peers",
+        ],
         "torchinfo summary resnet152 (real tensors)": [
-            str(BIN / "python"), str(BENCHMARKS / "peers" / "torchinfo_resnet152.py")],
+            str(BIN / "python"),
+            str(BENCHMARKS / "peers" / "torchinfo_resnet152.py"),
+        ],
     }
 
 
 def measure(arguments: list[str]) -> tuple[float, float]:
     """(seconds, peak RSS in MiB) of one process."""
     start = time.perf_counter()
-    process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               cwd=BENCHMARKS / "peers")
+    process = subprocess.Popen(
+        arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=BENCHMARKS / "peers"
+    )
     _pid, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:

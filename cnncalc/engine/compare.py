@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import cached_property
 from itertools import zip_longest
 from typing import Any
 
@@ -71,7 +72,7 @@ class StagePair:
     first: Stage | None
     second: Stage | None
 
-    @property
+    @cached_property
     def ratios(self) -> dict[str, Any]:
         first = self.first.measures if self.first else None
         second = self.second.measures if self.second else None
@@ -86,7 +87,7 @@ class Comparison:
     first_totals: Measures
     second_totals: Measures
 
-    @property
+    @cached_property
     def ratios(self) -> dict[str, Any]:
         """second / first for each total (exact Fractions; None when undefined)."""
         return measure_ratios(self.first_totals, self.second_totals)
@@ -166,7 +167,7 @@ def top_level(steps: Sequence[Step]) -> Iterator[Step]:
 def resolution(row: Row) -> str:
     shape = row.output_shape
     if len(shape) == 3:
-        return f"{arith.as_text(shape[1])}×{arith.as_text(shape[2])}"
+        return f"{arith.as_factor(shape[1])}×{arith.as_factor(shape[2])}"
     return "flat"
 
 

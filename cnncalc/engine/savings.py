@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
@@ -64,19 +65,19 @@ class Part:
     pixel_symbols: str = ""
     bias: bool = True
 
-    @property
+    @cached_property
     def weights(self) -> Any:
         return arith.normalize(arith.product(self.volume) * self.count)
 
-    @property
+    @cached_property
     def biases(self) -> Any:
         return self.count if self.bias else 0
 
-    @property
+    @cached_property
     def params(self) -> Any:
         return arith.normalize(self.weights + self.biases)
 
-    @property
+    @cached_property
     def macs(self) -> Any:
         return arith.normalize(arith.product(self.pixels) * self.weights)
 
@@ -110,23 +111,23 @@ class Alternative:
     label: str
     parts: tuple[Part, ...]
 
-    @property
+    @cached_property
     def weights(self) -> Any:
         return _total(part.weights for part in self.parts)
 
-    @property
+    @cached_property
     def biases(self) -> Any:
         return _total(part.biases for part in self.parts)
 
-    @property
+    @cached_property
     def params(self) -> Any:
         return _total(part.params for part in self.parts)
 
-    @property
+    @cached_property
     def macs(self) -> Any:
         return _total(part.macs for part in self.parts)
 
-    @property
+    @cached_property
     def equations(self) -> tuple[Equation, ...]:
         return (_params_equation(self), _macs_equation(self))
 
@@ -147,20 +148,20 @@ class Saving:
     remarks: tuple[Equation, ...] = ()
     """The general rule behind the numbers, e.g. ``weights = 2·9·c² vs 25·c²``."""
 
-    @property
+    @cached_property
     def params_ratio(self) -> Any:
         """baseline / network parameters (exact; None when the network has none)."""
         return exact_ratio(self.baseline.params, self.network.params)
 
-    @property
+    @cached_property
     def macs_ratio(self) -> Any:
         return exact_ratio(self.baseline.macs, self.network.macs)
 
-    @property
+    @cached_property
     def ratio(self) -> Any:
         return self.params_ratio if self.measure == "params" else self.macs_ratio
 
-    @property
+    @cached_property
     def equations(self) -> tuple[Equation, ...]:
         """The working: both alternatives, the ratio and any general remark."""
         return (
@@ -178,7 +179,10 @@ def exact_ratio(numerator: Any, denominator: Any) -> Any:
         return Fraction(numerator, denominator) if denominator else None
     if arith.equal(denominator, 0) is True:
         return None
-    return arith.normalize(numerator / denominator)
+    ratio = arith.normalize(numerator / denominator)
+    if getattr(ratio, "is_Rational", False):  # the symbols cancelled: 12/7 at any H, W
+        return Fraction(int(ratio.p), int(ratio.q))
+    return ratio
 
 
 def ratio_text(ratio: Any) -> str:
@@ -200,7 +204,9 @@ def ratio_equation(saving: Saving) -> Equation:
     return Equation(
         f"{name} ratio",
         "without / with",
-        f"{text(baseline)} / {text(network)}",
+        f"{factor(baseline)} / {factor(network)}"
+        if arith.is_symbolic(baseline + network)
+        else f"{text(baseline)} / {text(network)}",
         f"{ratio_text(ratio)}×",
         f"(the network's choice has more {name} here)" if costs_more else "",
     )

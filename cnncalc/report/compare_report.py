@@ -100,8 +100,7 @@ def comparison_table(comparison: Comparison) -> str:
     rule = "─" * (sum(widths) + 2 * (len(widths) - 1))
     lines = [_title("A", comparison.first), _title("B", comparison.second), rule, line(HEADER)]
     lines.append(rule)
-    for pair in comparison.stages:
-        lines += [line(cells) for cells in _pair_rows(pair)]
+    lines += [line(cells) for cells in stage_rows]
     lines += [rule, *(line(cells) for cells in total_rows), rule, NOTE]
     return "\n".join(lines)
 

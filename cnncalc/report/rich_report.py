@@ -1,0 +1,100 @@
+"""The worked solution in colour, for a terminal (``cnncalc report`` on a TTY).
+
+The same content and order as :mod:`cnncalc.report.text_report` (which stays the output
+when stdout is not a terminal): layer titles in bold, results highlighted, notes dimmed,
+warnings in yellow, the totals as a table. rich is imported here, not at module level, so
+commands that never colour anything do not pay for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..layers.explain import Equation, volume
+from .markdown_report import input_label, note_text, split_title
+from .worked import LayerWork, WorkedReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+INDENT = 2
+
+
+def _equation(equation: Equation, answers_only: bool) -> Text:
+    from rich.text import Text
+
+    line = Text()
+    line.append(equation.name, style="bold cyan")
+    if not answers_only:
+        if equation.formula:
+            line.append(" = ")
+            line.append(equation.formula, style="italic")
+        if equation.working and equation.working != equation.result:
+            line.append(" = ")
+            line.append(equation.working)
+    line.append(" = ")
+    line.append(equation.result, style="bold green")
+    if equation.note and not answers_only:
+        line.append("  " + note_text(equation.note), style="dim")
+    return line
+
+
+def _layer(work: LayerWork, answers_only: bool) -> list[Text]:
+    from rich.text import Text
+
+    indent = " " * (INDENT * work.level)
+    body = indent + " " * 4
+    explanation = work.explanation
+    name, rest = split_title(work)
+    head = Text(indent)
+    head.append(name, style="bold magenta" if work.row.is_group else "bold")
+    head.append(rest, style="blue")
+    given = [
+        f"{key} = {value}" if key != "input" else f"input {value}"
+        for key, value in explanation.given
+    ]
+    if given:
+        head.append(" — " + "; ".join(given), style="dim")
+    lines = [head]
+    for equation in explanation.equations:
+        line = Text(body)
+        line.append_text(_equation(equation, answers_only))
+        lines.append(line)
+    if explanation.remark:
+        lines.append(Text(body + explanation.remark, style="dim"))
+    lines += [Text(f"{body}⚠ {warning}", style="bold yellow") for warning in work.warnings]
+    return lines
+
+
+def print_report_rich(report: WorkedReport, console: Console | None = None) -> None:
+    """Print ``report`` to ``console`` (a new stdout console when None) with colour."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or Console()
+    analysis = report.analysis
+    shape: tuple[Any, ...] = tuple(analysis.input_shape)
+    console.rule(Text(analysis.name, style="bold"))
+    if analysis.source:
+        console.print(Text(f"Source: {analysis.source}", style="dim"))
+    console.print(Text(f"Input {input_label(shape)}: {volume(shape)}"))
+    if report.answers_only:
+        console.print(Text("Answers only.", style="italic"))
+    console.print()
+    for work in report.work:
+        for line in _layer(work, report.answers_only):
+            console.print(line, soft_wrap=True, highlight=False)
+    console.print()
+    table = Table(title="Totals", title_justify="left", title_style="bold", show_header=False)
+    table.add_column("quantity", style="bold")
+    table.add_column("value", style="green", overflow="fold")
+    table.add_column("note", style="dim", overflow="fold")
+    for fact in report.totals:
+        table.add_row(fact.label, fact.value, fact.note)
+    console.print(table)
+    console.print()
+    console.print(Text("Conventions", style="bold"))
+    for item in report.conventions:
+        console.print(Text(f"• {item}"), highlight=False)

@@ -61,15 +61,35 @@ class SpecError(CnncalcError):
             head += f"  [{', '.join(context)}]"
         lines = [head]
         if self.loc and self.source_line is not None:
+            shown, caret = clip_source_line(self.source_line.rstrip("\n"), self.loc.column)
             gutter = f"{self.loc.line:>5} | "
-            lines.append(gutter + self.source_line.rstrip("\n"))
-            lines.append(" " * (len(gutter) - 2) + "| " + " " * (self.loc.column - 1) + "^")
+            lines.append(gutter + shown)
+            lines.append(" " * (len(gutter) - 2) + "| " + " " * (caret - 1) + "^")
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.render()
+
+
+SOURCE_WIDTH = 100
+"""The most characters of a source line an error shows; a longer one is cut around the caret."""
+
+
+def clip_source_line(line: str, column: int) -> tuple[str, int]:
+    """``line`` cut to :data:`SOURCE_WIDTH` characters around ``column`` (1-based), with '…'
+    where it was cut, and the caret's column in the cut line."""
+    if len(line) <= SOURCE_WIDTH:
+        return line, column
+    start = max(0, min(column - 1 - SOURCE_WIDTH // 2, len(line) - SOURCE_WIDTH))
+    shown = line[start : start + SOURCE_WIDTH]
+    caret = column - start
+    if start > 0:
+        shown, caret = "…" + shown, caret + 1
+    if start + SOURCE_WIDTH < len(line):
+        shown += "…"
+    return shown, caret
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

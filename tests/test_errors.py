@@ -44,6 +44,7 @@ from typer.testing import CliRunner
 
 import cnncalc
 from cnncalc.cli import app
+from cnncalc.errors import SOURCE_WIDTH, clip_source_line
 
 ROOT = Path(__file__).resolve().parent.parent
 ERRORS = ROOT / "tests" / "errors"
@@ -393,9 +394,14 @@ def test_golden_points_at_the_spec(name: str):
             assert line <= len(source)
             text = source[line - 1]
             assert column <= len(text) + 1
-            assert lines[1] == f"{line:>5} | {text}", "the quoted line is not the line pointed at"
+            shown, caret_column = clip_source_line(text, column)
+            assert len(shown) <= SOURCE_WIDTH + 2, "a long line is cut around the caret"
+            assert shown.strip("…") in text
+            assert lines[1] == f"{line:>5} | {shown}", "the quoted line is not the line pointed at"
             caret = lines[2]
-            assert caret.index("^") - len(f"{line:>5} | ") == column - 1
+            assert caret.index("^") - len(f"{line:>5} | ") == caret_column - 1
+            if column <= len(text):
+                assert shown[caret_column - 1] == text[column - 1], "the caret moved off its char"
     if expect.layer is not None and name not in GAPS:
         layer = expect.layer if expect.layer is not ANY else ""
         assert f"[layer '{layer}" in lines[0], "the message names no layer path"

@@ -152,7 +152,16 @@ def test_torchvision_examples_reproduce_their_parameter_counts(path):
 
 def test_the_torchvision_family_is_covered():
     names = {path.stem for path in EXAMPLES}
-    for family in ("mobilenet_v2", "mobilenet_v3_large", "shufflenet_v2_x1_0", "squeezenet1_0",
-                   "resnext50_32x4d", "wide_resnet50_2", "efficientnet_b0", "mnasnet1_0",
-                   "inception_v3", "regnet_y_400mf"):
+    for family in (
+        "mobilenet_v2",
+        "mobilenet_v3_large",
+        "shufflenet_v2_x1_0",
+        "squeezenet1_0",
+        "resnext50_32x4d",
+        "wide_resnet50_2",
+        "efficientnet_b0",
+        "mnasnet1_0",
+        "inception_v3",
+        "regnet_y_400mf",
+    ):
         assert family in names

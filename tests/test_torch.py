@@ -143,6 +143,65 @@ def test_built_model_runs_and_counts():
         assert model(torch.randn(2, 3, 224, 224)).shape == (2, 1000)
 
 
+def _pooled_by_hand(image, kernel, stride, dilation, pads, kind, count_padding):
+    """A pool computed window by window over the real pixels of a 1×1×H×W image, with the
+    padding (top, bottom, left, right) counted only where ``count_padding`` says."""
+    top, bottom, left, right = pads
+    height, width = image.shape[-2:]
+    out_h = (height + top + bottom - dilation * (kernel - 1) - 1) // stride + 1
+    out_w = (width + left + right - dilation * (kernel - 1) - 1) // stride + 1
+    result = torch.empty(out_h, out_w, dtype=torch.float64)
+    for row in range(out_h):
+        for column in range(out_w):
+            values = [
+                image[0, 0, y, x].item()
+                for i in range(kernel)
+                for j in range(kernel)
+                if 0 <= (y := row * stride + i * dilation - top) < height
+                and 0 <= (x := column * stride + j * dilation - left) < width
+            ]
+            if kind == "maxpool":
+                result[row, column] = max(values)
+            else:
+                divisor = kernel * kernel if count_padding else len(values)
+                result[row, column] = sum(values) / divisor
+    return result
+
+
+@pytest.mark.parametrize(
+    "layer, size, stride, dilation, pads, count_padding",
+    [
+        # Keras' SAME on 7×7, stride 2: total pad (4 − 1)·2 + 3 − 7 = 2, one each side
+        ("maxpool: {kernel: 3, stride: 2, padding: same_tf}", 7, 2, 1, (1, 1, 1, 1), True),
+        # on 6×6 the pad is 1, all of it after (bottom/right), as TensorFlow puts it
+        ("maxpool: {kernel: 3, stride: 2, padding: same_tf}", 6, 2, 1, (0, 1, 0, 1), True),
+        # a dilated window needs padding 2 > kernel // 2, more than nn.MaxPool2d accepts
+        ("maxpool: {kernel: 3, stride: 1, dilation: 2, padding: same}", 6, 1, 2, (2,) * 4, True),
+        ("avgpool: {kernel: 3, stride: 2, padding: same_tf}", 6, 2, 1, (0, 1, 0, 1), True),
+        (
+            "avgpool: {kernel: 3, stride: 2, padding: same_tf, count_include_pad: false}",
+            6, 2, 1, (0, 1, 0, 1), False,
+        ),
+        (
+            "avgpool: {kernel: 3, stride: 1, padding: 1, count_include_pad: false}",
+            6, 1, 1, (1, 1, 1, 1), False,
+        ),
+    ],
+)  # fmt: skip
+def test_padded_pools_compute_what_their_convention_says(
+    layer, size, stride, dilation, pads, count_padding
+):
+    model = build(cnncalc.parse_spec(f"input: [1, {size}, {size}]\nlayers: [{layer}]\n"))
+    generator = torch.Generator().manual_seed(0)
+    image = torch.randn(1, 1, size, size, dtype=torch.float64, generator=generator)
+    kind = layer.split(":")[0]
+    expected = _pooled_by_hand(image, 3, stride, dilation, pads, kind, count_padding)
+    with torch.no_grad():
+        actual = model.double()(image)[0, 0]
+    assert actual.shape == expected.shape
+    assert torch.allclose(actual, expected), (actual, expected)
+
+
 @pytest.mark.parametrize("name", ["resnet18", "googlenet_torchvision", "densenet121", "lenet5"])
 def test_exported_code_imports_and_matches(tmp_path, name):
     spec = ROOT / "specs" / f"{name}.yaml"
@@ -269,3 +328,15 @@ def test_a_torch_failure_the_engine_did_not_foresee_names_the_layer(monkeypatch)
     assert result.exit_code == 1
     assert "✗ PyTorch failed at layer 'relu1': RuntimeError" in result.output
     assert "Traceback" not in result.output
+
+
+def test_ceil_mode_pool_padded_past_half_its_kernel_is_refused():
+    """ATen's ceil_mode drops a last window that starts in the padding; padding a pool past
+    half its kernel needs F.pad, which would turn that padding into input. So it is an error."""
+    with pytest.raises(cnncalc.SpecError, match="more than half the kernel"):
+        cnncalc.analyse(
+            cnncalc.parse_spec(
+                "input: [1, 6, 6]\n"
+                "layers: [maxpool: {kernel: 3, stride: 2, padding: full, ceil_mode: true}]\n"
+            )
+        )

@@ -38,6 +38,8 @@ class _Pool(LayerKind):
         if not isinstance(padding, str):
             self._check_padding(padding, kernel, where)
         axes = windows(H_in, W_in, kernel, stride, dilation, padding, where, values["ceil_mode"])
+        if values["ceil_mode"] and isinstance(padding, str):
+            self._check_padding((axes[0].pad_after, axes[1].pad_after), kernel, where)
         H_out, W_out = axes[0].size_out, axes[1].size_out
         output_elements = arith.normalize(C * H_out * W_out)
         return Cost(
@@ -56,13 +58,18 @@ class _Pool(LayerKind):
         details: Mapping[str, Any],
     ) -> TorchCode:
         symmetric, pad = torch_padding(details["axes"])
+        if symmetric is not None and not _module_accepts(symmetric, values["kernel"]):
+            # 'same' with a dilated window pads more than ATen lets a pool module pad (the
+            # engine refuses it with ceil_mode, whose last-window rule F.pad would change)
+            height, width = symmetric
+            symmetric, pad = None, (width, width, height, height)
         options: dict[str, Any] = {"kernel_size": values["kernel"], "stride": details["stride"]}
         if symmetric is not None and symmetric != (0, 0):
             options["padding"] = symmetric
         options.update(self.torch_options(values))
         if values["ceil_mode"]:
             options["ceil_mode"] = True
-        return self.padded_code(torch_args(**options), pad)
+        return self.padded_code(torch_args(**options), pad, values)
 
     def torch_options(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {}
@@ -79,20 +86,30 @@ class _Pool(LayerKind):
             ),
         )
 
-    def padded_code(self, arguments: str, pad: tuple[Any, ...]) -> TorchCode:
+    def padded_code(
+        self, arguments: str, pad: tuple[Any, ...], values: Mapping[str, Any]
+    ) -> TorchCode:
         raise NotImplementedError
 
     def _check_padding(
         self, padding: tuple[Any, Any], kernel: tuple[Any, Any], where: Where
     ) -> None:
-        # ATen's pool2d_shape_check: "pad should be at most half of effective kernel size"
         for pad, size in zip(padding, kernel, strict=True):
-            if isinstance(pad, int) and isinstance(size, int) and pad > size // 2:
+            if _pads_over_half(pad, size):
                 raise where.error(
                     f"padding {pad} is more than half the kernel {size}: PyTorch refuses it",
                     "padding",
                     hint=f"use padding ≤ {size // 2}, or 'same_tf' for Keras-style padding",
                 )
+
+
+def _pads_over_half(pad: Any, size: Any) -> bool:
+    """ATen's pool2d_shape_check: a pool module pads at most half its (undilated) kernel."""
+    return isinstance(pad, int) and isinstance(size, int) and pad > size // 2
+
+
+def _module_accepts(padding: tuple[Any, Any], kernel: tuple[Any, Any]) -> bool:
+    return not any(map(_pads_over_half, padding, kernel))
 
 
 class MaxPool(_Pool):
@@ -110,7 +127,9 @@ class MaxPool(_Pool):
     def torch_options(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {"dilation": values["dilation"]} if values["dilation"] != (1, 1) else {}
 
-    def padded_code(self, arguments: str, pad: tuple[Any, ...]) -> TorchCode:
+    def padded_code(
+        self, arguments: str, pad: tuple[Any, ...], values: Mapping[str, Any]
+    ) -> TorchCode:
         module = f"nn.MaxPool2d({arguments})"
         if not pad:
             return TorchCode(module)
@@ -127,16 +146,24 @@ class AvgPool(_Pool):
         Pair("stride", None, doc="stride S (default: the kernel)"),
         Padding("padding", 0),
         Bool("ceil_mode", False),
-        Bool("count_include_pad", True, doc="average over the padded window"),
+        Bool(
+            "count_include_pad",
+            True,
+            doc="average over the padded window (Keras' 'same' does not: set false with same_tf)",
+        ),
     )
 
     def torch_options(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {} if values["count_include_pad"] else {"count_include_pad": False}
 
-    def padded_code(self, arguments: str, pad: tuple[Any, ...]) -> TorchCode:
+    def padded_code(
+        self, arguments: str, pad: tuple[Any, ...], values: Mapping[str, Any]
+    ) -> TorchCode:
         module = f"nn.AvgPool2d({arguments})"
         if not pad:
             return TorchCode(module)
-        # TensorFlow's SAME average pooling divides by the real pixels in each window
+        if values["count_include_pad"]:
+            return TorchCode(module, f"{{m}}(F.pad({{x}}, {pad}))")  # zeros count in the mean
+        # explicit padding that does not count: divide by the real pixels in each window
         ones = "torch.ones_like({x}[:, :1])"
         return TorchCode(module, f"{{m}}(F.pad({{x}}, {pad})) / {{m}}(F.pad({ones}, {pad}))")

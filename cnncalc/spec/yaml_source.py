@@ -154,18 +154,30 @@ def parse_yaml(text: str, file: str) -> Any:
     except yaml.YAMLError as error:
         raise SpecError(f"YAML error: {error}", Loc(file, 1, 1)) from None
     except RecursionError:
-        raise SpecError("the YAML nests too deeply", Loc(file, 1, 1)) from None
+        raise _too_deep(Loc(file, 1, 1)) from None
     if node is None:
         return None
     try:
         return _Converter(file).convert(node)
     except RecursionError:
-        raise SpecError("the YAML nests too deeply to read", _loc(file, node)) from None
+        raise _too_deep(_loc(file, node)) from None
+
+
+def _too_deep(loc: Loc | None) -> SpecError:
+    # libyaml stops at 1000 levels itself; the pure-Python reader and the converter run out
+    # of Python's stack instead. Either way it is one message.
+    return SpecError(
+        "the YAML nests too deeply to read",
+        loc,
+        hint="a network spec nests a few levels deep: look for a runaway '[' or '{'",
+    )
 
 
 def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> SpecError:
     mark = error.problem_mark or error.context_mark
     loc = Loc(file, mark.line + 1, mark.column + 1) if mark else None
+    if "maximum nesting depth" in str(error.problem):
+        return _too_deep(loc)
     problem = error.problem or error.context or "invalid YAML"
     context = ""
     if error.context and error.context_mark and error.problem:

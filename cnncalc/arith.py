@@ -7,6 +7,7 @@ sympy is imported only when a value actually is symbolic: a numeric spec never l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any, Union
 
@@ -43,8 +44,17 @@ def normalize(value: Any) -> Any:
     if getattr(value, "is_Integer", False):
         return int(value)
     if hasattr(value, "free_symbols"):
-        return _sympy().simplify(value) if value.free_symbols else value
+        return _canonical(value) if value.free_symbols else value
     return value
+
+
+@cache
+def _canonical(value: Any) -> Any:
+    """``sympy.simplify``, memoised: the same subexpressions recur in every layer of a
+    symbolic network (ResNet-18 in H, W: 7.6 s → 4.6 s). simplify is what gives the forms a
+    person writes (150·(H − 4)·(W − 4), not 150·H·W − 600·H − …); cheaper canonical forms
+    (expand, sympy's automatic evaluation) print worse."""
+    return _sympy().simplify(value)
 
 
 def floor_div(numerator: Dim, denominator: Dim) -> Dim:
@@ -125,7 +135,21 @@ def equal(a: Dim, b: Dim) -> bool | None:
     difference = normalize(a - b)
     if isinstance(difference, int):
         return difference == 0
+    if any(value != 0 for value in _at_samples(difference)):
+        return False  # differs for some input sizes: ⌊H/2⌋ vs ⌈H/2⌉ at odd H
     return None
+
+
+SAMPLE_SIZES = (224, 225, 227, 299, 320, 513, 1001)
+"""Input sizes, odd and even, at which two formulas are compared: formulas that differ at one
+of them are different; formulas equal at all of them are taken as possibly equal (None)."""
+
+
+def _at_samples(value: Any) -> Iterator[Any]:
+    names = sorted(value.free_symbols, key=str)
+    count = len(SAMPLE_SIZES)
+    for index in range(count):
+        yield value.subs({name: SAMPLE_SIZES[(index + k) % count] for k, name in enumerate(names)})
 
 
 def as_text(value: Any, thousands: bool = False) -> str:
@@ -135,8 +159,19 @@ def as_text(value: Any, thousands: bool = False) -> str:
     if isinstance(value, int):
         return f"{value:,}" if thousands else str(value)
     if hasattr(value, "free_symbols"):
-        return _printer().doprint(value).replace("*", "·").replace(" - ", " − ")
+        printed = _superscripts(_printer().doprint(value))
+        return printed.replace("*", "·").replace(" - ", " − ")
     return str(value)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _superscripts(text: str) -> str:
+    """``(S − 4)**2`` → ``(S − 4)²``: a power is not a product."""
+    import re
+
+    return re.sub(r"\*\*(\d+)", lambda match: match.group(1).translate(_SUPERSCRIPT), text)
 
 
 def as_factor(value: Any) -> str:

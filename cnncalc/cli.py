@@ -150,8 +150,10 @@ def verify(
         ),
     ] = True,
 ) -> None:
-    """Build the spec in PyTorch and check every layer's shape, parameters and MACs, and the
-    totals against FlopCounterMode, fvcore and torchinfo. Exit 0: all agree; 1: a mismatch.
+    """Build the spec in PyTorch and check every number against it.
+
+    Every layer's shape, parameters and MACs, and the totals against FlopCounterMode, fvcore
+    and torchinfo. Exit 0: all agree; 1: a mismatch; 2: a bad spec.
 
     Example: cnncalc verify specs/resnet18.yaml --device meta
     """
@@ -272,6 +274,7 @@ def check(
     format: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.table,
 ) -> None:
     """Judge every claimed answer (expect:) right or wrong, with the correct working.
+
     Exit 0 when all are right, 1 when any is wrong.
 
     Example: cnncalc check specs/lecture_notes/alexnet_no_padding.yaml
@@ -290,8 +293,10 @@ def memory(
     optimizer: Annotated[Optimizer, typer.Option("--optimizer")] = Optimizer.adam,
     format: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.table,
 ) -> None:
-    """Activation memory per layer and per image, parameter memory, and an estimate for
-    training (parameters + gradients + optimizer state + activations), with its assumptions.
+    """Activation and parameter memory, and an estimate for training.
+
+    Activations per layer and per image, parameter memory, and an estimate for training
+    (parameters + gradients + optimizer state + activations), with its assumptions.
 
     Example: cnncalc memory specs/resnet50.yaml --batch 64 --optimizer adam
     """

@@ -89,9 +89,10 @@ def savings(
     input: InputOption = None,
     format: FormatOption = ReportFormat.table,
 ) -> None:
-    """Where the network saves: 1×1 reductions, global average pooling, stacked 3×3,
-    1×n + n×1, depthwise separable and grouped convolutions, each against the design it
-    replaces, with exact params and MACs and the working.
+    """Where the network saves, each design against the one it replaces.
+
+    1×1 reductions, global average pooling, stacked 3×3, 1×n + n×1, depthwise separable and
+    grouped convolutions, with exact params and MACs and the working.
 
     Example: cnncalc savings specs/googlenet.yaml
     """
@@ -106,8 +107,9 @@ def compare(
     input: InputOption = None,
     format: FormatOption = ReportFormat.table,
 ) -> None:
-    """Two networks side by side, per stage and in total: params, MACs, activation memory,
-    depth and receptive field, with the ratios B/A.
+    """Two networks side by side, per stage and in total, with the ratios B/A.
+
+    Params, MACs, activation memory, depth and receptive field.
 
     Example: cnncalc compare specs/vgg16.yaml specs/resnet50.yaml
     """

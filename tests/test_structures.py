@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy
 
+import cnncalc
 from cnncalc import SpecError
 
 from .conftest import analyse_text
@@ -260,3 +261,32 @@ def test_a_date_in_a_name_is_text():
         layers: [relu]
     """)
     assert analysis.name == "2024-05-01"
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        "[add: [[], [maxpool: 2]]]",
+        "[multiply: [[], [maxpool: 2]]]",
+        "[residual: {body: [maxpool: 2], shortcut: identity}]",
+        # equal at even H only: a network that fails at H = 225 is refused
+        "[concat: [[maxpool: {kernel: 2, ceil_mode: true}], [maxpool: 2]]]",
+    ],
+)
+def test_symbolic_merges_of_different_shapes_are_errors(layers: str) -> None:
+    with pytest.raises(cnncalc.SpecError, match=r"shape|needs|broadcast"):
+        analyse_text(f"input: [3, H, W]\nlayers: {layers}\n")
+
+
+def test_symbolic_merges_of_equal_formulas_in_different_forms_pass() -> None:
+    # ⌊(H − 1)/2⌋ + 1 (3×3, stride 2, padding 1) = ⌈H/2⌉ (ceil_mode 2×2 pool) for every H
+    analysis = analyse_text(
+        "input: [3, H, W]\nlayers: [add: [[conv: {filters: 3, kernel: 3, stride: 2, "
+        "padding: 1}], [maxpool: {kernel: 2, ceil_mode: true}]]]\n"
+    )
+    assert analysis.totals.depth == 1
+
+
+def test_powers_print_as_superscripts() -> None:
+    analysis = analyse_text("input: [1, S, S]\nlayers: [conv: {filters: 6, kernel: 5}]\n")
+    assert cnncalc.arith.as_text(analysis.totals.macs) == "150·(S − 4)²"

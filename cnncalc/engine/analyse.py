@@ -861,7 +861,7 @@ def _resolve_int(raw: Any, env: Mapping[str, Any], where: Where, key: str, minim
 
 
 def _dims(shape: Sequence[Any]) -> str:
-    return "×".join(arith.as_text(dim) for dim in shape)
+    return "×".join(arith.as_factor(dim) for dim in shape)
 
 
 def _same_shape(first: Sequence[Any], second: Sequence[Any]) -> bool | None:

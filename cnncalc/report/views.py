@@ -116,8 +116,8 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
             ),
             (
                 "depth",
-                f"{totals.depth} weight layers on the longest path "
-                f"({totals.weight_layers} conv/linear layers in all)",
+                f"{counted(totals.depth, 'weight layer')} on the longest path "
+                f"({counted(totals.weight_layers, 'conv/linear layer')} in all)",
             ),
         ]
     if command != "shape":
@@ -143,3 +143,8 @@ def published_lines(analysis: Analysis, convention: Convention) -> list[tuple[st
         mark = "✓" if found[key] == value else f"✗ (cnncalc: {number(found[key])})"
         lines.append((f"published {key}", f"{number(value)} {mark}"))
     return lines
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 weight layer``, ``5 weight layers``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

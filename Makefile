@@ -3,19 +3,28 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
 
-.PHONY: setup demo test lint unit bench goldens clean
+.PHONY: setup core demo test lint unit bench goldens clean
 
+# Everything the tests need: the dev tools and the PyTorch extras (torch pinned to 2.13.0).
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+$(STAMP): pyproject.toml | $(CORE)
 	$(BIN)/pip install --quiet -e ".[dev,peers,onnx]"
 	touch $(STAMP)
 
+# cnncalc alone (typer, rich, pyyaml, sympy): all the analysis commands need, no torch.
+core: $(CORE)
+
+$(CORE): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(CORE)
+
 # A real analysis of bundled specs on a fresh machine.
-demo: setup
+demo: core
 	$(BIN)/cnncalc summary specs/alexnet.yaml
 	$(BIN)/cnncalc flops specs/resnet50.yaml --convention fvcore --format md | tail -n 12
 	$(BIN)/cnncalc shape specs/lenet5.yaml --input 1xHxW

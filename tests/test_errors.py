@@ -88,6 +88,7 @@ CASES: dict[str, Expect] = {
     # --- the structure of the language
     "missing_layers": Expect(key="layers"),
     "unknown_top_key": Expect(key="layer"),
+    "published_not_a_number": Expect(key="params"),
     "bad_input_dimension": Expect(key="input"),
     "unknown_kind": Expect(key="rleu"),
     "unknown_key": Expect(layer="conv1", key="kernal"),

@@ -90,22 +90,45 @@ def test_issue_figures(root, name):
         assert totals.macs == macs
 
 
-@pytest.mark.parametrize(
-    ("name", "depth"),
-    [
-        ("alexnet", 8),
-        ("vgg16", 16),
-        ("googlenet", 22),
-        ("googlenet_torchvision", 22),
-        ("resnet18", 18),
-        ("resnet50", 50),
-        ("resnet152", 152),
-        ("densenet121", 121),
-        ("lenet5", 5),
-    ],
-)
+# Depth = weight (conv/linear) layers on the longest path: the number in each network's name,
+# or the count its paper gives. Every bundled spec is listed (a test checks it).
+DEPTHS = {
+    "alexnet": 8,  # 5 conv + 3 FC
+    "alexnet_torchvision": 8,
+    "zfnet": 8,
+    "vgg11": 11,
+    "vgg13": 13,
+    "vgg16": 16,
+    "vgg16_bn": 16,
+    "vgg19": 19,
+    "vgg13_cifar10": 13,  # 10 conv + FC 256-128-10
+    "nin": 12,  # 4 mlpconv blocks of 3 convs (the 4th ends in the 10-way 1×1)
+    "googlenet": 22,  # "22 layers deep when counting only layers with parameters"
+    "googlenet_torchvision": 22,
+    "resnet18": 18,
+    "resnet34": 34,
+    "resnet50": 50,
+    "resnet101": 101,
+    "resnet152": 152,
+    "densenet121": 121,
+    "mobilenet_v1": 28,  # "counting depthwise and pointwise convolutions as separate layers"
+    "lenet5": 5,  # C1, C3, C5, F6, output
+    "mnist_cnn": 5,  # 3 conv + 2 dense
+    "fashion_mnist_cnn": 3,  # 2 conv + 1 FC
+    "savings_gap": 1,  # the head alone: GAP + FC
+    "savings_gap_fc": 1,  # flatten + FC
+    "savings_inception": 2,  # a 1×1 reduction, then the 3×3 / 5×5
+    "savings_inception_naive": 1,
+}
+
+
+@pytest.mark.parametrize(("name", "depth"), sorted(DEPTHS.items()))
 def test_depth_reproduces_the_names(root, name, depth):
     assert cnncalc.analyse_file(root / "specs" / f"{name}.yaml").totals.depth == depth
+
+
+def test_every_bundled_spec_has_its_depth_asserted():
+    assert sorted(DEPTHS) == sorted(path.stem for path in SPECS)
 
 
 def test_savings_gap_head(root):

@@ -166,6 +166,16 @@ class _Parser:
         if not isinstance(published, YamlMap):
             raise self._error(data, "published", "'published' must be a mapping of totals")
         self._check_keys(published, PUBLISHED_KEYS, "published")
+        for key, value in published.items():
+            if key == "note":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise SpecError(
+                    f"published '{key}' must be a whole number, got {_type_name(value)[:60]}",
+                    published.value_locs.get(key, published.loc),
+                    key=key,
+                    hint="write the published total as an integer: 61706 or 61_706",
+                )
         return dict(published)
 
     def _input(self, data: YamlMap) -> list[Any]:

@@ -229,3 +229,13 @@ def test_bad_claim_is_a_spec_error():
                 "expect: {parms: 1}}\n"
             )
         )
+
+
+def test_receptive_field_working_of_a_dilated_conv_shows_k_and_d():
+    result = CliRunner().invoke(
+        app, ["conv", "32x32x8", "--filters", "8", "--kernel", "3", "--dilation", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "r_out = r_in + (k − 1)·d·j_in = 1 + (3 − 1)·2·1 = 5" in result.output
+    plain = CliRunner().invoke(app, ["conv", "32x32x8", "--filters", "8", "--kernel", "3"])
+    assert "r_out = r_in + (k − 1)·j_in = 1 + (3 − 1)·1 = 3" in plain.output

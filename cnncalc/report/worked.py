@@ -81,13 +81,20 @@ def receptive_field_equations(row: Row) -> tuple[Equation, ...]:
         )
         if axis == 0 and row.receptive_field[0] == row.receptive_field[1]:
             break
-        kernel = arith.normalize(arith.floor_div(size - size_in, jump_in) + 1)
         stride = arith.floor_div(jump, jump_in)
+        window = row.details.get("axes")
+        if window is not None and window[axis].dilation != 1:  # a dilated kernel's own k and d
+            kernel, dilation = window[axis].kernel, window[axis].dilation
+            rule = "r_in + (k − 1)·d·j_in"
+            values = f"{factor(size_in)} + ({factor(kernel)} − 1)·{factor(dilation)}·"
+        else:
+            kernel = arith.normalize(arith.floor_div(size - size_in, jump_in) + 1)
+            rule, values = "r_in + (k − 1)·j_in", f"{factor(size_in)} + ({factor(kernel)} − 1)·"
         equations += [
             Equation(
                 f"r_out{label}",
-                "r_in + (k − 1)·j_in",
-                f"{factor(size_in)} + ({factor(kernel)} − 1)·{factor(jump_in)}",
+                rule,
+                values + factor(jump_in),
                 text(size),
                 "receptive field: input pixels one output sees",
             ),
@@ -96,7 +103,7 @@ def receptive_field_equations(row: Row) -> tuple[Equation, ...]:
                 "j_in·s",
                 f"{factor(jump_in)}·{factor(stride)}",
                 text(jump),
-                f"jump (effective stride); the first window starts at {text(start)}",
+                f"the jump, or effective stride; the first window starts at {text(start)}",
             ),
         ]
     return tuple(equations)

@@ -235,7 +235,8 @@ def report(
             "--format",
             "-f",
             help="text, md (GitHub Markdown), latex (a document) or html "
-            "(one self-contained file). Default: the terminal.",
+            "(one self-contained file). Default: the terminal, or what -o's suffix says "
+            "(.md, .tex, .html).",
             show_default=False,
         ),
     ] = None,

@@ -7,6 +7,7 @@ whole ``cnncalc summary`` process stays a small fraction of ``python -c "import 
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -192,10 +193,21 @@ def run_report(
 
             print_report_rich(report)
             return 0
-        _write(render_report(report, fmt or "text"), output)
+        _write(render_report(report, fmt or format_of_file(output)), output)
         return 0
 
     return _guarded(body)
+
+
+REPORT_SUFFIXES = {".md": "md", ".markdown": "md", ".tex": "latex", ".html": "html", ".htm": "html"}
+
+
+def format_of_file(output: str | None) -> str:
+    """The report format a file name asks for (``-o alexnet.html`` → html); text otherwise."""
+    if output is None:
+        return "text"
+    suffix = os.path.splitext(output)[1].lower()
+    return REPORT_SUFFIXES.get(suffix, "text")
 
 
 def run_check(spec: str, input_text: str | None = None, fmt: str = "table") -> int:

@@ -239,3 +239,19 @@ def test_receptive_field_working_of_a_dilated_conv_shows_k_and_d():
     assert "r_out = r_in + (k − 1)·d·j_in = 1 + (3 − 1)·2·1 = 5" in result.output
     plain = CliRunner().invoke(app, ["conv", "32x32x8", "--filters", "8", "--kernel", "3"])
     assert "r_out = r_in + (k − 1)·j_in = 1 + (3 − 1)·1 = 3" in plain.output
+
+
+@pytest.mark.parametrize(
+    "name, start",
+    [
+        ("lenet.html", "<!DOCTYPE html>"),
+        ("lenet.tex", r"\documentclass"),
+        ("lenet.md", "# LeNet-5"),
+        ("lenet.txt", "LeNet-5"),
+    ],
+)
+def test_report_output_format_follows_the_file_suffix(tmp_path, root, name, start):
+    target = tmp_path / name
+    result = CliRunner().invoke(app, ["report", str(root / "specs/lenet5.yaml"), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.read_text(encoding="utf-8").startswith(start)

@@ -69,6 +69,12 @@ def test_concat_and_dense_working():
     assert "D = D₁ + D₂ + D₃ + D₄ = 64 + 128 + 32 + 32 = 256" in googlenet
     densenet = report_text(worked_report(cnncalc.analyse_file(ROOT / "specs" / "densenet121.yaml")))
     assert "D = D₁ + D₂ = 64 + 32 = 96" in densenet
+    # each block as a whole: k₀ + l·k (DenseNet-121: 6, 12, 24, 16 layers, growth 32)
+    assert "D_out = k₀ + l·k = 64 + 6·32 = 256" in densenet
+    assert "D_out = k₀ + l·k = 128 + 12·32 = 512" in densenet
+    assert "D_out = k₀ + l·k = 256 + 24·32 = 1,024" in densenet
+    assert "D_out = k₀ + l·k = 512 + 16·32 = 1,024" in densenet
+    assert "MACs in this inception block" in googlenet
 
 
 def test_report_cli_symbolic_and_formats(tmp_path):

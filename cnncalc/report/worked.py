@@ -128,7 +128,7 @@ def _walk(steps: tuple[Step, ...], level: int, no_bias: bool) -> Iterator[LayerW
             yield LayerWork(
                 step.row,
                 f"{step.row.path} ({step.row.kind})",
-                _group_explanation(step.row, no_bias),
+                _group_explanation(step, no_bias),
                 level,
             )
             yield from _walk(step.steps, level + 1, no_bias)
@@ -136,11 +136,36 @@ def _walk(steps: tuple[Step, ...], level: int, no_bias: bool) -> Iterator[LayerW
             yield from _merge(step, level, no_bias)
 
 
-def _group_explanation(row: Row, no_bias: bool) -> Explanation:
+def _group_explanation(step: GroupStep, no_bias: bool) -> Explanation:
+    row = step.row
     params = row.weights if no_bias else row.params
     return Explanation(
         (("input", volume(row.input_shape)), ("output", volume(row.output_shape))),
-        remark=f"{text(params)} parameters, {text(row.macs)} MACs in this {row.kind}",
+        _dense_channels(step) if row.kind == "dense_block" else (),
+        remark=f"{text(params)} parameters, {text(row.macs)} MACs in this {_group_name(row.kind)}",
+    )
+
+
+def _group_name(kind: str) -> str:
+    """``block:inception`` → ``inception block``; ``repeat``, ``branch`` as they are."""
+    return f"{kind.split(':', 1)[1]} block" if kind.startswith("block:") else kind.replace("_", " ")
+
+
+def _dense_channels(step: GroupStep) -> tuple[Equation, ...]:
+    """``D = k₀ + l·k = 64 + 6·32 = 256``: each of the l layers concatenates k new channels."""
+    layers = sum(1 for child in step.steps if isinstance(child, MergeStep))
+    k0, out = step.row.input_shape[0], step.row.output_shape[0]
+    if not layers:
+        return ()
+    growth = arith.floor_div(arith.normalize(out - k0), layers)
+    return (
+        Equation(
+            "D_out",
+            "k₀ + l·k",
+            f"{factor(k0)} + {layers}·{factor(growth)}",
+            text(out),
+            "each of the l layers concatenates k new channels, k the growth rate",
+        ),
     )
 
 

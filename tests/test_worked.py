@@ -261,3 +261,14 @@ def test_report_output_format_follows_the_file_suffix(tmp_path, root, name, star
     result = CliRunner().invoke(app, ["report", str(root / "specs/lenet5.yaml"), "-o", str(target)])
     assert result.exit_code == 0, result.output
     assert target.read_text(encoding="utf-8").startswith(start)
+
+
+def test_no_bias_batchnorm_rows_add_up_to_the_totals():
+    """Under --no-bias β is a bias: BN's row shows γ alone, as the totals count it."""
+    analysis = cnncalc.analyse_file(ROOT / "specs" / "resnet18.yaml")
+    text = report_text(worked_report(analysis, no_bias=True))
+    assert "weights = D (γ per channel) = 64  (β is a bias: left out under --no-bias)" in text
+    assert "2·D (γ and β per channel)" not in text
+    assert "parameters = 2·D (γ and β per channel) = 2·64 = 128" in report_text(
+        worked_report(analysis)
+    )

@@ -64,9 +64,7 @@ class BatchNorm(LayerKind):
     def explain(self, row: Any, no_bias: bool = False) -> Explanation:
         channels = row.input_shape[0]
         equations = [
-            Equation(
-                "parameters", "2·D (γ and β per channel)", f"2·{text(channels)}", text(row.params)
-            ),
+            _parameters(row, channels, no_bias),
             Equation(
                 "buffers",
                 "2·D + 1 (running mean and variance, batch count)",
@@ -78,3 +76,20 @@ class BatchNorm(LayerKind):
         return Explanation(
             (("input", volume(row.input_shape)),), tuple(equations), "shape unchanged"
         )
+
+
+def _parameters(row: Any, channels: Any, no_bias: bool) -> Equation:
+    """γ and β per channel; under the exam convention β is a bias and left out."""
+    if row.params == 0:
+        return Equation("parameters", "", "none (affine: false)", "0")
+    if no_bias:
+        return Equation(
+            "weights",
+            "D (γ per channel)",
+            text(channels),
+            text(row.weights),
+            "β is a bias: left out under --no-bias",
+        )
+    return Equation(
+        "parameters", "2·D (γ and β per channel)", f"2·{text(channels)}", text(row.params)
+    )

@@ -123,9 +123,26 @@ def test_alexnet_at_224_warns_that_pixels_are_never_covered():
     row = one_layer("conv: {filters: 96, kernel: 11, stride: 4}", "[3, 224, 224]")
     assert row.output_shape == (96, 54, 54)
     assert row.warnings == (
-        "H and W: (224 − 11 + 0)/4 + 1 = 54.25 → 54: the last 1 row and column of the input "
-        "is never covered",
+        "H and W: (224 − 11 + 0)/4 + 1 = 213/4 + 1 = 54.25 → 54: the last 1 row and column of "
+        "the input is never covered; exact with a 227 or 223 input, or with 3 more padding: "
+        "1 before, 2 after",
     )
+
+
+@pytest.mark.parametrize(
+    "layer, input_shape, fix",
+    [
+        # 51/2: one more pixel of padding, after (PyTorch pads symmetrically: use same_tf)
+        ("maxpool: {kernel: 3, stride: 2}", "[1, 54, 54]", "a 55 or 53 input, or with 1 more "
+         "padding after"),
+        # 7/3: 2 more pixels, one each side
+        ("conv: {filters: 1, kernel: 3, stride: 3}", "[1, 10, 10]", "a 12 or 9 input, or with 2 "
+         "more padding: 1 before, 1 after"),
+    ],
+)  # fmt: skip
+def test_an_inexact_division_says_what_makes_it_exact(layer, input_shape, fix):
+    (warning,) = one_layer(layer, input_shape).warnings
+    assert warning.endswith("exact with " + fix)
 
 
 def test_padding_that_is_never_reached_does_not_warn():

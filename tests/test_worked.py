@@ -57,8 +57,12 @@ def test_inexact_division_is_explained():
     analysis = cnncalc.analyse_file(ROOT / "specs" / "alexnet.yaml", [3, 224, 224])
     text = report_text(worked_report(analysis))
     assert (
-        "(224 − 11 + 2·0)/4 + 1 = 54  (54.25 → 54: PyTorch floors; the last 1 column of "
-        "the input is never covered)" in text
+        "(224 − 11 + 2·0)/4 + 1 = 54  (213/4 + 1 = 54.25 → 54: PyTorch floors; the last 1 "
+        "column of the input is never covered)" in text
+    )
+    assert (
+        "never covered; exact with a 227 or 223 input, or with 3 more padding: 1 before, 2 after"
+        in text
     )
 
 

@@ -158,18 +158,42 @@ def coverage_warning(axes: tuple[Axis, ...]) -> str | None:
         f"{label}: {_division(first)} → {arith.as_text(first.size_out)}: the last {count} "
         f"{noun} of the input {verb} never covered"
     )
+    fix = exact_fit(first)
+    if fix:
+        text += f"; {fix}"
     if len(lost) == 2 and not both:
         text += "; " + (coverage_warning((lost[1],)) or "")
     return text
+
+
+def exact_fit(axis: Axis) -> str:
+    """What makes the division exact: ``a 227 or 223 input, or 3 more padding (1 before, 2
+    after)`` for AlexNet's conv1 on 224. Empty for symbolic sizes."""
+    values = (axis.size_in, axis.pad_before, axis.pad_after, axis.kernel_effective, axis.stride)
+    if not all(isinstance(value, int) for value in values):
+        return ""
+    rest = (axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective) % axis.stride
+    if not rest:
+        return ""
+    extra = axis.stride - rest
+    larger, smaller = axis.size_in + extra, axis.size_in - rest
+    sizes = (
+        f"a {larger} or {smaller} input"
+        if smaller >= axis.kernel_effective
+        else f"a {larger} input"
+    )
+    split = f": {extra // 2} before, {extra - extra // 2} after" if extra > 1 else " after"
+    return f"exact with {sizes}, or with {extra} more padding{split}"
 
 
 def _division(axis: Axis) -> str:
     padding = arith.normalize(axis.pad_before + axis.pad_after)
     exact = arith.normalize(axis.size_in + padding - axis.kernel_effective)
     value = _decimal(exact / axis.stride + 1)
+    stride = arith.as_text(axis.stride)
     return (
         f"({arith.as_text(axis.size_in)} − {arith.as_text(axis.kernel_effective)} + "
-        f"{arith.as_text(padding)})/{arith.as_text(axis.stride)} + 1 = {value}"
+        f"{arith.as_text(padding)})/{stride} + 1 = {arith.as_text(exact)}/{stride} + 1 = {value}"
     )
 
 
@@ -245,7 +269,7 @@ def axis_equation(axis: Axis, name: str) -> Any:
         axis.stride,
     )
     if rest:
-        exact = _division(axis).rsplit(" = ", 1)[1]
+        exact = " = ".join(_division(axis).rsplit(" = ", 2)[1:])  # 213/4 + 1 = 54.25
         rounding = "rounded up (ceil_mode)" if axis.ceil_mode else "PyTorch floors"
         note = f"{exact} → {text(axis.size_out)}: {rounding}"
         lost = lost_pixels(axis)

@@ -76,7 +76,7 @@ def _show(
 
 
 ANALYSIS_HELP = {
-    "shape": """Output shape of every layer (C×H×W), and the receptive field.
+    "shape": """Output shape of every layer (C×H×W), and its receptive field: size, jump, start.
 
     Example: cnncalc shape specs/alexnet.yaml --input 3xHxW
     """,

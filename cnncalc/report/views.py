@@ -28,6 +28,19 @@ def field_text(row: Row) -> str:
     return "×".join(sizes)
 
 
+def _field_part(index: int) -> Callable[[Row], str]:
+    """The jump (index 1) or start (index 2) of a row's receptive field: ``4``, or ``4×2``
+    (H×W) when the axes differ; empty for flat tensors."""
+
+    def value(row: Row) -> str:
+        if not row.receptive_field or len(row.output_shape) != 3:
+            return ""
+        parts = [arith.as_text(axis[index]) for axis in row.receptive_field]
+        return parts[0] if len(set(parts)) == 1 else "×".join(parts)
+
+    return value
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
@@ -52,6 +65,8 @@ BUFFERS = Column("buffers", lambda row: row.buffers, numeric=True)
 MACS = Column("MACs", lambda row: row.macs, numeric=True)
 OTHER = Column("other ops", lambda row: row.other_ops, numeric=True)
 FIELD = Column("RF", field_text)
+JUMP = Column("jump", _field_part(1))
+START = Column("start", _field_part(2))
 DEPTH = Column("depth", lambda row: row.depth, numeric=True)
 
 
@@ -62,7 +77,7 @@ def flops_column(convention: Convention) -> Column:
 def columns_for(command: str, convention: Convention) -> list[Column]:
     """The columns of ``command``'s table."""
     if command == "shape":
-        return [LAYER, KIND, INPUT, OUTPUT, FIELD]
+        return [LAYER, KIND, INPUT, OUTPUT, FIELD, JUMP, START]
     if command == "params":
         return [LAYER, KIND, OUTPUT, WEIGHTS, BIASES, PARAMS, BUFFERS]
     if command == "flops":

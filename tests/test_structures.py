@@ -290,3 +290,8 @@ def test_symbolic_merges_of_equal_formulas_in_different_forms_pass() -> None:
 def test_powers_print_as_superscripts() -> None:
     analysis = analyse_text("input: [1, S, S]\nlayers: [conv: {filters: 6, kernel: 5}]\n")
     assert cnncalc.arith.as_text(analysis.totals.macs) == "150·(S − 4)²"
+
+
+def test_generated_names_of_kinds_ending_in_a_digit_are_readable() -> None:
+    analysis = analyse_text("input: [3, 8, 8]\nlayers: [relu6, relu6, relu]\n")
+    assert [row.path for row in analysis.layers] == ["relu6_1", "relu6_2", "relu1"]

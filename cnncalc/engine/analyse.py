@@ -74,7 +74,8 @@ class Scope:
         number = self.counters.get(auto_prefix, 0)
         while True:
             number += 1
-            name = f"{auto_prefix}{number}"
+            joiner = "_" if auto_prefix[-1:].isdigit() else ""  # relu6_1, not relu61
+            name = f"{auto_prefix}{joiner}{number}"
             if name not in self.used:
                 break
         self.counters[auto_prefix] = number

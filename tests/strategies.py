@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import hypothesis
 import yaml
 from hypothesis import strategies as st
 
@@ -18,7 +19,8 @@ import cnncalc
 Shape = tuple[int, ...]
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
-PADDINGS = st.one_of(st.integers(0, 2), st.sampled_from(["valid", "same", "same_tf", "full"]))
+PADDING_WORDS = ["valid", "same", "same_tf", "full"]
+PADDINGS = st.one_of(st.integers(0, 2), st.sampled_from(PADDING_WORDS))
 
 
 def _pair(draw: Draw, low: int, high: int) -> Any:
@@ -49,11 +51,13 @@ def conv(draw: Draw, shape: Shape) -> Any:
 
 
 def depthwise(draw: Draw, shape: Shape) -> Any:
+    padding = draw(PADDINGS)
     return {
         "depthwise": {
             "kernel": _pair(draw, 1, 3),
-            "stride": draw(st.integers(1, 2)),
-            "padding": draw(st.sampled_from([0, 1, "same_tf"])),
+            "stride": 1 if padding == "same" else draw(st.integers(1, 2)),
+            "padding": padding,
+            "dilation": _pair(draw, 1, 2),
             "multiplier": draw(st.integers(1, 2)),
             "bias": draw(st.booleans()),
         }
@@ -61,32 +65,40 @@ def depthwise(draw: Draw, shape: Shape) -> Any:
 
 
 def conv_transpose(draw: Draw, shape: Shape) -> Any:
+    groups = _divisor(draw, shape[0])
     stride = draw(st.integers(1, 3))
+    dilation = draw(st.integers(1, 2))
     return {
         "conv_transpose": {
-            "filters": draw(st.integers(1, 6)),
+            "filters": groups * draw(st.integers(1, 3)),
             "kernel": _pair(draw, 1, 4),
             "stride": stride,
             "padding": draw(st.integers(0, 1)),
-            "output_padding": draw(st.integers(0, stride - 1)),
+            "output_padding": draw(st.integers(0, max(stride, dilation) - 1)),
+            "dilation": dilation,
+            "groups": groups,
             "bias": draw(st.booleans()),
         }
     }
 
 
 def pool(kind: str) -> Callable[[Draw, Shape], Any]:
+    """Every padding word, with ceil_mode drawn freely: a combination the engine refuses
+    (ceil_mode with a word that pads past half the kernel) is dropped by random_specs."""
+
     def strategy(draw: Draw, shape: Shape) -> Any:
         kernel = draw(st.integers(1, 4))
+        padding = draw(st.one_of(st.integers(0, kernel // 2), st.sampled_from(PADDING_WORDS)))
         fields: dict[str, Any] = {"kernel": kernel, "ceil_mode": draw(st.booleans())}
-        if draw(st.booleans()):
+        if padding == "same":
+            fields["stride"] = 1  # 'same' needs stride 1 (and the default stride is the kernel)
+        elif draw(st.booleans()):
             fields["stride"] = draw(st.integers(1, 3))
-        fields["padding"] = draw(st.one_of(st.integers(0, kernel // 2), st.just("same_tf")))
+        fields["padding"] = padding
         if kind == "avgpool":
             fields["count_include_pad"] = draw(st.booleans())
         elif draw(st.booleans()):
             fields["dilation"] = draw(st.integers(1, 2))
-        if fields["padding"] == "same_tf":
-            fields["ceil_mode"] = False
         return {kind: fields}
 
     return strategy
@@ -329,27 +341,74 @@ def try_analyse(input_shape: list[Any], layers: list[Any], numeric: Shape) -> An
 def random_specs(draw: Draw, max_items: int = 6) -> tuple[str, Shape]:
     """(spec text, numeric input): a random valid network. The spec's input is often
     symbolic ([C, H, W]) and the numbers are substituted at analysis time."""
-    numeric = (draw(st.integers(1, 6)), draw(st.integers(6, 24)), draw(st.integers(6, 24)))
-    symbolic = draw(st.booleans())
-    input_shape: list[Any] = [numeric[0], "H", "W"] if symbolic else list(numeric)
+    input_shape, numeric = _input(draw)
     layers: list[Any] = []
     shape: Shape = numeric
     for _ in range(draw(st.integers(1, max_items))):
-        candidate = _item(draw, shape)
-        analysis = try_analyse(input_shape, [*layers, candidate], numeric)
-        if analysis is not None:
-            layers.append(candidate)
-            shape = analysis.output_shape
+        shape = _grow(input_shape, layers, numeric, shape, _items(draw, shape))
     if not layers:
         layers = ["identity"]
     return spec_text(input_shape, layers), numeric
 
 
-def _item(draw: Draw, shape: Shape) -> Any:
+STEM = {"conv": {"filters": 4, "kernel": 3, "padding": 1}}
+"""A small conv stem: the kind under test then sees 4 channels and a real spatial shape."""
+
+
+@st.composite
+def specs_with_kind(draw: Draw, kind: str, tries: int = 8) -> tuple[str, Shape]:
+    """(spec text, numeric input): a valid network that always holds a layer of `kind`:
+    stem, a few random items, the kind (after a flatten for linear), a few more items."""
+    input_shape, numeric = _input(draw)
+    layers: list[Any] = [STEM]
+    shape = try_analyse(input_shape, layers, numeric).output_shape
+    for _ in range(draw(st.integers(0, 2))):
+        shape = _grow(input_shape, layers, numeric, shape, _items(draw, shape))
+    needs_flat = kind == "linear" and len(shape) > 1
+    for _ in range(tries):
+        candidate = [KIND_STRATEGIES[kind](draw, shape)]
+        grown = _grow(input_shape, layers, numeric, shape, ["flatten"] * needs_flat + candidate)
+        if grown is not shape:
+            shape = grown
+            break
+    else:
+        hypothesis.assume(False)
+    for _ in range(draw(st.integers(0, 2))):
+        shape = _grow(input_shape, layers, numeric, shape, _items(draw, shape))
+    return spec_text(input_shape, layers), numeric
+
+
+def _input(draw: Draw) -> tuple[list[Any], Shape]:
+    numeric = (draw(st.integers(1, 6)), draw(st.integers(6, 24)), draw(st.integers(6, 24)))
+    symbolic = draw(st.booleans())
+    return ([numeric[0], "H", "W"] if symbolic else list(numeric)), numeric
+
+
+def _grow(
+    input_shape: list[Any], layers: list[Any], numeric: Shape, shape: Shape, items: list[Any]
+) -> Shape:
+    """Append `items` to `layers` if the engine accepts them; return the new output shape
+    (or `shape` itself, unchanged, when they are refused and dropped)."""
+    analysis = try_analyse(input_shape, [*layers, *items], numeric)
+    if analysis is None:
+        return shape
+    layers.extend(items)
+    hypothesis.event(f"accepted {', '.join(_kind_of(item) for item in items)}")
+    return analysis.output_shape
+
+
+def _kind_of(item: Any) -> str:
+    return item if isinstance(item, str) else next(iter(item))
+
+
+def _items(draw: Draw, shape: Shape) -> list[Any]:
+    """One drawn item, or for a linear on a spatial shape a flatten then the linear: a
+    linear needs a flat input, and without this it would almost never be accepted."""
     if len(shape) == 1:
-        return KIND_STRATEGIES[draw(st.sampled_from(FLAT_KINDS))](draw, shape)
+        return [KIND_STRATEGIES[draw(st.sampled_from(FLAT_KINDS))](draw, shape)]
     if draw(st.integers(0, 3)) == 0:
-        return STRUCTURE_STRATEGIES[draw(st.sampled_from(sorted(STRUCTURE_STRATEGIES)))](
-            draw, shape
-        )
-    return KIND_STRATEGIES[draw(st.sampled_from(sorted(KIND_STRATEGIES)))](draw, shape)
+        structure = draw(st.sampled_from(sorted(STRUCTURE_STRATEGIES)))
+        return [STRUCTURE_STRATEGIES[structure](draw, shape)]
+    kind = draw(st.sampled_from(sorted(KIND_STRATEGIES)))
+    item = KIND_STRATEGIES[kind](draw, shape)
+    return ["flatten", item] if kind == "linear" else [item]

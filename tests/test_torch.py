@@ -340,3 +340,104 @@ def test_ceil_mode_pool_padded_past_half_its_kernel_is_refused():
                 "layers: [maxpool: {kernel: 3, stride: 2, padding: full, ceil_mode: true}]\n"
             )
         )
+
+
+# ------------------------------------------------------------------ names and devices
+
+MODULE_CLASHES = ["half", "training", "eval", "recorder", "analysis", "_modules", "zero_grad"]
+MODULE_CLASHES += ["dump_patches", "T_destination", "__init__", "_at", "keys", "forward"]
+
+
+@pytest.mark.parametrize("name", MODULE_CLASHES)
+def test_a_layer_name_that_clashes_with_the_module_is_refused_where_it_is_written(name):
+    text = (
+        f"name: t\ninput: [3, 8, 8]\nlayers:\n  - conv: {{filters: 4, kernel: 3, name: {name}}}\n"
+    )
+    with pytest.raises(cnncalc.SpecError) as caught:
+        cnncalc.parse_spec(text, "clash.yaml")
+    error = caught.value
+    assert (error.loc.line, error.key, error.layer) == (4, "name", name)
+    assert f"'{name.strip('_')}_1'" in error.render()
+    assert "clash.yaml:4:" in error.render()
+
+
+@pytest.mark.parametrize("name", ["half", "_private"])
+def test_a_block_or_branch_name_that_clashes_is_refused(name):
+    block = f"input: [3, 8, 8]\nblocks:\n  {name}: [relu]\nlayers: [{name}]\n"
+    with pytest.raises(cnncalc.SpecError, match=f"block name '{name}'"):
+        cnncalc.parse_spec(block)
+    branch = f"input: [3, 8, 8]\nlayers:\n  - add: [{{name: {name}, layers: [relu]}}, [relu]]\n"
+    with pytest.raises(cnncalc.SpecError, match=f"name '{name}'"):
+        cnncalc.parse_spec(branch)
+
+
+def test_the_refused_names_cover_every_public_module_attribute():
+    from cnncalc.spec.parser import MODULE_ATTRIBUTES, reserved_name
+
+    public = {name for name in dir(torch.nn.Module) if not name.startswith("_")}
+    public |= {name for name in dir(torch.nn.ModuleDict) if not name.startswith("_")}
+    assert public <= set(MODULE_ATTRIBUTES), public - set(MODULE_ATTRIBUTES)
+    built = build(cnncalc.parse_spec("input: [3, 8, 8]\nlayers: [relu]\n"), device="meta")
+    assert all(reserved_name(name) for name in vars(built))  # the builder's own attributes
+    assert all(reserved_name(name) for name in vars(type(built)))
+
+
+@pytest.mark.parametrize("spec_name", ["f", "F", "nn"])
+def test_a_spec_named_like_an_import_exports_a_class_that_does_not_shadow_it(tmp_path, spec_name):
+    spec = cnncalc.parse_spec(
+        f"name: {spec_name}\ninput: [3, 8, 8]\nlayers:\n  - conv: {{filters: 4, kernel: 3}}\n"
+        "  - maxpool: {kernel: 2}\n  - relu\n"
+    )
+    source = export_source(spec)
+    assert "class F(" not in source and "class nn(" not in source
+    path = tmp_path / "model.py"
+    path.write_text(source, encoding="utf-8")
+    module_spec = importlib.util.spec_from_file_location("exported_f", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    assert module.F is torch.nn.functional
+    classes = [value for value in vars(module).values() if isinstance(value, type)]
+    (exported,) = [cls for cls in classes if issubclass(cls, torch.nn.Module)]
+    with torch.no_grad():
+        assert exported().eval()(torch.randn(1, 3, 8, 8)).shape == (1, 4, 3, 3)
+
+
+def test_verify_on_cuda_without_cuda_says_so_up_front(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    spec = str(ROOT / "specs" / "lenet5.yaml")
+    result = runner.invoke(app, ["verify", spec, "--device", "cuda", "--no-peers"])
+    assert result.exit_code == 2, result.output
+    assert "CUDA is not available" in result.output
+    assert "Traceback" not in result.output and "layer" not in result.output
+    with pytest.raises(cnncalc.CnncalcError, match="CUDA is not available"):
+        build(spec, device="cuda:0")
+
+
+def test_a_peer_tool_that_raises_is_reported_not_raised(monkeypatch):
+    import fvcore.nn
+    import torchinfo
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("peer exploded\nsecond line")
+
+    monkeypatch.setattr(fvcore.nn.FlopCountAnalysis, "total", boom)
+    monkeypatch.setattr(torchinfo, "summary", boom)
+    result = verify(ROOT / "specs" / "lenet5.yaml", device="cpu")
+    assert dict(result.skipped) == {
+        "fvcore": "fvcore failed: RuntimeError: peer exploded",
+        "torchinfo": "torchinfo failed: RuntimeError: peer exploded",
+    }
+    assert result.ok  # the checks that ran still agree
+    output = runner.invoke(app, ["verify", str(ROOT / "specs" / "lenet5.yaml"), "-d", "cpu"])
+    assert "fvcore skipped: fvcore failed: RuntimeError" in output.output
+    assert "Traceback" not in output.output
+
+
+def test_peers_on_cuda_measure_the_gpus_free_memory(monkeypatch):
+    from cnncalc.torch import verify as verify_module
+
+    analysis = cnncalc.analyse_file(ROOT / "specs" / "lenet5.yaml")
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (1024, 2**40))
+    assert not verify_module._fits_in_memory(analysis, 1, "cuda")
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (2**40, 2**40))
+    assert verify_module._fits_in_memory(analysis, 1, "cuda")

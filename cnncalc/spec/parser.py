@@ -39,6 +39,50 @@ COMMON_SIBLINGS = ("name", "then", "expect")
 REPEAT_SIBLINGS = ("block", "layers", "with", "first")
 PUBLISHED_KEYS = ("params", "trainable_params", "macs", "flops", "depth", "note")
 
+MODULE_ATTRIBUTES = (
+    # public attributes of torch.nn.Module (a test checks this against dir(nn.Module));
+    # written out so that parsing never imports torch
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
+    "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr",
+    "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule",
+    "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children",
+    "named_modules", "named_parameters", "parameters", "register_backward_hook",
+    "register_buffer", "register_forward_hook", "register_forward_pre_hook",
+    "register_full_backward_hook", "register_full_backward_pre_hook",
+    "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook",
+    "register_module", "register_parameter", "register_state_dict_post_hook",
+    "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule",
+    "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "xpu",
+    "zero_grad",
+    # nn.ModuleDict, which holds nested names
+    "clear", "items", "keys", "pop", "update", "values",
+    # what cnncalc's builder puts on the model
+    "analysis", "recorder", "forward_source",
+)  # fmt: skip
+"""Names a layer or block cannot take: they are attributes of the built ``nn.Module``.
+Names starting with '_' are refused too (``_modules``, ``_at``, ``__init__``)."""
+
+
+def reserved_name(name: str) -> bool:
+    """Whether ``name`` would collide with an attribute of the built PyTorch module."""
+    return name.startswith("_") or name in MODULE_ATTRIBUTES
+
+
+def _reserved_error(name: str, loc: Loc, what: str, key: str) -> SpecError:
+    why = (
+        "starts with '_', which PyTorch and cnncalc keep for their own attributes"
+        if name.startswith("_")
+        else "is an attribute of torch.nn.Module (or of the model cnncalc builds): "
+        "the layer would clash with it"
+    )
+    return SpecError(
+        f"{what} '{name}' {why}",
+        loc,
+        layer=name,
+        key=key,
+        hint=f"rename it, e.g. '{name.strip('_') or 'layer'}_1'",
+    )
+
 
 def load_spec(path: str | os.PathLike[str]) -> Spec:
     """Read, parse and check a spec file. Raises :class:`SpecError`."""
@@ -119,6 +163,8 @@ class _Parser:
                     key=name,
                     hint="choose another name",
                 )
+            if reserved_name(str(name)):
+                raise _reserved_error(str(name), blocks_raw.key_locs[name], "block name", name)
         defaults, default_locs = self._defaults(data)
         spec = Spec(
             file=self.file,
@@ -375,6 +421,8 @@ class _Parser:
                 key="name",
                 hint="dots join names into paths (layer3.1.conv2)",
             )
+        if reserved_name(text):
+            raise _reserved_error(text, loc, "name", "name")
         return text
 
     def _head(self, head: str, raw: YamlMap) -> Node:

@@ -34,6 +34,18 @@ def torch_namespace() -> dict[str, Any]:
     return {"torch": torch, "nn": nn, "F": F}
 
 
+def check_device(device: Any) -> None:
+    """Refuse a CUDA device up front when this PyTorch has none (not blaming a layer)."""
+    import torch
+
+    cuda = device is not None and torch.device(device).type == "cuda"
+    if cuda and not torch.cuda.is_available():
+        raise BuildError(
+            f"device '{device}' asked for, but CUDA is not available to this PyTorch "
+            f"({torch.__version__}): use --device cpu or --device meta"
+        )
+
+
 def build(
     spec: Spec | Analysis | str | os.PathLike[str],
     input_shape: Sequence[Any] | None = None,
@@ -43,6 +55,7 @@ def build(
     """The spec as an ``nn.Module`` (on ``device``: ``"meta"`` allocates nothing)."""
     import torch
 
+    check_device(device)
     analysis = to_analysis(spec, input_shape)
     program = generate(analysis, trace=True)
     namespace = torch_namespace()
@@ -105,4 +118,4 @@ def _tree_module(path: str, value: Any, modules: dict[str, Any], nn: Any) -> Any
     )
 
 
-__all__ = ["BuildError", "build", "to_analysis"]
+__all__ = ["BuildError", "build", "check_device", "to_analysis"]

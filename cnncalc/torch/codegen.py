@@ -18,25 +18,14 @@ from ..engine.plan import GroupStep, LayerStep, MergeStep, Step
 from ..engine.result import Analysis, Row
 from ..errors import CnncalcError
 from ..layers import KINDS, TorchCode
+from ..spec.parser import MODULE_ATTRIBUTES
 
-RESERVED = {
-    "forward",
-    "training",
-    "state_dict",
-    "parameters",
-    "modules",
-    "children",
-    "to",
-    "cuda",
-    "cpu",
-    "float",
-    "half",
-    "double",
-    "type",
-    "eval",
-    "train",
-    "apply",
-}
+RESERVED = frozenset(MODULE_ATTRIBUTES)
+"""Names that cannot be plain attributes; the parser refuses them as layer names, and a
+hand-made analysis still gets ``self._modules[...]`` for them."""
+
+TAKEN_CLASS_NAMES = ("F", "nn", "torch", "math")
+"""Names the exported file imports: the class must not shadow them."""
 
 
 class BuildError(CnncalcError):
@@ -66,7 +55,9 @@ def class_name(name: str) -> str:
     """``ResNet-18 (torchvision)`` → ``ResNet18Torchvision``: a valid Python class name."""
     words = re.findall(r"[A-Za-z0-9]+", name)
     text = "".join(word[:1].upper() + word[1:] for word in words) or "Net"
-    return text if text[0].isalpha() else f"Net{text}"
+    if not text[0].isalpha():
+        return f"Net{text}"
+    return f"{text}Net" if text in TAKEN_CLASS_NAMES else text
 
 
 def torch_code(row: Row) -> TorchCode:
@@ -112,7 +103,12 @@ def _insert(tree: dict[str, Any], parts: list[str], source: str) -> None:
 
 def attribute(name: str) -> bool:
     """Whether a top-level name can be a plain attribute (``self.conv1``)."""
-    return name.isidentifier() and not keyword.iskeyword(name) and name not in RESERVED
+    return (
+        name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("_")
+        and name not in RESERVED
+    )
 
 
 def reference(path: str) -> str:

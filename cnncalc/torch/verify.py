@@ -16,7 +16,7 @@ from typing import Any
 
 from ..engine import Analysis
 from ..engine.conventions import CONVENTIONS
-from .build import build, to_analysis
+from .build import build, check_device, to_analysis
 from .codegen import BuildError
 
 PEERS = ("flopcounter", "fvcore", "torchinfo")
@@ -92,6 +92,7 @@ def verify(
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    check_device(device)
     analysis = to_analysis(spec, input_shape)
     if analysis.batch != 1:
         raise BuildError("verify analyses per sample; pass batch= to verify instead")
@@ -192,13 +193,22 @@ def _total_checks(model: Any, analysis: Analysis, flops: dict[str, int], batch: 
     ]
 
 
-def _fits_in_memory(analysis: Analysis, batch: int) -> bool:
-    """Real tensors for the peers: weights + every activation, with room to spare."""
+def _fits_in_memory(analysis: Analysis, batch: int, device: str = "cpu") -> bool:
+    """Real tensors for the peers: weights + every activation, with room to spare (in the
+    GPU's free memory when they run on CUDA, else in the host's)."""
     needed = 4 * (
         analysis.totals.params
         + analysis.totals.buffers
         + batch * analysis.totals.activation_elements
     )
+    import torch
+
+    if torch.device(device).type == "cuda":
+        try:
+            free, _total = torch.cuda.mem_get_info(torch.device(device))
+        except Exception:  # no usable GPU: let the build say so
+            return True
+        return needed < free // 4
     try:
         available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
@@ -207,15 +217,26 @@ def _fits_in_memory(analysis: Analysis, batch: int) -> bool:
 
 
 def _peer(tool: str, analysis: Analysis, batch: int, device: str) -> tuple[list[Check], str]:
-    """Run fvcore or torchinfo on real tensors; a stated reason when it cannot run."""
+    """Run fvcore or torchinfo on real tensors; a stated reason when it cannot run or fails.
+    A peer tool's own exception is reported as a skip with its reason, never raised."""
+    try:
+        return _run_peer(tool, analysis, batch, device)
+    except Exception as error:  # fvcore/torchinfo (or torch under them) gave up
+        text = str(error).strip().splitlines()
+        detail = f": {text[0][:200]}" if text else ""
+        return [], f"{tool} failed: {type(error).__name__}{detail}"
+
+
+def _run_peer(tool: str, analysis: Analysis, batch: int, device: str) -> tuple[list[Check], str]:
     import importlib.util
 
     module = "fvcore" if tool == "fvcore" else "torchinfo"
     if importlib.util.find_spec(module) is None:
         return [], f"{module} is not installed (pip install 'cnncalc[peers]')"
-    if not _fits_in_memory(analysis, batch):
-        return [], "the model is too large to run with real tensors in this machine's memory"
     real_device = "cpu" if device == "meta" else device
+    if not _fits_in_memory(analysis, batch, real_device):
+        where = "the GPU's free memory" if "cuda" in real_device else "this machine's memory"
+        return [], f"the model is too large to run with real tensors in {where}"
     model = build(analysis, device=real_device).eval()
     inputs = _input(analysis, batch, real_device)
     totals = analysis.totals

@@ -10,8 +10,8 @@ deeply nested blocks (Inception in a branch in a block) cannot hit LaTeX's nesti
 from __future__ import annotations
 
 from ..layers.explain import Equation, volume
-from .markdown_report import input_label, note_text, split_title
-from .notation import tex_math, tex_text
+from .markdown_report import equation_chain, input_label, math_span, note_text, split_title
+from .notation import tex_text
 from .worked import LayerWork, WorkedReport
 
 PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
@@ -28,19 +28,8 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
 INDENT_EM = 1.5
 
 
-def _math(text: str, symbols: tuple[str, ...]) -> str:
-    return f"${tex_math(text, symbols)}$"
-
-
 def equation_tex(equation: Equation, answers_only: bool, symbols: tuple[str, ...] = ()) -> str:
-    parts = [equation.name]
-    if not answers_only:
-        if equation.formula:
-            parts.append(equation.formula)
-        if equation.working and equation.working != equation.result:
-            parts.append(equation.working)
-    parts.append(equation.result)
-    line = _math(" = ".join(parts), symbols)
+    line = math_span(equation_chain(equation, answers_only), symbols)
     if equation.note and not answers_only:
         line += r"\quad " + tex_text(note_text(equation.note))
     return line
@@ -55,7 +44,9 @@ def layer_tex(work: LayerWork, answers_only: bool, symbols: tuple[str, ...] = ()
     name, rest = split_title(work)
     title = rf"\textbf{{{tex_text(name)}}}{tex_text(rest)}"
     given = [
-        f"input {_math(value, symbols)}" if key == "input" else _math(f"{key} = {value}", symbols)
+        f"input {math_span(value, symbols)}"
+        if key == "input"
+        else math_span(f"{key} = {value}", symbols)
         for key, value in explanation.given
     ]
     if given:
@@ -83,7 +74,9 @@ def report_latex(report: WorkedReport) -> str:
     lines = [PREAMBLE, r"\begin{document}", "", rf"\section*{{{tex_text(analysis.name)}}}"]
     if analysis.source:
         lines.append(rf"Source: {tex_text(analysis.source)}\par")
-    lines.append(rf"Input ({tex_text(input_label(shape))}): {_math(volume(shape), symbols)}\par")
+    lines.append(
+        rf"Input ({tex_text(input_label(shape))}): {math_span(volume(shape), symbols)}\par"
+    )
     if report.answers_only:
         lines.append(r"\emph{Answers only.}\par")
     lines += ["", r"\subsection*{Worked solution}", ""]

@@ -22,8 +22,21 @@ def md_text(text: str) -> str:
     return _SPECIALS.sub(r"\\\1", " ".join(text.split()))
 
 
-def _math(text: str, symbols: tuple[str, ...]) -> str:
+def math_span(text: str, symbols: tuple[str, ...]) -> str:
+    """``$…$``: inline math, in Markdown and in LaTeX alike."""
     return f"${tex_math(text, symbols)}$"
+
+
+def equation_chain(equation: Equation, answers_only: bool) -> str:
+    """``name = formula = working = result``, or ``name = result`` with the answers only."""
+    parts = [equation.name]
+    if not answers_only:
+        if equation.formula:
+            parts.append(equation.formula)
+        if equation.working and equation.working != equation.result:
+            parts.append(equation.working)
+    parts.append(equation.result)
+    return " = ".join(parts)
 
 
 def note_text(note: str) -> str:
@@ -33,14 +46,7 @@ def note_text(note: str) -> str:
 
 def equation_md(equation: Equation, answers_only: bool, symbols: tuple[str, ...] = ()) -> str:
     """``$W_{\\text{out}} = (W - F + 2P)/S + 1 = … = 55$`` (and the note after it)."""
-    parts = [equation.name]
-    if not answers_only:
-        if equation.formula:
-            parts.append(equation.formula)
-        if equation.working and equation.working != equation.result:
-            parts.append(equation.working)
-    parts.append(equation.result)
-    line = _math(" = ".join(parts), symbols)
+    line = math_span(equation_chain(equation, answers_only), symbols)
     if equation.note and not answers_only:
         line += " " + md_text(note_text(equation.note))
     return line
@@ -48,7 +54,9 @@ def equation_md(equation: Equation, answers_only: bool, symbols: tuple[str, ...]
 
 def given_md(given: tuple[tuple[str, str], ...], symbols: tuple[str, ...] = ()) -> str:
     return ", ".join(
-        f"input {_math(value, symbols)}" if name == "input" else _math(f"{name} = {value}", symbols)
+        f"input {math_span(value, symbols)}"
+        if name == "input"
+        else math_span(f"{name} = {value}", symbols)
         for name, value in given
     )
 
@@ -89,7 +97,7 @@ def input_label(shape: tuple[Any, ...]) -> str:
 
 
 def _input_line(shape: tuple[Any, ...], symbols: tuple[str, ...]) -> str:
-    return f"Input ({input_label(shape)}): {_math(volume(shape), symbols)}"
+    return f"Input ({input_label(shape)}): {math_span(volume(shape), symbols)}"
 
 
 def report_markdown(report: WorkedReport) -> str:

@@ -363,7 +363,11 @@ def specs_with_kind(draw: Draw, kind: str, tries: int = 8) -> tuple[str, Shape]:
     layers: list[Any] = [STEM]
     shape = try_analyse(input_shape, layers, numeric).output_shape
     for _ in range(draw(st.integers(0, 2))):
-        shape = _grow(input_shape, layers, numeric, shape, _items(draw, shape))
+        items = _items(draw, shape)
+        if kind in FLAT_KINDS or "flatten" not in map(_kind_of, items):
+            # a kind random_specs never draws on a flat input does not get one here either
+            # (lrn needs C×H×W: after a flatten every draw of it would be refused)
+            shape = _grow(input_shape, layers, numeric, shape, items)
     needs_flat = kind == "linear" and len(shape) > 1
     for _ in range(tries):
         candidate = [KIND_STRATEGIES[kind](draw, shape)]

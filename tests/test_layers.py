@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from cnncalc import SpecError
 from cnncalc.layers import KINDS
 
 from .conftest import one_layer
@@ -232,3 +233,9 @@ def test_exact_integers_at_huge_sizes():
     assert row.params == 10**12 * 27 + 10**12
     assert row.macs == 224 * 224 * 10**12 * 27
     assert isinstance(row.macs, int)
+
+
+def test_lrn_needs_an_image_input():
+    """nn.LocalResponseNorm refuses a flat (N, C) tensor, so the engine does too."""
+    with pytest.raises(SpecError, match="lrn needs a C×H×W input"):
+        one_layer("lrn: 1", "[16]")

@@ -29,6 +29,7 @@ class LocalResponseNorm(LayerKind):
     )
 
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
+        self.spatial(shape, where)  # nn.LocalResponseNorm refuses a flat (N, C) input
         return Cost(
             output=shape,
             ops={"norm": arith.normalize((values["size"] + 3) * elements(shape))},

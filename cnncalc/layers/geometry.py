@@ -167,8 +167,8 @@ def coverage_warning(axes: tuple[Axis, ...]) -> str | None:
 
 
 def exact_fit(axis: Axis) -> str:
-    """What makes the division exact: ``a 227 or 223 input, or 3 more padding (1 before, 2
-    after)`` for AlexNet's conv1 on 224. Empty for symbolic sizes."""
+    """What makes the division exact: ``exact with a 227 or 223 input, or with 3 more padding:
+    1 before, 2 after`` for AlexNet's conv1 on 224. Empty for symbolic sizes."""
     values = (axis.size_in, axis.pad_before, axis.pad_after, axis.kernel_effective, axis.stride)
     if not all(isinstance(value, int) for value in values):
         return ""
@@ -187,14 +187,20 @@ def exact_fit(axis: Axis) -> str:
 
 
 def _division(axis: Axis) -> str:
+    """``(224 − 11 + 0)/4 + 1 = 213/4 + 1 = 54.25``."""
     padding = arith.normalize(axis.pad_before + axis.pad_after)
-    exact = arith.normalize(axis.size_in + padding - axis.kernel_effective)
-    value = _decimal(exact / axis.stride + 1)
-    stride = arith.as_text(axis.stride)
-    return (
+    working = (
         f"({arith.as_text(axis.size_in)} − {arith.as_text(axis.kernel_effective)} + "
-        f"{arith.as_text(padding)})/{stride} + 1 = {arith.as_text(exact)}/{stride} + 1 = {value}"
+        f"{arith.as_text(padding)})/{arith.as_text(axis.stride)} + 1"
     )
+    return f"{working} = {_fraction(axis)}"
+
+
+def _fraction(axis: Axis) -> str:
+    """The division before PyTorch rounds it: ``213/4 + 1 = 54.25``."""
+    exact = arith.normalize(axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective)
+    value = _decimal(exact / axis.stride + 1)
+    return f"{arith.as_text(exact)}/{arith.as_text(axis.stride)} + 1 = {value}"
 
 
 def _decimal(value: float) -> str:
@@ -269,9 +275,8 @@ def axis_equation(axis: Axis, name: str) -> Any:
         axis.stride,
     )
     if rest:
-        exact = " = ".join(_division(axis).rsplit(" = ", 2)[1:])  # 213/4 + 1 = 54.25
         rounding = "rounded up (ceil_mode)" if axis.ceil_mode else "PyTorch floors"
-        note = f"{exact} → {text(axis.size_out)}: {rounding}"
+        note = f"{_fraction(axis)} → {text(axis.size_out)}: {rounding}"
         lost = lost_pixels(axis)
         if lost:
             noun = AXIS_WORDS[axis.axis][0 if lost == 1 else 1]

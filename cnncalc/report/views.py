@@ -20,22 +20,24 @@ def shape_text(shape: Sequence[Any]) -> str:
     return "×".join(arith.as_factor(dim) for dim in shape)
 
 
+def _field_values(row: Row, index: int) -> list[str]:
+    """Size (0), jump (1) or start (2) of a row's receptive field per axis (H, W); none for
+    flat tensors."""
+    if not row.receptive_field or len(row.output_shape) != 3:
+        return []
+    return [arith.as_text(axis[index]) for axis in row.receptive_field]
+
+
 def field_text(row: Row) -> str:
     """Receptive field of a row: ``11×11`` (empty for flat tensors)."""
-    if not row.receptive_field or len(row.output_shape) != 3:
-        return ""
-    sizes = [arith.as_text(size) for size, _jump, _start in row.receptive_field]
-    return "×".join(sizes)
+    return "×".join(_field_values(row, 0))
 
 
 def _field_part(index: int) -> Callable[[Row], str]:
-    """The jump (index 1) or start (index 2) of a row's receptive field: ``4``, or ``4×2``
-    (H×W) when the axes differ; empty for flat tensors."""
+    """The jump (1) or start (2) column: ``4``, or ``4×2`` (H×W) when the axes differ."""
 
     def value(row: Row) -> str:
-        if not row.receptive_field or len(row.output_shape) != 3:
-            return ""
-        parts = [arith.as_text(axis[index]) for axis in row.receptive_field]
+        parts = _field_values(row, index)
         return parts[0] if len(set(parts)) == 1 else "×".join(parts)
 
     return value

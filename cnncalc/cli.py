@@ -28,6 +28,7 @@ class Format(str, Enum):
 class ConventionName(str, Enum):
     cnncalc = "cnncalc"
     fvcore = "fvcore"
+    fvcore_training = "fvcore_training"
     flopcounter = "flopcounter"
     torchinfo = "torchinfo"
     keras = "keras"
@@ -54,8 +55,8 @@ ConventionOption = Annotated[
     typer.Option(
         "--convention",
         "-c",
-        help="How FLOPs/params are counted: cnncalc (2×MACs), or as fvcore, flopcounter "
-        "(torch FlopCounterMode), torchinfo or keras report them.",
+        help="How FLOPs/params are counted: cnncalc (2×MACs), or as fvcore (eval mode), "
+        "fvcore_training, flopcounter (torch FlopCounterMode), torchinfo or keras report them.",
     ),
 ]
 

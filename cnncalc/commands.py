@@ -15,7 +15,7 @@ from .errors import CnncalcError, SpecError
 
 ANALYSIS_COMMANDS = ("shape", "params", "flops", "summary")
 FORMATS = ("table", "json", "csv", "md")
-CONVENTIONS = ("cnncalc", "fvcore", "flopcounter", "torchinfo", "keras")
+CONVENTIONS = ("cnncalc", "fvcore", "fvcore_training", "flopcounter", "torchinfo", "keras")
 
 
 class UsageError(CnncalcError):

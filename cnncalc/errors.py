@@ -59,18 +59,34 @@ class SpecError(CnncalcError):
         head = f"{where}error: {self.message}"
         if context:
             head += f"  [{', '.join(context)}]"
-        lines = [head]
+        lines = [clip_quoted(head)]
         if self.loc and self.source_line is not None:
             shown, caret = clip_source_line(self.source_line.rstrip("\n"), self.loc.column)
             gutter = f"{self.loc.line:>5} | "
             lines.append(gutter + shown)
             lines.append(" " * (len(gutter) - 2) + "| " + " " * (caret - 1) + "^")
         if self.hint:
-            lines.append(f"  hint: {self.hint}")
+            lines.append(clip_quoted(f"  hint: {self.hint}"))
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.render()
+
+
+QUOTE_WIDTH = 60
+"""The most characters of a quoted value (a kind, key or name) an error's headline shows."""
+
+
+def clip_quoted(text: str) -> str:
+    """Each quoted value over :data:`QUOTE_WIDTH` characters cut to its start, '…' and its
+    length: a 3,000-character kind name would bury the message."""
+    import re  # only when there is an error to show
+
+    def clip(match: re.Match[str]) -> str:
+        value = match[1]
+        return f"'{value[: QUOTE_WIDTH - 1]}…' ({len(value):,} characters)"
+
+    return re.sub(r"'([^'\n]{" + str(QUOTE_WIDTH + 1) + r",})'", clip, text)
 
 
 SOURCE_WIDTH = 100

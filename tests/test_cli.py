@@ -81,6 +81,33 @@ def test_json_contract():
     assert document["conventions"]["name"] == "cnncalc"
 
 
+SAME_TF = """\
+name: same_tf
+input: [3, 224, 225]
+layers:
+  - conv: {filters: 8, kernel: 3, stride: 2, padding: same_tf}
+  - relu
+  - maxpool: {kernel: [1, 3], stride: 1, padding: same}
+"""
+
+
+def test_the_resolved_padding_is_shown(tmp_path, monkeypatch):
+    """TensorFlow's SAME at stride 2: out = ⌈in/2⌉, so 224 rows need 1 pixel (after) and 225
+    columns need 2 (one each side); PyTorch's same on 1×3 pads only the columns."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tf.yaml").write_text(SAME_TF, encoding="utf-8")
+    table = invoke("shape", "tf.yaml").output.splitlines()
+    assert table[1 + 3].split()[:5] == ["conv1", "conv", "3×224×225", "8×112×113", "H:0+1"]
+    assert table[1 + 3].split()[5] == "W:1"
+    assert table[1 + 4].split()[:4] == ["relu1", "relu", "8×112×113", "8×112×113"]
+    assert "H:0" not in table[1 + 4]
+    document = json.loads(invoke("shape", "tf.yaml", "-f", "json").output)
+    conv, relu, pool = document["layers"]
+    assert conv["padding"] == {"top": 0, "bottom": 1, "left": 1, "right": 1}
+    assert relu["padding"] is None
+    assert pool["padding"] == {"top": 0, "bottom": 0, "left": 1, "right": 1}
+
+
 def test_symbolic_values_are_strings_in_json():
     document = json.loads(invoke("shape", LENET, "--input", "1xHxW", "-f", "json").output)
     assert document["input"] == [1, "H", "W"]
@@ -98,6 +125,7 @@ def test_input_substitution_and_batch():
     ("convention", "flops_key"),
     [
         ("fvcore", "fvcore_flops"),
+        ("fvcore_training", "fvcore_training_flops"),
         ("flopcounter", "flopcounter_flops"),
         ("torchinfo", "torchinfo_mult_adds"),
     ],
@@ -117,6 +145,8 @@ def test_compatibility_figures_resnet50():
     document = json.loads(invoke("summary", spec, "-c", "keras", "-f", "json").output)
     compatibility = document["conventions"]["compatibility"]
     assert compatibility["fvcore_flops"] == 4_089_184_256 + 22_227_968 + 2048 * 7 * 7
+    # training mode: 5 per BN element instead of 2 (22,227,968 = 2 × 11,113,984 elements)
+    assert compatibility["fvcore_training_flops"] == 4_089_184_256 + 5 * 11_113_984 + 2048 * 7 * 7
     assert compatibility["flopcounter_flops"] == 2 * 4_089_184_256
     assert compatibility["torchinfo_mult_adds"] == 4_089_184_256 + 1000 + 53_120
     assert document["totals"]["params"] == 25_557_032 + 53_120

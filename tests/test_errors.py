@@ -91,6 +91,8 @@ CASES: dict[str, Expect] = {
     "published_not_a_number": Expect(key="params"),
     "bad_input_dimension": Expect(key="input"),
     "unknown_kind": Expect(key="rleu"),
+    "kind_as_key": Expect(key="kind"),
+    "huge_kind_name": Expect(key="x" * 3000),
     "unknown_key": Expect(layer="conv1", key="kernal"),
     "defaults_unknown_kind": Expect(key="convv"),
     "layer_not_mapping": Expect(),
@@ -116,6 +118,7 @@ CASES: dict[str, Expect] = {
     "zero_filters": Expect(layer="conv1", key="filters"),
     "unknown_padding_word": Expect(layer="conv1", key="padding"),
     "dropout_probability": Expect(layer="dropout1", key="p"),
+    "batchnorm_eps_zero": Expect(layer="bn1", key="eps"),
     "expression_unknown_name": Expect(layer="bottleneck1.conv1", key="filters"),
     "inexact_division": Expect(layer="reduce1.conv1", key="filters"),
     # --- impossible shapes
@@ -125,10 +128,11 @@ CASES: dict[str, Expect] = {
     "groups_not_dividing": Expect(layer="conv1", key="groups"),
     "linear_without_flatten": Expect(layer="fc1"),
     "depthwise_on_flat": Expect(layer="dwconv1"),
+    "flat_input_conv": Expect(layer="conv1"),
     "channel_split_sum": Expect(layer="split1", key="sections"),
-    "concat_spatial_mismatch": Expect(layer="mixed.concat1"),
-    "add_shape_mismatch": Expect(layer="add1.add1"),
-    "multiply_broadcast": Expect(layer="multiply1.multiply1"),
+    "concat_spatial_mismatch": Expect(layer="mixed.concat"),
+    "add_shape_mismatch": Expect(layer="add1.add"),
+    "multiply_broadcast": Expect(layer="multiply1.multiply"),
     "residual_identity_mismatch": Expect(layer="res1", key="shortcut"),
     # --- the command line
     "cli_input_two_dims": Expect(located=False),
@@ -136,6 +140,7 @@ CASES: dict[str, Expect] = {
     "cli_input_junk": Expect(located=False),
     "cli_input_empty": Expect(located=False),
     "cli_input_too_small": Expect(layer="conv1", key="kernel"),
+    "cli_input_flat_symbol": Expect(layer="conv1"),
 }
 
 CRASHES: dict[str, str] = {}
@@ -215,6 +220,7 @@ CLI_CASES: dict[str, Run] = {
     "cli_input_junk": Run(("summary", TINY, "--input", "3x2.5xW"), TINY, library=False),
     "cli_input_empty": Run(("summary", TINY, "--input", ""), TINY, library=False),
     "cli_input_too_small": Run(("shape", TINY, "--input", "3x8x8"), TINY, input_shape=[3, 8, 8]),
+    "cli_input_flat_symbol": Run(("summary", TINY, "--input", "abc"), TINY, input_shape=["abc"]),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 
@@ -28,6 +29,18 @@ def console_examples() -> list[tuple[str, str]]:
 EXAMPLES = console_examples()
 
 
+UPDATE = os.environ.get("CNNCALC_UPDATE_GOLDENS") == "1"
+"""Like the golden files: with CNNCALC_UPDATE_GOLDENS=1 the README's outputs are rewritten
+from real runs (read the diff before committing it)."""
+
+
+def _rewrite_output(command: str, output: str) -> None:
+    path = ROOT / "README.md"
+    text = path.read_text(encoding="utf-8")
+    block = re.compile(r"(```console\n\$ " + re.escape(command) + r"\n)(.*?)(```)", flags=re.S)
+    path.write_text(block.sub(lambda m: m[1] + output + "\n" + m[3], text), encoding="utf-8")
+
+
 def test_the_readme_has_a_tour():
     assert len(EXAMPLES) >= 5
 
@@ -36,7 +49,10 @@ def test_the_readme_has_a_tour():
 def test_console_example(command, expected, monkeypatch):
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(app, shlex.split(command)[1:])
-    assert result.output.rstrip("\n") == expected
+    if UPDATE:
+        _rewrite_output(command, result.output.rstrip("\n"))
+    else:
+        assert result.output.rstrip("\n") == expected
     status = 2 if "error:" in expected else 1 if command.startswith("cnncalc check") else 0
     assert result.exit_code == status
 

@@ -265,7 +265,7 @@ def test_diagram_flows_down_and_puts_branches_side_by_side() -> None:
     xs = [x for x, _y in branches]
     assert xs == sorted(xs) and len(set(xs)) == 4
     assert len({y for _x, y in branches}) == 1, "the four branches start on one line"
-    assert boxes["inception3a.concat1"][1] > max(
+    assert boxes["inception3a.concat"][1] > max(
         boxes[f"inception3a.branch{index}.{last}"][1]
         for index, last in ((1, "relu1"), (2, "1.relu1"), (3, "1.relu1"), (4, "1.relu1"))
     )

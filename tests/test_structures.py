@@ -52,7 +52,7 @@ def test_residual_auto_projection_and_names():
     assert projection.params == 64 * 128  # 1×1, stride 2, no bias
     assert projection.values["stride"] == (2, 2)
     assert "layer2.1.downsample.0" not in paths  # second block: identity
-    add = analysis.row("layer2.0.add1")
+    add = analysis.row("layer2.0.add")
     assert add.ops["add"] == 128 * 28 * 28
     assert analysis.totals.depth == 4  # two convs per block on the longest path
 
@@ -105,7 +105,7 @@ def test_squeeze_and_excitation_multiply():
             name: se
     """)
     assert analysis.output_shape == (64, 14, 14)
-    assert analysis.row("se.multiply1").ops["multiply"] == 64 * 14 * 14
+    assert analysis.row("se.multiply").ops["multiply"] == 64 * 14 * 14
     assert analysis.totals.params == 64 * 16 + 16 + 16 * 64 + 64
 
 

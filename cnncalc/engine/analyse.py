@@ -133,12 +133,14 @@ class _Engine:
         self.called: set[str] = set()
         self.steps: list[Step] = []
         self.claims: list[Any] = []
+        self.flat_input = False
 
     # ------------------------------------------------------------------ entry
 
     def run(self, input_shape: Sequence[Any] | None) -> Analysis:
         spec = self.spec
         dims = input_dims(input_shape if input_shape is not None else spec.input, spec.input_loc)
+        self.flat_input = len(dims) == 1
         planned = self.planned_layers(spec.layers)
         if planned > MAX_LAYERS:
             raise SpecError(
@@ -318,6 +320,7 @@ class _Engine:
             ops=totals.ops,
             activation_elements=totals.activation_elements,
             fvcore=totals.fvcore,
+            fvcore_training=totals.fvcore_training,
             torchinfo=totals.torchinfo,
             is_group=True,
             depth=out.depth,
@@ -347,7 +350,7 @@ class _Engine:
     def layer(self, node: LayerNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         kind = KINDS[node.kind]
         name = scope.claim(node.name, kind.prefix, node.name_loc or node.loc)
-        where = Where(scope.path(name), node.loc, node.key_locs, node.value_locs)
+        where = Where(scope.path(name), node.loc, node.key_locs, node.value_locs, self.flat_input)
         values = self.resolve(kind, node, flow, env, where)
         cost = kind.infer(values, flow.shape, where)
         self.count_layer(node.loc)
@@ -390,6 +393,9 @@ class _Engine:
             ops={category: _times(count, batch) for category, count in cost.ops.items() if count},
             activation_elements=_times(arith.product(out.shape), batch),
             fvcore=_times(cost.fvcore, batch),
+            fvcore_training=_times(
+                cost.fvcore if cost.fvcore_training is None else cost.fvcore_training, batch
+            ),
             torchinfo=_times(cost.torchinfo, batch),
             weight_layer=weight_layer,
             is_module=module,
@@ -578,7 +584,8 @@ class _Engine:
         loc: Loc,
     ) -> Flow:
         """Merge branch outputs with concat, add or multiply; adds the merge row."""
-        name = scope.claim(None, merge, loc)
+        # The merge is the one `add` of its group: `layer1.0.add`, `inception3a.concat`.
+        name = scope.claim(None if merge in scope.used else merge, merge, loc)
         where = Where(scope.path(name), loc)
         shapes = [(branch, out.shape) for branch, out in outs]
         if merge == "concat":

@@ -71,6 +71,16 @@ def _reconcile_fvcore(analysis: Analysis) -> str:
     )
 
 
+def _reconcile_fvcore_training(analysis: Analysis) -> str:
+    totals = analysis.totals
+    extra = _by_kind(analysis, lambda row: arith.normalize(row.fvcore_training - row.macs))
+    return (
+        f"fvcore (training mode) {arith.as_text(totals.fvcore_training, True)} = MACs "
+        f"{arith.as_text(totals.macs, True)}{extra} (training-mode BN and layernorm 5/element; "
+        "adaptive avg pool 1/input element; pooling, activations, adds and multiplies 0)"
+    )
+
+
 def _reconcile_flopcounter(analysis: Analysis) -> str:
     totals = analysis.totals
     return (
@@ -102,6 +112,7 @@ def _reconcile_keras(analysis: Analysis) -> str:
 _RECONCILE: dict[str, Callable[[Analysis], str]] = {
     "cnncalc": _reconcile_cnncalc,
     "fvcore": _reconcile_fvcore,
+    "fvcore_training": _reconcile_fvcore_training,
     "flopcounter": _reconcile_flopcounter,
     "torchinfo": _reconcile_torchinfo,
     "keras": _reconcile_keras,
@@ -125,6 +136,15 @@ CONVENTIONS: dict[str, Convention] = {
             lambda row: row.fvcore,
             lambda totals: totals.fvcore,
             "fvcore flops",
+        ),
+        Convention(
+            "fvcore_training",
+            "fvcore FlopCountAnalysis, model in training mode",
+            "fvcore with model.train(): as fvcore, but batchnorm counts 5 per input element "
+            "(4 without affine), as its layernorm does.",
+            lambda row: row.fvcore_training,
+            lambda totals: totals.fvcore_training,
+            "fvcore flops (training)",
         ),
         Convention(
             "flopcounter",

@@ -38,6 +38,7 @@ class Row:
     ops: Mapping[str, Any] = field(default_factory=dict)
     activation_elements: Any = 0
     fvcore: Any = 0
+    fvcore_training: Any = 0
     torchinfo: Any = 0
     weight_layer: bool = False
     is_group: bool = False
@@ -63,6 +64,14 @@ class Row:
         return arith.normalize(2 * self.macs)
 
     @property
+    def padding(self) -> tuple[tuple[Any, Any], ...]:
+        """The resolved (before, after) padding per spatial axis (H, then W) of a sliding
+        window (conv, depthwise, pool): what ``same``/``same_tf``/``full`` came to. Empty for
+        other layers."""
+        axes = self.details.get("axes", ())
+        return tuple((axis.pad_before, axis.pad_after) for axis in axes)
+
+    @property
     def other_ops(self) -> Any:
         return arith.normalize(sum(self.ops.get(name, 0) for name in OP_CATEGORIES))
 
@@ -81,6 +90,7 @@ class Totals:
     weights: Any
     biases: Any
     fvcore: Any
+    fvcore_training: Any
     torchinfo: Any
     keras_non_trainable: Any
     weight_layers: int
@@ -114,6 +124,7 @@ def summarize(rows: Iterable[Row], depth: int) -> Totals:
         weights=weights,
         biases=biases,
         fvcore=_sum(row.fvcore for row in leaves),
+        fvcore_training=_sum(row.fvcore_training for row in leaves),
         torchinfo=_sum(row.torchinfo for row in leaves),
         keras_non_trainable=_sum(row.keras_non_trainable for row in leaves),
         weight_layers=sum(1 for row in leaves if row.weight_layer),

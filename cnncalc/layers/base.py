@@ -7,6 +7,7 @@ arithmetic through :mod:`cnncalc.arith`, so they work on ints and on symbols ali
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -29,6 +30,8 @@ class Where:
     loc: Loc | None
     key_locs: Mapping[str, Loc] = field(default_factory=dict)
     value_locs: Mapping[str, Loc] = field(default_factory=dict)
+    flat_input: bool = False
+    """The network's input is a flat vector, so no flatten is to blame for a flat tensor."""
 
     def error(
         self, message: str, key: str | None = None, hint: str | None = None, at_key: bool = False
@@ -194,11 +197,21 @@ class Bool(Field):
 @dataclass
 class Float(Field):
     type_name: ClassVar[str] = "number"
+    positive: bool = False
+    """Strictly above 0 (a normalisation's eps: torch divides by √(var + eps))."""
 
     def parse(self, raw: Any, env: Mapping[str, Any], where: Where) -> float:
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            return raw
-        raise where.error(f"'{self.name}' must be a number, got {_show(raw)}", self.name)
+        if not isinstance(raw, int | float) or isinstance(raw, bool):
+            raise where.error(f"'{self.name}' must be a number, got {_show(raw)}", self.name)
+        if not math.isfinite(raw):
+            raise where.error(f"'{self.name}' must be a finite number, got {raw}", self.name)
+        if self.positive and raw <= 0:
+            raise where.error(
+                f"'{self.name}' must be above 0, got {raw}",
+                self.name,
+                hint=f"{self.name} keeps a division away from zero; PyTorch's default is 1e-5",
+            )
+        return raw
 
 
 @dataclass
@@ -239,7 +252,8 @@ class Cost:
 
     ``ops`` holds the costs that are not multiply-accumulates, by category:
     ``bias`` (bias adds), ``norm``, ``activation``, ``pooling``, ``add``, ``multiply``.
-    ``fvcore`` and ``torchinfo`` are what those tools count for this layer;
+    ``fvcore`` and ``torchinfo`` are what those tools count for this layer (fvcore in eval
+    mode; ``fvcore_training`` in training mode);
     ``keras_non_trainable`` is what Keras adds to the parameter count (BN moving stats).
     """
 
@@ -250,6 +264,9 @@ class Cost:
     macs: Any = 0
     ops: Mapping[str, Any] = field(default_factory=dict)
     fvcore: Any = 0
+    fvcore_training: Any = None
+    """What fvcore counts with the model in training mode, where that differs (batchnorm uses
+    the batch's statistics: 5 per element with affine, 4 without); None: as ``fvcore``."""
     torchinfo: Any = 0
     keras_non_trainable: Any = 0
     details: Mapping[str, Any] = field(default_factory=dict)
@@ -328,9 +345,15 @@ class LayerKind:
     def spatial(self, shape: Shape, where: Where) -> tuple[Any, Any, Any]:
         """(C, H, W) of an image input, or an error saying the input is flat."""
         if len(shape) != 3:
+            hint = (
+                "the network input is flat; an image input is C×H×W "
+                "(input: [3, 224, 224] in the spec, or --input 3x224x224)"
+                if where.flat_input
+                else "put it before the flatten, or remove the flatten"
+            )
             raise where.error(
                 f"{self.name} needs a C×H×W input, got a flat vector of {arith.as_text(shape[0])}",
-                hint="put it before the flatten, or remove the flatten",
+                hint=hint,
             )
         return shape[0], shape[1], shape[2]
 

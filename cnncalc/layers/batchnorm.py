@@ -4,7 +4,7 @@ Parameters: γ and β, 2·C (trainable, when affine). Buffers: running mean and 
 (2·C) and num_batches_tracked (1) — state, not parameters, in PyTorch; Keras counts the
 moving mean and variance as 2·C non-trainable parameters.
 Ops: 2 per element at inference (statistics folded into one multiply and one add).
-fvcore: 2 per input element in eval mode (1 without affine); 5 in training mode.
+fvcore: 2 per input element in eval mode (1 without affine); 5 in training mode (4 without).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class BatchNorm(LayerKind):
     category = "norm"
     summary = "batch normalisation (nn.BatchNorm2d / BatchNorm1d)"
     fields = (
-        Float("eps", 1e-5),
+        Float("eps", 1e-5, positive=True),
         Float("momentum", 0.1),
         Bool("affine", True, doc="learn a scale γ and shift β per channel"),
     )
@@ -40,6 +40,8 @@ class BatchNorm(LayerKind):
             buffers=arith.normalize(2 * channels + 1),
             ops={"norm": arith.normalize(2 * count)},
             fvcore=arith.normalize(count * (2 if values["affine"] else 1)),
+            # fvcore's norm_flop_counter in training mode: "5 is just a rough estimate".
+            fvcore_training=arith.normalize(count * (5 if values["affine"] else 4)),
             torchinfo=arith.normalize(2 * scale),
             keras_non_trainable=arith.normalize(2 * channels),
         )

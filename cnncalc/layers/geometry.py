@@ -72,7 +72,11 @@ def resolve_padding(
         return before, arith.normalize(span - before)
     # same_tf: TensorFlow's SAME — out = ceil(in / s); extra padding goes after.
     size_out = arith.ceil_div(size_in, stride)
-    total = arith.maximum(arith.normalize((size_out - 1) * stride + span + 1 - size_in), 0)
+    total = arith.normalize((size_out - 1) * stride + span + 1 - size_in)
+    if not (isinstance(stride, int) and isinstance(span, int) and span + 1 >= stride):
+        # (out − 1)·s ≥ in − s, so total ≥ k − s: clamping at 0 is only needed when the
+        # window is shorter than the stride (a strided 1×1). Skipping it keeps formulas clean.
+        total = arith.maximum(total, 0)
     before = arith.floor_div(total, 2)
     return before, arith.normalize(total - before)
 

@@ -20,7 +20,7 @@ class LayerNorm(LayerKind):
     prefix = "ln"
     category = "norm"
     summary = "layer normalisation over channels at each position"
-    fields = (Float("eps", 1e-5), Bool("affine", True))
+    fields = (Float("eps", 1e-5, positive=True), Bool("affine", True))
 
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
         channels = shape[0]

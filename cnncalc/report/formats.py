@@ -51,6 +51,7 @@ def _row_json(row: Row, convention: Convention) -> dict[str, Any]:
         "other_ops": {name: arith.as_json(row.ops.get(name, 0)) for name in OP_CATEGORIES},
         "activation_elements": arith.as_json(row.activation_elements),
         "depth": row.depth,
+        "padding": _padding_json(row),
         "receptive_field": [
             {
                 "size": arith.as_json(size),
@@ -62,6 +63,15 @@ def _row_json(row: Row, convention: Convention) -> dict[str, Any]:
         "module": row.is_module,
         "warnings": list(row.warnings),
     }
+
+
+def _padding_json(row: Row) -> dict[str, Any] | None:
+    """The resolved padding of a sliding window, ``None`` for other layers."""
+    if not row.padding:
+        return None
+    (top, bottom), (left, right) = row.padding
+    sides = {"top": top, "bottom": bottom, "left": left, "right": right}
+    return {side: arith.as_json(amount) for side, amount in sides.items()}
 
 
 def analysis_document(analysis: Analysis, convention: Convention) -> dict[str, Any]:
@@ -109,6 +119,7 @@ def analysis_document(analysis: Analysis, convention: Convention) -> dict[str, A
             "reconciliation": convention.reconcile(analysis),
             "compatibility": {
                 "fvcore_flops": arith.as_json(totals.fvcore),
+                "fvcore_training_flops": arith.as_json(totals.fvcore_training),
                 "flopcounter_flops": arith.as_json(CONVENTIONS["flopcounter"].total_flops(totals)),
                 "torchinfo_mult_adds": arith.as_json(totals.torchinfo),
                 "keras_params": arith.as_json(CONVENTIONS["keras"].params(totals)[0]),

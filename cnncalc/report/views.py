@@ -20,27 +20,51 @@ def shape_text(shape: Sequence[Any]) -> str:
     return "×".join(arith.as_factor(dim) for dim in shape)
 
 
-def _field_values(row: Row, index: int) -> list[str]:
+def per_axis_text(values: Sequence[Any]) -> str:
+    """One value when the axes (H, W) agree, else ``H×W``, each part bracketed if needed."""
+    texts = [arith.as_text(value) for value in values]
+    if len(set(texts)) == 1:
+        return texts[0]
+    return "×".join(arith.as_factor(value) for value in values)
+
+
+def _field_values(row: Row, index: int) -> list[Any]:
     """Size (0), jump (1) or start (2) of a row's receptive field per axis (H, W); none for
     flat tensors."""
     if not row.receptive_field or len(row.output_shape) != 3:
         return []
-    return [arith.as_text(axis[index]) for axis in row.receptive_field]
+    return [axis[index] for axis in row.receptive_field]
 
 
 def field_text(row: Row) -> str:
     """Receptive field of a row: ``11×11`` (empty for flat tensors)."""
-    return "×".join(_field_values(row, 0))
+    return "×".join(arith.as_factor(value) for value in _field_values(row, 0))
 
 
 def _field_part(index: int) -> Callable[[Row], str]:
     """The jump (1) or start (2) column: ``4``, or ``4×2`` (H×W) when the axes differ."""
 
     def value(row: Row) -> str:
-        parts = _field_values(row, index)
-        return parts[0] if len(set(parts)) == 1 else "×".join(parts)
+        values = _field_values(row, index)
+        return per_axis_text(values) if values else ""
 
     return value
+
+
+def padding_text(row: Row) -> str:
+    """Resolved padding of a sliding window: ``1`` (every side), ``0+1`` (before+after, as
+    TensorFlow's ``same`` puts the extra pixel after), ``H:0+1 W:1`` when the axes differ;
+    empty for layers without a window."""
+    parts = []
+    for before, after in row.padding:
+        if arith.equal(before, after):
+            parts.append(arith.as_text(before))
+        else:
+            parts.append(f"{arith.as_factor(before)}+{arith.as_factor(after)}")
+    if not parts or len(set(parts)) == 1:
+        return parts[0] if parts else ""
+    # "0+1×1" would read as 0 + 1×1: name the axes instead.
+    return " ".join(f"{axis}:{part}" for axis, part in zip("HW", parts, strict=True))
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,7 @@ BIASES = Column("biases", lambda row: row.biases, numeric=True)
 BUFFERS = Column("buffers", lambda row: row.buffers, numeric=True)
 MACS = Column("MACs", lambda row: row.macs, numeric=True)
 OTHER = Column("other ops", lambda row: row.other_ops, numeric=True)
+PADDING = Column("padding", padding_text)
 FIELD = Column("RF", field_text)
 JUMP = Column("jump", _field_part(1))
 START = Column("start", _field_part(2))
@@ -79,7 +104,7 @@ def flops_column(convention: Convention) -> Column:
 def columns_for(command: str, convention: Convention) -> list[Column]:
     """The columns of ``command``'s table."""
     if command == "shape":
-        return [LAYER, KIND, INPUT, OUTPUT, FIELD, JUMP, START]
+        return [LAYER, KIND, INPUT, OUTPUT, PADDING, FIELD, JUMP, START]
     if command == "params":
         return [LAYER, KIND, OUTPUT, WEIGHTS, BIASES, PARAMS, BUFFERS]
     if command == "flops":

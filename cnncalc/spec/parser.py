@@ -36,6 +36,8 @@ TOP_KEYS = (
 MERGES = ("concat", "add", "multiply")
 STRUCTURES = ("sequence", *MERGES, "residual", "dense_block", "repeat")
 COMMON_SIBLINGS = ("name", "then", "expect")
+KIND_KEYS = ("kind", "type", "layer", "op")
+"""Keys other tools use to name a layer's kind, answered with how cnncalc spells it."""
 REPEAT_SIBLINGS = ("block", "layers", "with", "first")
 PUBLISHED_KEYS = ("params", "trainable_params", "macs", "flops", "depth", "note")
 
@@ -369,7 +371,7 @@ class _Parser:
                 f"unknown layer kind '{key}'",
                 raw.key_locs.get(key, loc),
                 key=key,
-                hint=self._kind_hint(key),
+                hint=self._kind_key_hint(raw, key) or self._kind_hint(key),
             )
         if len(heads) > 1:
             raise SpecError(
@@ -393,6 +395,15 @@ class _Parser:
         if word in self.block_names:
             return CallNode(loc, block=word)
         raise SpecError(f"unknown layer kind '{word}'", loc, key=word, hint=self._kind_hint(word))
+
+    @staticmethod
+    def _kind_key_hint(raw: YamlMap, key: str) -> str | None:
+        """Keras/ONNX habit: ``{kind: conv, filters: 8}``. The kind is the item's key here."""
+        kind = raw[key] if key in KIND_KEYS else None
+        if not isinstance(kind, str) or layers.lookup(kind) is None:
+            return None
+        fields = ", ".join(f"{name}: {raw[name]}" for name in raw if name != key)
+        return f"the kind is the key of the item: write '- {kind}: {{{fields}}}'"
 
     def _kind_hint(self, word: str) -> str:
         suggestion = did_you_mean(word, [*layers.ALIASES, *self.block_names, *STRUCTURES])

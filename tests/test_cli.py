@@ -113,6 +113,9 @@ def test_symbolic_values_are_strings_in_json():
     assert document["input"] == [1, "H", "W"]
     assert document["layers"][0]["output_shape"] == [6, "H - 4", "W - 4"]
     assert document["symbols"] == ["H", "W"]
+    assert document["valid_from"] == {"H": 32, "W": 32}
+    table = invoke("shape", LENET, "--input", "1xHxW").output
+    assert "valid for  H ≥ 32, W ≥ 32 (the smallest input every layer accepts)" in table
 
 
 def test_input_substitution_and_batch():

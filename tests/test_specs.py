@@ -188,3 +188,30 @@ def test_the_torchvision_family_is_covered():
         "regnet_y_400mf",
     ):
         assert family in names
+
+
+@pytest.mark.parametrize(
+    ("name", "smallest"),
+    [
+        # (31 − 4)/2 → 13 → 9 → 4: c5's 5×5 kernel no longer fits; at 32 it leaves 1×1.
+        ("lenet5", 32),
+        # (66 − 11)/4 + 1 → 14 → 6 → 2: pool5's 3×3 window does not fit; 67 gives 15 → 1.
+        ("alexnet", 67),
+        # padded convs and pools and an adaptive pool: any size down to 1×1 runs.
+        ("resnet18", 1),
+    ],
+)
+def test_symbolic_formulas_say_where_they_hold(name, smallest):
+    spec = cnncalc.load_spec(ROOT / "specs" / f"{name}.yaml")
+    channels = spec.input[0]
+    analysis = cnncalc.analyse(spec, input_shape=[channels, "H", "W"])
+    assert analysis.valid_from == {"H": smallest, "W": smallest}
+    cnncalc.analyse(spec, input_shape=[channels, smallest, smallest])
+    if smallest > 1:
+        with pytest.raises(cnncalc.SpecError):
+            cnncalc.analyse(spec, input_shape=[channels, smallest - 1, 4096])
+
+
+def test_numeric_analyses_have_no_range():
+    spec = cnncalc.load_spec(ROOT / "specs" / "lenet5.yaml")
+    assert cnncalc.analyse(spec).valid_from == {}

@@ -6,7 +6,7 @@ Pure Python: no torch, and sympy only when the input has symbols.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import arith
@@ -28,6 +28,7 @@ from ..spec.nodes import (
 from ..spec.parser import attach_source
 from .plan import GroupStep, LayerStep, MergeStep, Step
 from .result import Analysis, Row, Warning_, summarize
+from .validity import smallest_inputs
 
 MAX_LAYERS = 1_000_000
 """A spec may expand to at most this many layers (a repeat of 10⁹ is an error, not a hang)."""
@@ -90,7 +91,13 @@ def analyse(spec: Spec, input_shape: Sequence[Any] | None = None, batch: int = 1
     """Analyse ``spec`` (at ``input_shape`` when given, else the spec's ``input``)."""
     try:
         with paused_garbage_collection():
-            return _Engine(spec, batch).run(input_shape)
+            analysis = _Engine(spec, batch).run(input_shape)
+            if not analysis.symbolic:
+                return analysis
+            valid_from = smallest_inputs(
+                lambda shape: _Engine(spec, 1).run(shape), analysis.input_shape
+            )
+            return replace(analysis, valid_from=valid_from)
     except SpecError as error:
         raise attach_source(error, spec.lines) from None
     except RecursionError:

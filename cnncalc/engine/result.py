@@ -156,9 +156,12 @@ class Analysis:
     symbols: tuple[str, ...] = ()
     published: Mapping[str, Any] = field(default_factory=dict)
     steps: tuple[Any, ...] = ()
+    """The plan (:mod:`cnncalc.engine.plan`): layers, groups and merges in order."""
     claims: tuple[Any, ...] = ()
     """Claimed answers (``expect:``) judged right or wrong: :class:`.claims.Claim`."""
-    """The plan (:mod:`cnncalc.engine.plan`): layers, groups and merges in order."""
+    valid_from: Mapping[str, int] = field(default_factory=dict)
+    """For a symbolic input: the smallest size of each spatial symbol for which the formulas
+    hold (every window fits, every output is at least 1): ``{"H": 32, "W": 32}``."""
 
     @property
     def layers(self) -> tuple[Row, ...]:

@@ -86,6 +86,7 @@ def analysis_document(analysis: Analysis, convention: Convention) -> dict[str, A
         "batch": analysis.batch,
         "output": arith.as_json(analysis.output_shape),
         "symbols": list(analysis.symbols),
+        "valid_from": dict(analysis.valid_from),
         "layers": [_row_json(row, convention) for row in analysis.layers],
         "blocks": [
             {

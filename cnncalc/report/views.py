@@ -6,7 +6,7 @@ formats can never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +131,8 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
         ("input", f"{shape_text(analysis.input_shape)} (C×H×W), batch {analysis.batch}"),
         ("output", shape_text(analysis.output_shape)),
     ]
+    if analysis.valid_from:
+        lines.append(("valid for", valid_text(analysis.valid_from)))
     if command in ("params", "summary"):
         lines += [
             (
@@ -166,6 +168,14 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
         lines.append(("convention", convention.reconcile(analysis)))
     lines += published_lines(analysis, convention)
     return lines
+
+
+def valid_text(valid_from: Mapping[str, int]) -> str:
+    """``H ≥ 32, W ≥ 32 (…)``: where a symbolic analysis' formulas hold."""
+    bounds = ", ".join(f"{name} ≥ {size:,}" for name, size in valid_from.items())
+    if all(size == 1 for size in valid_from.values()):
+        return f"{bounds} (any size)"
+    return f"{bounds} (the smallest input every layer accepts)"
 
 
 def published_lines(analysis: Analysis, convention: Convention) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -106,6 +107,25 @@ def test_the_resolved_padding_is_shown(tmp_path, monkeypatch):
     assert conv["padding"] == {"top": 0, "bottom": 1, "left": 1, "right": 1}
     assert relu["padding"] is None
     assert pool["padding"] == {"top": 0, "bottom": 0, "left": 1, "right": 1}
+
+
+def _documented_keys() -> set[str]:
+    """The keys in the first column of docs/json-format.md's tables."""
+    text = (ROOT / "docs" / "json-format.md").read_text(encoding="utf-8")
+    keys: set[str] = set()
+    for cell in re.findall(r"^\| (`[^|]*`) \|", text, flags=re.M):
+        keys.update(re.findall(r"`(\w+)`", cell))
+    return keys
+
+
+def test_every_json_key_is_documented():
+    document = json.loads(
+        invoke("summary", str(ROOT / "specs" / "resnet18.yaml"), "-f", "json").output
+    )
+    keys = set(document) | set(document["layers"][0]) | set(document["blocks"][0])
+    keys |= set(document["totals"]) | set(document["conventions"])
+    keys |= set(document["conventions"]["compatibility"])
+    assert keys <= _documented_keys()
 
 
 def test_symbolic_values_are_strings_in_json():

@@ -77,7 +77,7 @@ def _show(
 
 
 ANALYSIS_HELP = {
-    "shape": """Output shape of every layer (C×H×W), and its receptive field: size, jump, start.
+    "shape": """Output shape of every layer (C×H×W), its resolved padding and receptive field.
 
     Example: cnncalc shape specs/alexnet.yaml --input 3xHxW
     """,

@@ -61,23 +61,35 @@ def _reconcile_cnncalc(analysis: Analysis) -> str:
     )
 
 
+def _reconcile_peer(
+    analysis: Analysis, label: str, count: Callable[[Row], Any], total: Any, note: str
+) -> str:
+    """``<label> T = MACs M + <kind> x + …  (note)``: a peer's total as cnncalc's MACs plus
+    what the peer adds, by layer kind."""
+    extra = _by_kind(analysis, lambda row: arith.normalize(count(row) - row.macs))
+    macs = arith.as_text(analysis.totals.macs, True)
+    return f"{label} {arith.as_text(total, True)} = MACs {macs}{extra} ({note})"
+
+
 def _reconcile_fvcore(analysis: Analysis) -> str:
-    totals = analysis.totals
-    extra = _by_kind(analysis, lambda row: arith.normalize(row.fvcore - row.macs))
-    return (
-        f"fvcore {arith.as_text(totals.fvcore, True)} = MACs {arith.as_text(totals.macs, True)}"
-        f"{extra} (eval-mode BN 2/element, layernorm 5/element, adaptive avg pool "
-        "1/input element; pooling, activations, adds and multiplies 0)"
+    return _reconcile_peer(
+        analysis,
+        "fvcore",
+        lambda row: row.fvcore,
+        analysis.totals.fvcore,
+        "eval-mode BN 2/element, layernorm 5/element, adaptive avg pool 1/input element; "
+        "pooling, activations, adds and multiplies 0",
     )
 
 
 def _reconcile_fvcore_training(analysis: Analysis) -> str:
-    totals = analysis.totals
-    extra = _by_kind(analysis, lambda row: arith.normalize(row.fvcore_training - row.macs))
-    return (
-        f"fvcore (training mode) {arith.as_text(totals.fvcore_training, True)} = MACs "
-        f"{arith.as_text(totals.macs, True)}{extra} (training-mode BN and layernorm 5/element; "
-        "adaptive avg pool 1/input element; pooling, activations, adds and multiplies 0)"
+    return _reconcile_peer(
+        analysis,
+        "fvcore (training mode)",
+        lambda row: row.fvcore_training,
+        analysis.totals.fvcore_training,
+        "training-mode BN and layernorm 5/element; adaptive avg pool 1/input element; "
+        "pooling, activations, adds and multiplies 0",
     )
 
 
@@ -90,12 +102,13 @@ def _reconcile_flopcounter(analysis: Analysis) -> str:
 
 
 def _reconcile_torchinfo(analysis: Analysis) -> str:
-    totals = analysis.totals
-    extra = _by_kind(analysis, lambda row: arith.normalize(row.torchinfo - row.macs))
-    return (
-        f"torchinfo mult-adds {arith.as_text(totals.torchinfo, True)} = MACs "
-        f"{arith.as_text(totals.macs, True)}{extra} (conv: (weights + bias) × output pixels; "
-        "other layers with parameters: their parameter count per sample)"
+    return _reconcile_peer(
+        analysis,
+        "torchinfo mult-adds",
+        lambda row: row.torchinfo,
+        analysis.totals.torchinfo,
+        "conv: (weights + bias) × output pixels; other layers with parameters: their "
+        "parameter count per sample",
     )
 
 

@@ -81,8 +81,9 @@ def run_verify(
     fmt: str = "table",
     peers: bool = True,
 ) -> int:
-    """Check the engine against PyTorch; 0 when everything agrees, 1 on a mismatch, 2 on a
-    bad spec or a missing dependency."""
+    """Check the engine against PyTorch; 0 when everything agrees, 1 on a mismatch or a
+    layer PyTorch refused (reported in the chosen format), 2 on a bad spec or a missing
+    dependency."""
     missing = _torch_missing()
     if missing:
         sys.stderr.write(missing + "\n")

@@ -326,8 +326,140 @@ def test_a_torch_failure_the_engine_did_not_foresee_names_the_layer(monkeypatch)
     )
     result = runner.invoke(app, ["verify", str(ROOT / "specs" / "mnist_cnn.yaml"), "--no-peers"])
     assert result.exit_code == 1
-    assert "✗ PyTorch failed at layer 'relu1': RuntimeError" in result.output
+    assert "✗ PyTorch failed at layer 'relu1' (relu): RuntimeError" in result.output
+    assert "every layer before it agrees" in result.output
     assert "Traceback" not in result.output
+
+
+def _pad_every_avgpool_input(monkeypatch):
+    """A builder that disagrees with the engine: PyTorch's avgpools see a padded input, so
+    their outputs grow by one, and PyTorch only fails at the first linear after them."""
+    from cnncalc.layers import TorchCode
+
+    pool = type(KINDS["avgpool"])
+    original = pool.torch_code
+
+    def padded(self, values, shape, output, details):
+        code = original(self, values, shape, output, details)
+        return TorchCode(code.module, code.call.replace("{x}", "F.pad({x}, (1, 1, 1, 1))"))
+
+    monkeypatch.setattr(pool, "torch_code", padded)
+
+
+def test_a_forward_failure_names_the_first_layer_torch_shaped_differently(monkeypatch):
+    """LeNet's s2 is the first to differ; s4 and c5 differ too, and f6 is where torch fails."""
+    _pad_every_avgpool_input(monkeypatch)
+    result = verify(ROOT / "specs" / "lenet5.yaml", device="meta", peers=())
+    failure = result.failure
+    assert (failure.stage, failure.path, failure.kind) == ("forward", "f6", "linear")
+    difference = failure.first_difference
+    assert (difference.path, difference.kind) == ("s2", "avgpool")
+    assert (difference.expected, difference.actual) == ((1, 6, 14, 14), (1, 6, 15, 15))
+    assert [str(mismatch) for mismatch in result.mismatches] == [
+        "s2: shape cnncalc 1×6×14×14 ≠ torch 1×6×15×15"
+    ]
+
+    table = runner.invoke(app, ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers"])
+    assert table.exit_code == 1
+    lines = table.stdout.splitlines()
+    assert lines[1] == (
+        "✗ first disagreement: layer 's2' (avgpool): output shape cnncalc 1×6×14×14 "
+        "≠ torch 1×6×15×15"
+    )
+    assert lines[2].startswith("✗ then PyTorch failed at layer 'f6' (linear): RuntimeError")
+
+
+def test_a_forward_failure_in_json_carries_the_first_difference_as_numbers(monkeypatch):
+    _pad_every_avgpool_input(monkeypatch)
+    arguments = ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers", "-f", "json"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    failure = document["failure"]
+    assert (failure["stage"], failure["layer"], failure["kind"]) == ("forward", "f6", "linear")
+    assert failure["error"].startswith("RuntimeError: ")
+    assert failure["first_difference"] == {
+        "layer": "s2",
+        "kind": "avgpool",
+        "check": "shape",
+        "cnncalc": [1, 6, 14, 14],
+        "torch": [1, 6, 15, 15],
+    }
+    (mismatch,) = document["mismatches"]
+    assert (mismatch["layer"], mismatch["cnncalc"], mismatch["torch"]) == (
+        "s2",
+        [1, 6, 14, 14],
+        [1, 6, 15, 15],
+    )
+
+
+def _refuse_every_conv(monkeypatch):
+    """A constructor PyTorch refuses, which the engine cannot foresee."""
+    from cnncalc.layers import TorchCode
+
+    conv = type(KINDS["conv"])
+    original = conv.torch_code
+
+    def refused(self, values, shape, output, details):
+        code = original(self, values, shape, output, details)
+        return TorchCode(code.module[:-1] + ", bogus=1)", code.call)
+
+    monkeypatch.setattr(conv, "torch_code", refused)
+
+
+def test_a_build_failure_is_a_verification_failure_with_the_layer_exit_1(monkeypatch):
+    """Like a forward failure: exit 1, the layer path and what PyTorch was given, no
+    traceback, and not the exit 2 of a bad spec."""
+    _refuse_every_conv(monkeypatch)
+    result = runner.invoke(app, ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers"])
+    assert result.exit_code == 1, result.output
+    assert "✗ PyTorch could not build layer 'c1' (conv): TypeError" in result.stdout
+    assert "PyTorch was given: nn.Conv2d(1, 6, kernel_size=(5, 5)" in result.stdout
+    assert "Traceback" not in result.output and result.stderr == ""
+
+
+def test_a_build_failure_in_json_is_a_json_document_exit_1(monkeypatch):
+    _refuse_every_conv(monkeypatch)
+    arguments = ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers", "-f", "json"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    failure = document["failure"]
+    assert (failure["stage"], failure["layer"], failure["kind"]) == ("build", "c1", "conv")
+    assert failure["error"].startswith("TypeError: ")
+    assert failure["code"].startswith("nn.Conv2d(1, 6,")
+
+
+def test_a_forward_failure_in_json_is_a_json_document_exit_1(monkeypatch):
+    from cnncalc.layers import TorchCode
+
+    relu = KINDS["relu"]
+    monkeypatch.setattr(
+        type(relu), "torch_code", lambda self, *args: TorchCode(None, "{x}.view(-1, 7, 7)")
+    )
+    arguments = ["verify", str(ROOT / "specs" / "mnist_cnn.yaml"), "--no-peers", "-f", "json"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 1, result.output
+    failure = json.loads(result.stdout)["failure"]
+    assert (failure["stage"], failure["layer"], failure["first_difference"]) == (
+        "forward",
+        "relu1",
+        None,
+    )
+
+
+def test_a_builder_that_raises_is_reported_with_its_layer(monkeypatch):
+    """A bug in a layer kind's torch builder is a build failure of that layer."""
+
+    def broken(self, *args):
+        raise KeyError("padding")
+
+    monkeypatch.setattr(type(KINDS["maxpool"]), "torch_code", broken)
+    result = verify(ROOT / "specs" / "mnist_cnn.yaml", device="meta", peers=())
+    assert (result.failure.stage, result.failure.path) == ("build", "max_pooling2d")
+    assert result.failure.error == "KeyError: 'padding'"
 
 
 def test_ceil_mode_pool_padded_past_half_its_kernel_is_refused():

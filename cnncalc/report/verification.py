@@ -6,30 +6,22 @@ import json
 from typing import Any
 
 from .. import arith
-from ..torch.verify import Check, Verification
+from ..torch.verify import Check, Failure, Verification, value_text
 
 OK, BAD = "✓", "✗"
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, tuple):
-        return "×".join(str(item) for item in value)
-    if value is None:
-        return "—"
-    return arith.as_text(value, thousands=True)
 
 
 def _cell(check: Check) -> str:
     if check.ok:
         return OK
-    return f"{BAD} cnncalc {_value(check.expected)} ≠ torch {_value(check.actual)}"
+    return f"{BAD} cnncalc {value_text(check.expected)} ≠ torch {value_text(check.actual)}"
 
 
 def verification_table(result: Verification) -> str:
     analysis = result.analysis
     lines = [f"{analysis.name} — {analysis.file} — PyTorch on {result.device}"]
     if result.failure:
-        return "\n".join([*lines, f"✗ {result.failure}"])
+        return "\n".join([*lines, *_failure_lines(result.failure)])
     names = [check.name for check in result.layers[0].checks] if result.layers else []
     width = max([len(layer.path) for layer in result.layers] + [5])
     kind_width = max([len(layer.kind) for layer in result.layers] + [4])
@@ -40,9 +32,9 @@ def verification_table(result: Verification) -> str:
     lines.append("")
     for check in result.totals:
         detail = (
-            _value(check.actual)
+            value_text(check.actual)
             if check.ok
-            else f"cnncalc {_value(check.expected)} ≠ {_value(check.actual)}"
+            else f"cnncalc {value_text(check.expected)} ≠ {value_text(check.actual)}"
         )
         lines.append(f"{OK if check.ok else BAD} {check.name}: {detail}")
     for tool, reason in result.skipped:
@@ -56,8 +48,43 @@ def verification_table(result: Verification) -> str:
     return "\n".join(lines)
 
 
-def _json_value(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else arith.as_json(value)
+def _failure_lines(failure: Failure) -> list[str]:
+    """The first layer PyTorch shaped differently, then the crash it led to (or the crash
+    alone, when every layer before it agreed)."""
+    difference = failure.first_difference
+    if failure.stage == "build":
+        code = [f"  PyTorch was given: {failure.code}"] if failure.code else []
+        return [f"{BAD} {failure}", *code]
+    if difference is None:
+        return [f"{BAD} {failure}", "  (every layer before it agrees with the engine)"]
+    return [
+        f"{BAD} first disagreement: {difference}",
+        f"{BAD} then {failure}",
+        f"  (layers before '{difference.path}' agree; look at '{difference.path}' first)",
+    ]
+
+
+def _failure_json(failure: Failure | None) -> dict[str, Any] | None:
+    if failure is None:
+        return None
+    difference = failure.first_difference
+    return {
+        "stage": failure.stage,
+        "layer": failure.path,
+        "kind": failure.kind,
+        "error": failure.error,
+        "code": failure.code or None,
+        "message": str(failure),
+        "first_difference": None
+        if difference is None
+        else {
+            "layer": difference.path,
+            "kind": difference.kind,
+            "check": "shape",
+            "cnncalc": arith.as_json(difference.expected),
+            "torch": arith.as_json(difference.actual),
+        },
+    }
 
 
 def verification_json(result: Verification) -> str:
@@ -67,7 +94,7 @@ def verification_json(result: Verification) -> str:
         "file": result.analysis.file,
         "device": result.device,
         "ok": result.ok,
-        "failure": result.failure,
+        "failure": _failure_json(result.failure),
         "layers": [
             {
                 "path": layer.path,
@@ -75,8 +102,8 @@ def verification_json(result: Verification) -> str:
                 "ok": layer.ok,
                 "checks": {
                     check.name: {
-                        "cnncalc": _json_value(check.expected),
-                        "torch": _json_value(check.actual),
+                        "cnncalc": arith.as_json(check.expected),
+                        "torch": arith.as_json(check.actual),
                         "ok": check.ok,
                     }
                     for check in layer.checks
@@ -87,13 +114,22 @@ def verification_json(result: Verification) -> str:
         "totals": [
             {
                 "check": check.name,
-                "cnncalc": _json_value(check.expected),
-                "actual": _json_value(check.actual),
+                "cnncalc": arith.as_json(check.expected),
+                "actual": arith.as_json(check.actual),
                 "ok": check.ok,
             }
             for check in result.totals
         ],
         "skipped": [{"tool": tool, "reason": reason} for tool, reason in result.skipped],
-        "mismatches": result.mismatches,
+        "mismatches": [
+            {
+                "layer": mismatch.layer,
+                "check": mismatch.check,
+                "cnncalc": arith.as_json(mismatch.expected),
+                "torch": arith.as_json(mismatch.actual),
+                "message": str(mismatch),
+            }
+            for mismatch in result.mismatches
+        ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False)

@@ -260,6 +260,33 @@ def test_verify_cli_mismatch_exit_1(monkeypatch):
     assert "c1" in result.output and "cnncalc 157 ≠ torch 156" in result.output
 
 
+def test_verify_json_gives_mismatches_as_numbers(monkeypatch):
+    """Counts are JSON ints and shapes lists of ints, not Python reprs inside strings."""
+    conv = KINDS["conv"]
+    original = type(conv).infer
+
+    def wrong(self, values, shape, where):
+        cost = original(self, values, shape, where)
+        return type(cost)(**{**cost.__dict__, "weights": cost.weights + 1})
+
+    monkeypatch.setattr(type(conv), "infer", wrong)
+    arguments = ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers", "-f", "json"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    first = document["mismatches"][0]
+    assert first == {
+        "layer": "c1",
+        "check": "params",
+        "cnncalc": 157,
+        "torch": 156,
+        "message": "c1: params cnncalc 157 ≠ torch 156",
+    }
+    totals = [mismatch for mismatch in document["mismatches"] if mismatch["layer"] is None]
+    assert {"check": "params", "cnncalc": 61_709, "torch": 61_706}.items() <= totals[0].items()
+    assert document["layers"][0]["checks"]["shape"]["torch"] == [1, 6, 28, 28]
+
+
 def test_verify_cli_bad_spec_exit_2():
     result = runner.invoke(app, ["verify", str(ROOT / "docs" / "examples" / "typo.yaml")])
     assert result.exit_code == 2

@@ -20,6 +20,7 @@ from .test_layers import CASES
 
 torch = pytest.importorskip("torch")
 
+from cnncalc.report.verification import verification_table  # noqa: E402
 from cnncalc.torch import build  # noqa: E402
 from cnncalc.torch.export import export_source  # noqa: E402
 from cnncalc.torch.verify import verify  # noqa: E402
@@ -285,6 +286,36 @@ def test_verify_json_gives_mismatches_as_numbers(monkeypatch):
     totals = [mismatch for mismatch in document["mismatches"] if mismatch["layer"] is None]
     assert {"check": "params", "cnncalc": 61_709, "torch": 61_706}.items() <= totals[0].items()
     assert document["layers"][0]["checks"]["shape"]["torch"] == [1, 6, 28, 28]
+
+
+def test_verify_table_columns_come_from_every_layer():
+    """A first layer without a MACs check (an inline channel shuffle) keeps the column."""
+    spec = cnncalc.parse_spec(
+        "name: shuffle first\ninput: [4, 8, 8]\nlayers:\n"
+        "  - channel_shuffle: 2\n  - conv: {filters: 6, kernel: 3}\n",
+        "shuffle.yaml",
+    )
+    lines = verification_table(verify(spec, device="meta", peers=())).splitlines()
+    assert lines[1].split() == ["layer", "kind", "shape", "params", "MACs"]
+    assert lines[2].split() == ["shuffle1", "channel_shuffle", "✓", "✓"]
+    assert lines[3].split() == ["conv1", "conv", "✓", "✓", "✓"]
+    assert lines[3].index("✓", lines[1].index("MACs")) == lines[1].index("MACs")
+
+
+def test_verify_table_keeps_columns_aligned_past_a_mismatch(monkeypatch):
+    conv = KINDS["conv"]
+    original = type(conv).infer
+
+    def wrong(self, values, shape, where):
+        cost = original(self, values, shape, where)
+        return type(cost)(**{**cost.__dict__, "weights": cost.weights + 1})
+
+    monkeypatch.setattr(type(conv), "infer", wrong)
+    table = verification_table(verify(ROOT / "specs" / "lenet5.yaml", peers=()))
+    header, *rows = table.splitlines()[1:13]
+    column = header.index("MACs")
+    assert rows[0].startswith("c1") and "cnncalc 157 ≠ torch 156" in rows[0]
+    assert all(row[column] == "✓" for row in rows), rows
 
 
 def test_verify_cli_bad_spec_exit_2():

@@ -9,6 +9,7 @@ from .. import arith
 from ..torch.verify import Check, Failure, Verification, value_text
 
 OK, BAD = "✓", "✗"
+NOT_CHECKED = ""
 
 
 def _cell(check: Check) -> str:
@@ -22,13 +23,7 @@ def verification_table(result: Verification) -> str:
     lines = [f"{analysis.name} — {analysis.file} — PyTorch on {result.device}"]
     if result.failure:
         return "\n".join([*lines, *_failure_lines(result.failure)])
-    names = [check.name for check in result.layers[0].checks] if result.layers else []
-    width = max([len(layer.path) for layer in result.layers] + [5])
-    kind_width = max([len(layer.kind) for layer in result.layers] + [4])
-    lines.append(f"{'layer'.ljust(width)}  {'kind'.ljust(kind_width)}  " + "  ".join(names))
-    for layer in result.layers:
-        cells = "  ".join(_cell(check).ljust(len(check.name)) for check in layer.checks)
-        lines.append(f"{layer.path.ljust(width)}  {layer.kind.ljust(kind_width)}  {cells}".rstrip())
+    lines += _layer_lines(result)
     lines.append("")
     for check in result.totals:
         detail = (
@@ -46,6 +41,31 @@ def verification_table(result: Verification) -> str:
         f"{sum(c.ok for c in result.totals)}/{len(result.totals)} totals agree: {verdict}"
     )
     return "\n".join(lines)
+
+
+def _layer_lines(result: Verification) -> list[str]:
+    """The per-layer table; each column as wide as its widest cell, so a ✗ with both
+    values does not push the next columns out of line."""
+    names = _check_names(result)
+    grid = [["layer", "kind", *names]]
+    for layer in result.layers:
+        checks = {check.name: check for check in layer.checks}
+        cells = [_cell(checks[name]) if name in checks else NOT_CHECKED for name in names]
+        grid.append([layer.path, layer.kind, *cells])
+    widths = [max(len(row[column]) for row in grid) for column in range(len(grid[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in grid
+    ]
+
+
+def _check_names(result: Verification) -> list[str]:
+    """The columns: every check any layer has, in the order first met. A layer without one
+    (an inline step has no module for FlopCounterMode to attribute MACs to) gets a blank."""
+    names: dict[str, None] = {}
+    for layer in result.layers:
+        names.update(dict.fromkeys(check.name for check in layer.checks))
+    return list(names)
 
 
 def _failure_lines(failure: Failure) -> list[str]:

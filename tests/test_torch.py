@@ -14,7 +14,7 @@ from cnncalc.cli import app
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.spec.parser import STRUCTURES
 
-from .conftest import ROOT, SPECS
+from .conftest import ROOT, SPECS, examples
 from .strategies import KIND_STRATEGIES, STRUCTURE_STRATEGIES, random_specs
 from .test_layers import CASES
 
@@ -75,7 +75,7 @@ def test_small_specs_verify_on_cpu_with_the_peer_tools(name):
 # ------------------------------------------------------------------ random specs
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_specs())
 def test_random_specs_agree_with_torch_on_every_layer(case):
     text, numeric = case
@@ -85,13 +85,21 @@ def test_random_specs_agree_with_torch_on_every_layer(case):
 
 
 @pytest.mark.skipif(not HAS_FVCORE, reason="fvcore is not installed")
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_specs(max_items=4))
 def test_random_specs_compatibility_totals_equal_the_real_tools(case):
     text, numeric = case
     analysis = cnncalc.analyse(cnncalc.parse_spec(text, "random.yaml"), list(numeric))
     result = verify(analysis, device="cpu", peers=("fvcore",))
     assert result.ok, (text, result.failure, result.mismatches)
+
+
+def test_the_thorough_profile_scales_every_property_test():
+    """`make thorough` must search ten times harder, and the default suite not at all."""
+    for everyday in ("default", "ci"):  # hypothesis loads "ci" itself when $CI is set
+        assert examples(120, settings.get_profile(everyday)) == 120
+    thorough = settings.get_profile("thorough")
+    assert [examples(count, thorough) for count in (15, 25, 120, 200)] == [150, 250, 1200, 2000]
 
 
 # ------------------------------------------------------------------ build and export

@@ -324,6 +324,7 @@ def test_verify_table_keeps_columns_aligned_past_a_mismatch(monkeypatch):
     column = header.index("MACs")
     assert rows[0].startswith("c1") and "cnncalc 157 ≠ torch 156" in rows[0]
     assert all(row[column] == "✓" for row in rows), rows
+    assert table.endswith("4 mismatches, the first at layer 'c1' (params)")
 
 
 def test_verify_cli_bad_spec_exit_2():

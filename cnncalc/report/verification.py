@@ -35,12 +35,21 @@ def verification_table(result: Verification) -> str:
     for tool, reason in result.skipped:
         lines.append(f"- {tool} skipped: {reason}")
     passed = sum(layer.ok for layer in result.layers)
-    verdict = "all agree" if result.ok else f"{len(result.mismatches)} mismatches"
+    verdict = "all agree" if result.ok else _verdict(result)
     lines.append(
         f"{passed}/{len(result.layers)} layers and "
         f"{sum(c.ok for c in result.totals)}/{len(result.totals)} totals agree: {verdict}"
     )
     return "\n".join(lines)
+
+
+def _verdict(result: Verification) -> str:
+    """How many disagree, and the first layer to look at: a wrong shape carries on into
+    every layer after it, so the first is usually the cause."""
+    mismatches = result.mismatches
+    first = next((mismatch for mismatch in mismatches if mismatch.layer is not None), None)
+    count = f"{len(mismatches)} mismatch{'es' if len(mismatches) != 1 else ''}"
+    return f"{count}, the first at layer '{first.layer}' ({first.check})" if first else count
 
 
 def _layer_lines(result: Verification) -> list[str]:

@@ -124,7 +124,8 @@ def _warning_line(caught: warnings.WarningMessage) -> str | None:
     if _exporter_noise(caught):
         return None
     lines = str(caught.message).strip().splitlines()
-    return f"{caught.category.__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    name = caught.category.__name__
+    return f"{name}: {lines[0]}" if lines else name
 
 
 def _exporter_noise(caught: warnings.WarningMessage) -> bool:

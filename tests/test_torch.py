@@ -513,6 +513,34 @@ def test_a_forward_failure_names_the_first_layer_torch_shaped_differently(monkey
     assert lines[2].startswith("✗ then PyTorch failed at layer 'f6' (linear): RuntimeError")
 
 
+def test_a_failure_at_a_merge_names_the_branch_layer_that_differed(monkeypatch):
+    """The pool in the second branch grows its output; PyTorch fails only at the concat."""
+    from cnncalc.layers import TorchCode
+
+    pool = type(KINDS["maxpool"])
+    original = pool.torch_code
+
+    def padded(self, values, shape, output, details):
+        code = original(self, values, shape, output, details)
+        return TorchCode(code.module, code.call.replace("{x}", "F.pad({x}, (1, 1, 1, 1))"))
+
+    monkeypatch.setattr(pool, "torch_code", padded)
+    spec = cnncalc.parse_spec(
+        "name: branches\ninput: [4, 8, 8]\nlayers:\n  - concat:\n"
+        "      - [conv: {filters: 4, kernel: 3, padding: 1}]\n"
+        "      - [maxpool: {kernel: 3, stride: 1, padding: 1}, relu]\n"
+        "  - flatten\n  - linear: 10\n"
+    )
+    failure = verify(spec, device="meta", peers=()).failure
+    assert (failure.path, failure.kind) == ("concat1.concat1", "concat")
+    difference = failure.first_difference
+    assert (difference.path, difference.expected, difference.actual) == (
+        "concat1.branch2.pool1",
+        (1, 4, 8, 8),
+        (1, 4, 10, 10),
+    )
+
+
 def test_a_forward_failure_in_json_carries_the_first_difference_as_numbers(monkeypatch):
     _pad_every_avgpool_input(monkeypatch)
     arguments = ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers", "-f", "json"]

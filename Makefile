@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORE := $(VENV)/.installed-core
 
-.PHONY: setup core demo test lint unit bench goldens clean
+.PHONY: setup core demo test lint unit thorough bench goldens clean
 
 # Everything the tests need: the dev tools and the PyTorch extras (torch pinned to 2.13.0).
 setup: $(STAMP)
@@ -38,6 +38,10 @@ lint: setup
 
 unit: setup
 	$(BIN)/python -m pytest
+
+# Every property test with ten times the examples (tests/conftest.py): nightly, not per push.
+thorough: setup
+	$(BIN)/python -m pytest --hypothesis-profile thorough
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

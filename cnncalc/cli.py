@@ -154,7 +154,8 @@ def verify(
     """Build the spec in PyTorch and check every number against it.
 
     Every layer's shape, parameters and MACs, and the totals against FlopCounterMode, fvcore
-    and torchinfo. Exit 0: all agree; 1: a mismatch; 2: a bad spec.
+    and torchinfo. Exit 0: all agree; 1: a mismatch, or a layer PyTorch refused to build or
+    run (named, with the first layer whose shape differed); 2: a bad spec.
 
     Example: cnncalc verify specs/resnet18.yaml --device meta
     """

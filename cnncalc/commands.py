@@ -81,8 +81,9 @@ def run_verify(
     fmt: str = "table",
     peers: bool = True,
 ) -> int:
-    """Check the engine against PyTorch; 0 when everything agrees, 1 on a mismatch, 2 on a
-    bad spec or a missing dependency."""
+    """Check the engine against PyTorch; 0 when everything agrees, 1 on a mismatch or a
+    layer PyTorch refused (reported in the chosen format), 2 on a bad spec or a missing
+    dependency."""
     missing = _torch_missing()
     if missing:
         sys.stderr.write(missing + "\n")
@@ -113,8 +114,10 @@ def run_export(spec: str, target: str, output: str | None, input_text: str | Non
             raise UsageError(missing.removeprefix("error: "))
         if not output:
             raise UsageError("--to onnx needs -o FILE.onnx")
-        export_onnx(spec, output, dims)
+        notes = export_onnx(spec, output, dims)
         sys.stderr.write(f"wrote {output}\n")
+        for note in notes:  # what the exporter warned that may matter, one line each
+            sys.stderr.write(f"note: torch.onnx warned: {note}\n")
         return 0
 
     return _guarded(body)

@@ -46,6 +46,8 @@ import cnncalc
 from cnncalc.cli import app
 from cnncalc.errors import SOURCE_WIDTH, clip_source_line
 
+from .conftest import examples
+
 ROOT = Path(__file__).resolve().parent.parent
 ERRORS = ROOT / "tests" / "errors"
 VALID = ERRORS / "valid"
@@ -629,7 +631,7 @@ def _analyse_or_spec_error(text: str) -> None:
 
 
 FUZZ_SETTINGS = settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import cnncalc
 from cnncalc.layers import KINDS
 
+from .conftest import examples
 from .strategies import KIND_STRATEGIES, specs_with_kind
 
 pytest.importorskip("torch")
@@ -21,7 +22,7 @@ from cnncalc.torch.verify import verify
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @settings(
-    max_examples=15,
+    max_examples=examples(15),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

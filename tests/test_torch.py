@@ -14,12 +14,13 @@ from cnncalc.cli import app
 from cnncalc.layers import KINDS, LayerKind
 from cnncalc.spec.parser import STRUCTURES
 
-from .conftest import ROOT, SPECS
+from .conftest import ROOT, SPECS, examples
 from .strategies import KIND_STRATEGIES, STRUCTURE_STRATEGIES, random_specs
 from .test_layers import CASES
 
 torch = pytest.importorskip("torch")
 
+from cnncalc.report.verification import verification_table  # noqa: E402
 from cnncalc.torch import build  # noqa: E402
 from cnncalc.torch.export import export_source  # noqa: E402
 from cnncalc.torch.verify import verify  # noqa: E402
@@ -74,7 +75,7 @@ def test_small_specs_verify_on_cpu_with_the_peer_tools(name):
 # ------------------------------------------------------------------ random specs
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_specs())
 def test_random_specs_agree_with_torch_on_every_layer(case):
     text, numeric = case
@@ -84,13 +85,21 @@ def test_random_specs_agree_with_torch_on_every_layer(case):
 
 
 @pytest.mark.skipif(not HAS_FVCORE, reason="fvcore is not installed")
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_specs(max_items=4))
 def test_random_specs_compatibility_totals_equal_the_real_tools(case):
     text, numeric = case
     analysis = cnncalc.analyse(cnncalc.parse_spec(text, "random.yaml"), list(numeric))
     result = verify(analysis, device="cpu", peers=("fvcore",))
     assert result.ok, (text, result.failure, result.mismatches)
+
+
+def test_the_thorough_profile_scales_every_property_test():
+    """`make thorough` must search ten times harder, and the default suite not at all."""
+    for everyday in ("default", "ci"):  # hypothesis loads "ci" itself when $CI is set
+        assert examples(120, settings.get_profile(everyday)) == 120
+    thorough = settings.get_profile("thorough")
+    assert [examples(count, thorough) for count in (15, 25, 120, 200)] == [150, 250, 1200, 2000]
 
 
 # ------------------------------------------------------------------ build and export
@@ -260,6 +269,64 @@ def test_verify_cli_mismatch_exit_1(monkeypatch):
     assert "c1" in result.output and "cnncalc 157 ≠ torch 156" in result.output
 
 
+def test_verify_json_gives_mismatches_as_numbers(monkeypatch):
+    """Counts are JSON ints and shapes lists of ints, not Python reprs inside strings."""
+    conv = KINDS["conv"]
+    original = type(conv).infer
+
+    def wrong(self, values, shape, where):
+        cost = original(self, values, shape, where)
+        return type(cost)(**{**cost.__dict__, "weights": cost.weights + 1})
+
+    monkeypatch.setattr(type(conv), "infer", wrong)
+    arguments = ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers", "-f", "json"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    first = document["mismatches"][0]
+    assert first == {
+        "layer": "c1",
+        "check": "params",
+        "cnncalc": 157,
+        "torch": 156,
+        "message": "c1: params cnncalc 157 ≠ torch 156",
+    }
+    totals = [mismatch for mismatch in document["mismatches"] if mismatch["layer"] is None]
+    assert {"check": "params", "cnncalc": 61_709, "torch": 61_706}.items() <= totals[0].items()
+    assert document["layers"][0]["checks"]["shape"]["torch"] == [1, 6, 28, 28]
+
+
+def test_verify_table_columns_come_from_every_layer():
+    """A first layer without a MACs check (an inline channel shuffle) keeps the column."""
+    spec = cnncalc.parse_spec(
+        "name: shuffle first\ninput: [4, 8, 8]\nlayers:\n"
+        "  - channel_shuffle: 2\n  - conv: {filters: 6, kernel: 3}\n",
+        "shuffle.yaml",
+    )
+    lines = verification_table(verify(spec, device="meta", peers=())).splitlines()
+    assert lines[1].split() == ["layer", "kind", "shape", "params", "MACs"]
+    assert lines[2].split() == ["shuffle1", "channel_shuffle", "✓", "✓"]
+    assert lines[3].split() == ["conv1", "conv", "✓", "✓", "✓"]
+    assert lines[3].index("✓", lines[1].index("MACs")) == lines[1].index("MACs")
+
+
+def test_verify_table_keeps_columns_aligned_past_a_mismatch(monkeypatch):
+    conv = KINDS["conv"]
+    original = type(conv).infer
+
+    def wrong(self, values, shape, where):
+        cost = original(self, values, shape, where)
+        return type(cost)(**{**cost.__dict__, "weights": cost.weights + 1})
+
+    monkeypatch.setattr(type(conv), "infer", wrong)
+    table = verification_table(verify(ROOT / "specs" / "lenet5.yaml", peers=()))
+    header, *rows = table.splitlines()[1:13]
+    column = header.index("MACs")
+    assert rows[0].startswith("c1") and "cnncalc 157 ≠ torch 156" in rows[0]
+    assert all(row[column] == "✓" for row in rows), rows
+    assert table.endswith("4 mismatches, the first at layer 'c1' (params)")
+
+
 def test_verify_cli_bad_spec_exit_2():
     result = runner.invoke(app, ["verify", str(ROOT / "docs" / "examples" / "typo.yaml")])
     assert result.exit_code == 2
@@ -301,19 +368,96 @@ def test_export_onnx_without_onnx_says_so(tmp_path, monkeypatch):
     assert "pip install 'cnncalc[onnx]'" in result.output
 
 
-@pytest.mark.skipif(importlib.util.find_spec("onnx") is None, reason="onnx is not installed")
-def test_export_onnx(tmp_path):
-    import onnx
+HAS_ONNX = importlib.util.find_spec("onnx") is not None
 
+# batchnorm (which the exporter folds into the conv before it) and LRN (whose slices it
+# cannot constant-fold, and warns about) are the two cases where what the ONNX file holds
+# is not one initializer per parameter
+ONNX_SPEC = """\
+name: onnx check
+input: [3, 16, 16]
+layers:
+  - conv: {filters: 8, kernel: 3, padding: 1, bias: false}
+  - batchnorm
+  - relu
+  - lrn: {size: 5}
+  - maxpool: {kernel: 2}
+  - flatten
+  - linear: 10
+"""
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx is not installed")
+def test_export_onnx_computes_what_the_torch_model_computes(tmp_path):
+    """Robust to the exporter's folding choices: the file passes onnx's checker, has the
+    engine's input and output shapes, and onnx's reference runtime gives the torch model's
+    output for the same weights (the same seed builds the same model)."""
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    from cnncalc.torch.export import export_onnx
+
+    spec = cnncalc.parse_spec(ONNX_SPEC, "onnx.yaml")
+    target = tmp_path / "model.onnx"
+    torch.manual_seed(0)
+    export_onnx(spec, target)
+    torch.manual_seed(0)
+    model = build(spec, device="cpu").eval()
+
+    exported = onnx.load(str(target))
+    onnx.checker.check_model(exported, full_check=True)
+
+    def dims(value):
+        return [dim.dim_value for dim in value.type.tensor_type.shape.dim]
+
+    assert [dims(value) for value in exported.graph.input] == [[1, 3, 16, 16]]
+    assert [dims(value) for value in exported.graph.output] == [[1, 10]]
+    example = torch.randn(1, 3, 16, 16)
+    (onnx_output,) = ReferenceEvaluator(exported).run(None, {"input": example.numpy()})
+    with torch.no_grad():
+        expected = model(example).numpy()
+    assert onnx_output.shape == expected.shape
+    assert abs(onnx_output - expected).max() < 1e-4
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx is not installed")
+def test_export_onnx_keeps_the_exporters_own_warnings_from_the_user(tmp_path):
+    """LRN's slices make the exporter warn that it skipped constant folding; the TorchScript
+    exporter warns that it is deprecated. Neither concerns the user."""
+    import warnings
+
+    from cnncalc.torch.export import export_onnx
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        notes = export_onnx(cnncalc.parse_spec(ONNX_SPEC), tmp_path / "model.onnx")
+    assert [str(warning.message) for warning in caught] == []
+    assert notes == ()
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="onnx is not installed")
+def test_export_onnx_relays_a_warning_that_may_matter_in_one_line(tmp_path, monkeypatch):
+    import warnings
+
+    real_export = torch.onnx.export
+
+    def export_and_warn(*args, **kwargs):
+        warnings.warn(
+            "ONNX opset 17 has no exact equivalent\nsecond line", UserWarning, stacklevel=2
+        )
+        warnings.warn("Constant folding - not applied", UserWarning, stacklevel=2)
+        return real_export(*args, **kwargs)
+
+    monkeypatch.setattr(torch.onnx, "export", export_and_warn)
     target = tmp_path / "lenet.onnx"
     result = runner.invoke(
         app, ["export", str(ROOT / "specs" / "lenet5.yaml"), "--to", "onnx", "-o", str(target)]
     )
     assert result.exit_code == 0, result.output
-    model = onnx.load(str(target))
-    onnx.checker.check_model(model)
-    weights = sum(int(__import__("math").prod(tensor.dims)) for tensor in model.graph.initializer)
-    assert weights == 61_706
+    assert result.stderr == (
+        f"wrote {target}\n"
+        "note: torch.onnx warned: UserWarning: ONNX opset 17 has no exact equivalent\n"
+    )
 
 
 def test_a_torch_failure_the_engine_did_not_foresee_names_the_layer(monkeypatch):
@@ -326,8 +470,168 @@ def test_a_torch_failure_the_engine_did_not_foresee_names_the_layer(monkeypatch)
     )
     result = runner.invoke(app, ["verify", str(ROOT / "specs" / "mnist_cnn.yaml"), "--no-peers"])
     assert result.exit_code == 1
-    assert "✗ PyTorch failed at layer 'relu1': RuntimeError" in result.output
+    assert "✗ PyTorch failed at layer 'relu1' (relu): RuntimeError" in result.output
+    assert "every layer before it agrees" in result.output
     assert "Traceback" not in result.output
+
+
+def _pad_every_avgpool_input(monkeypatch):
+    """A builder that disagrees with the engine: PyTorch's avgpools see a padded input, so
+    their outputs grow by one, and PyTorch only fails at the first linear after them."""
+    from cnncalc.layers import TorchCode
+
+    pool = type(KINDS["avgpool"])
+    original = pool.torch_code
+
+    def padded(self, values, shape, output, details):
+        code = original(self, values, shape, output, details)
+        return TorchCode(code.module, code.call.replace("{x}", "F.pad({x}, (1, 1, 1, 1))"))
+
+    monkeypatch.setattr(pool, "torch_code", padded)
+
+
+def test_a_forward_failure_names_the_first_layer_torch_shaped_differently(monkeypatch):
+    """LeNet's s2 is the first to differ; s4 and c5 differ too, and f6 is where torch fails."""
+    _pad_every_avgpool_input(monkeypatch)
+    result = verify(ROOT / "specs" / "lenet5.yaml", device="meta", peers=())
+    failure = result.failure
+    assert (failure.stage, failure.path, failure.kind) == ("forward", "f6", "linear")
+    difference = failure.first_difference
+    assert (difference.path, difference.kind) == ("s2", "avgpool")
+    assert (difference.expected, difference.actual) == ((1, 6, 14, 14), (1, 6, 15, 15))
+    assert [str(mismatch) for mismatch in result.mismatches] == [
+        "s2: shape cnncalc 1×6×14×14 ≠ torch 1×6×15×15"
+    ]
+
+    table = runner.invoke(app, ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers"])
+    assert table.exit_code == 1
+    lines = table.stdout.splitlines()
+    assert lines[1] == (
+        "✗ first disagreement: layer 's2' (avgpool): output shape cnncalc 1×6×14×14 "
+        "≠ torch 1×6×15×15"
+    )
+    assert lines[2].startswith("✗ then PyTorch failed at layer 'f6' (linear): RuntimeError")
+
+
+def test_a_failure_at_a_merge_names_the_branch_layer_that_differed(monkeypatch):
+    """The pool in the second branch grows its output; PyTorch fails only at the concat."""
+    from cnncalc.layers import TorchCode
+
+    pool = type(KINDS["maxpool"])
+    original = pool.torch_code
+
+    def padded(self, values, shape, output, details):
+        code = original(self, values, shape, output, details)
+        return TorchCode(code.module, code.call.replace("{x}", "F.pad({x}, (1, 1, 1, 1))"))
+
+    monkeypatch.setattr(pool, "torch_code", padded)
+    spec = cnncalc.parse_spec(
+        "name: branches\ninput: [4, 8, 8]\nlayers:\n  - concat:\n"
+        "      - [conv: {filters: 4, kernel: 3, padding: 1}]\n"
+        "      - [maxpool: {kernel: 3, stride: 1, padding: 1}, relu]\n"
+        "  - flatten\n  - linear: 10\n"
+    )
+    failure = verify(spec, device="meta", peers=()).failure
+    assert (failure.path, failure.kind) == ("concat1.concat1", "concat")
+    difference = failure.first_difference
+    assert (difference.path, difference.expected, difference.actual) == (
+        "concat1.branch2.pool1",
+        (1, 4, 8, 8),
+        (1, 4, 10, 10),
+    )
+
+
+def test_a_forward_failure_in_json_carries_the_first_difference_as_numbers(monkeypatch):
+    _pad_every_avgpool_input(monkeypatch)
+    arguments = ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers", "-f", "json"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    failure = document["failure"]
+    assert (failure["stage"], failure["layer"], failure["kind"]) == ("forward", "f6", "linear")
+    assert failure["error"].startswith("RuntimeError: ")
+    assert failure["first_difference"] == {
+        "layer": "s2",
+        "kind": "avgpool",
+        "check": "shape",
+        "cnncalc": [1, 6, 14, 14],
+        "torch": [1, 6, 15, 15],
+    }
+    (mismatch,) = document["mismatches"]
+    assert (mismatch["layer"], mismatch["cnncalc"], mismatch["torch"]) == (
+        "s2",
+        [1, 6, 14, 14],
+        [1, 6, 15, 15],
+    )
+
+
+def _refuse_every_conv(monkeypatch):
+    """A constructor PyTorch refuses, which the engine cannot foresee."""
+    from cnncalc.layers import TorchCode
+
+    conv = type(KINDS["conv"])
+    original = conv.torch_code
+
+    def refused(self, values, shape, output, details):
+        code = original(self, values, shape, output, details)
+        return TorchCode(code.module[:-1] + ", bogus=1)", code.call)
+
+    monkeypatch.setattr(conv, "torch_code", refused)
+
+
+def test_a_build_failure_is_a_verification_failure_with_the_layer_exit_1(monkeypatch):
+    """Like a forward failure: exit 1, the layer path and what PyTorch was given, no
+    traceback, and not the exit 2 of a bad spec."""
+    _refuse_every_conv(monkeypatch)
+    result = runner.invoke(app, ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers"])
+    assert result.exit_code == 1, result.output
+    assert "✗ PyTorch could not build layer 'c1' (conv): TypeError" in result.stdout
+    assert "PyTorch was given: nn.Conv2d(1, 6, kernel_size=(5, 5)" in result.stdout
+    assert "Traceback" not in result.output and result.stderr == ""
+
+
+def test_a_build_failure_in_json_is_a_json_document_exit_1(monkeypatch):
+    _refuse_every_conv(monkeypatch)
+    arguments = ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers", "-f", "json"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    failure = document["failure"]
+    assert (failure["stage"], failure["layer"], failure["kind"]) == ("build", "c1", "conv")
+    assert failure["error"].startswith("TypeError: ")
+    assert failure["code"].startswith("nn.Conv2d(1, 6,")
+
+
+def test_a_forward_failure_in_json_is_a_json_document_exit_1(monkeypatch):
+    from cnncalc.layers import TorchCode
+
+    relu = KINDS["relu"]
+    monkeypatch.setattr(
+        type(relu), "torch_code", lambda self, *args: TorchCode(None, "{x}.view(-1, 7, 7)")
+    )
+    arguments = ["verify", str(ROOT / "specs" / "mnist_cnn.yaml"), "--no-peers", "-f", "json"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 1, result.output
+    failure = json.loads(result.stdout)["failure"]
+    assert (failure["stage"], failure["layer"], failure["first_difference"]) == (
+        "forward",
+        "relu1",
+        None,
+    )
+
+
+def test_a_builder_that_raises_is_reported_with_its_layer(monkeypatch):
+    """A bug in a layer kind's torch builder is a build failure of that layer."""
+
+    def broken(self, *args):
+        raise KeyError("padding")
+
+    monkeypatch.setattr(type(KINDS["maxpool"]), "torch_code", broken)
+    result = verify(ROOT / "specs" / "mnist_cnn.yaml", device="meta", peers=())
+    assert (result.failure.stage, result.failure.path) == ("build", "max_pooling2d")
+    assert result.failure.error == "KeyError: 'padding'"
 
 
 def test_ceil_mode_pool_padded_past_half_its_kernel_is_refused():

@@ -6,49 +6,36 @@ import json
 from typing import Any
 
 from .. import arith
-from ..torch.verify import Check, Verification
+from ..torch.verify import Check, Failure, Verification, value_text
 
 OK, BAD = "✓", "✗"
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, tuple):
-        return "×".join(str(item) for item in value)
-    if value is None:
-        return "—"
-    return arith.as_text(value, thousands=True)
+NOT_CHECKED = ""
 
 
 def _cell(check: Check) -> str:
     if check.ok:
         return OK
-    return f"{BAD} cnncalc {_value(check.expected)} ≠ torch {_value(check.actual)}"
+    return f"{BAD} cnncalc {value_text(check.expected)} ≠ torch {value_text(check.actual)}"
 
 
 def verification_table(result: Verification) -> str:
     analysis = result.analysis
     lines = [f"{analysis.name} — {analysis.file} — PyTorch on {result.device}"]
     if result.failure:
-        return "\n".join([*lines, f"✗ {result.failure}"])
-    names = [check.name for check in result.layers[0].checks] if result.layers else []
-    width = max([len(layer.path) for layer in result.layers] + [5])
-    kind_width = max([len(layer.kind) for layer in result.layers] + [4])
-    lines.append(f"{'layer'.ljust(width)}  {'kind'.ljust(kind_width)}  " + "  ".join(names))
-    for layer in result.layers:
-        cells = "  ".join(_cell(check).ljust(len(check.name)) for check in layer.checks)
-        lines.append(f"{layer.path.ljust(width)}  {layer.kind.ljust(kind_width)}  {cells}".rstrip())
+        return "\n".join([*lines, *_failure_lines(result.failure)])
+    lines += _layer_lines(result)
     lines.append("")
     for check in result.totals:
         detail = (
-            _value(check.actual)
+            value_text(check.actual)
             if check.ok
-            else f"cnncalc {_value(check.expected)} ≠ {_value(check.actual)}"
+            else f"cnncalc {value_text(check.expected)} ≠ {value_text(check.actual)}"
         )
         lines.append(f"{OK if check.ok else BAD} {check.name}: {detail}")
     for tool, reason in result.skipped:
         lines.append(f"- {tool} skipped: {reason}")
     passed = sum(layer.ok for layer in result.layers)
-    verdict = "all agree" if result.ok else f"{len(result.mismatches)} mismatches"
+    verdict = "all agree" if result.ok else _verdict(result)
     lines.append(
         f"{passed}/{len(result.layers)} layers and "
         f"{sum(c.ok for c in result.totals)}/{len(result.totals)} totals agree: {verdict}"
@@ -56,8 +43,77 @@ def verification_table(result: Verification) -> str:
     return "\n".join(lines)
 
 
-def _json_value(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else arith.as_json(value)
+def _verdict(result: Verification) -> str:
+    """How many disagree, and the first layer to look at: a wrong shape carries on into
+    every layer after it, so the first is usually the cause."""
+    mismatches = result.mismatches
+    first = next((mismatch for mismatch in mismatches if mismatch.layer is not None), None)
+    count = f"{len(mismatches)} mismatch{'es' if len(mismatches) != 1 else ''}"
+    return f"{count}, the first at layer '{first.layer}' ({first.check})" if first else count
+
+
+def _layer_lines(result: Verification) -> list[str]:
+    """The per-layer table; each column as wide as its widest cell, so a ✗ with both
+    values does not push the next columns out of line."""
+    names = _check_names(result)
+    grid = [["layer", "kind", *names]]
+    for layer in result.layers:
+        checks = {check.name: check for check in layer.checks}
+        cells = [_cell(checks[name]) if name in checks else NOT_CHECKED for name in names]
+        grid.append([layer.path, layer.kind, *cells])
+    widths = [max(len(row[column]) for row in grid) for column in range(len(grid[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in grid
+    ]
+
+
+def _check_names(result: Verification) -> list[str]:
+    """The columns: every check any layer has, in the order first met. A layer without one
+    (an inline step has no module for FlopCounterMode to attribute MACs to) gets a blank."""
+    names: dict[str, None] = {}
+    for layer in result.layers:
+        names.update(dict.fromkeys(check.name for check in layer.checks))
+    return list(names)
+
+
+def _failure_lines(failure: Failure) -> list[str]:
+    """The first layer PyTorch shaped differently, then the crash it led to (or the crash
+    alone, when every layer before it agreed)."""
+    difference = failure.first_difference
+    if failure.stage == "build":
+        code = [f"  PyTorch was given: {failure.code}"] if failure.code else []
+        return [f"{BAD} {failure}", *code]
+    if difference is None:
+        return [f"{BAD} {failure}", "  (every layer before it agrees with the engine)"]
+    return [
+        f"{BAD} first disagreement: {difference}",
+        f"{BAD} then {failure}",
+        f"  (layers before '{difference.path}' agree; look at '{difference.path}' first)",
+    ]
+
+
+def _failure_json(failure: Failure | None) -> dict[str, Any] | None:
+    if failure is None:
+        return None
+    difference = failure.first_difference
+    return {
+        "stage": failure.stage,
+        "layer": failure.path,
+        "kind": failure.kind,
+        "error": failure.error,
+        "code": failure.code or None,
+        "message": str(failure),
+        "first_difference": None
+        if difference is None
+        else {
+            "layer": difference.path,
+            "kind": difference.kind,
+            "check": "shape",
+            "cnncalc": arith.as_json(difference.expected),
+            "torch": arith.as_json(difference.actual),
+        },
+    }
 
 
 def verification_json(result: Verification) -> str:
@@ -67,7 +123,7 @@ def verification_json(result: Verification) -> str:
         "file": result.analysis.file,
         "device": result.device,
         "ok": result.ok,
-        "failure": result.failure,
+        "failure": _failure_json(result.failure),
         "layers": [
             {
                 "path": layer.path,
@@ -75,8 +131,8 @@ def verification_json(result: Verification) -> str:
                 "ok": layer.ok,
                 "checks": {
                     check.name: {
-                        "cnncalc": _json_value(check.expected),
-                        "torch": _json_value(check.actual),
+                        "cnncalc": arith.as_json(check.expected),
+                        "torch": arith.as_json(check.actual),
                         "ok": check.ok,
                     }
                     for check in layer.checks
@@ -87,13 +143,22 @@ def verification_json(result: Verification) -> str:
         "totals": [
             {
                 "check": check.name,
-                "cnncalc": _json_value(check.expected),
-                "actual": _json_value(check.actual),
+                "cnncalc": arith.as_json(check.expected),
+                "actual": arith.as_json(check.actual),
                 "ok": check.ok,
             }
             for check in result.totals
         ],
         "skipped": [{"tool": tool, "reason": reason} for tool, reason in result.skipped],
-        "mismatches": result.mismatches,
+        "mismatches": [
+            {
+                "layer": mismatch.layer,
+                "check": mismatch.check,
+                "cnncalc": arith.as_json(mismatch.expected),
+                "torch": arith.as_json(mismatch.actual),
+                "message": str(mismatch),
+            }
+            for mismatch in result.mismatches
+        ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..engine import Analysis, analyse
 from ..spec import Spec, load_spec
-from .codegen import BuildError, Program, attribute, generate
+from .codegen import BuildError, LayerBuildError, Program, attribute, generate
 
 
 def to_analysis(
@@ -73,7 +73,7 @@ def construct(path: str, source: str, namespace: dict[str, Any]) -> Any:
     try:
         return eval(source, namespace)  # source comes from the layer kinds, not the user
     except Exception as error:  # torch refused a layer the engine accepted
-        raise BuildError(f"PyTorch could not build layer '{path}' ({source}): {error}") from None
+        raise LayerBuildError(path, source, error) from None
 
 
 def _model_class(program: Program, namespace: dict[str, Any]) -> type:
@@ -103,11 +103,14 @@ def _model_class(program: Program, namespace: dict[str, Any]) -> type:
 
 def _attach(model: Any, tree: dict[str, Any], modules: dict[str, Any], nn: Any) -> None:
     for name, value in tree.items():
-        child = _tree_module(name, value, modules, nn)
-        if attribute(name):
-            setattr(model, name, child)
-        else:
-            model.add_module(name, child)
+        try:
+            child = _tree_module(name, value, modules, nn)
+            if attribute(name):
+                setattr(model, name, child)
+            else:
+                model.add_module(name, child)
+        except Exception as error:  # a name torch will not take, though the parser did
+            raise LayerBuildError(name, "", error) from None
 
 
 def _tree_module(path: str, value: Any, modules: dict[str, Any], nn: Any) -> Any:
@@ -118,4 +121,4 @@ def _tree_module(path: str, value: Any, modules: dict[str, Any], nn: Any) -> Any
     )
 
 
-__all__ = ["BuildError", "build", "check_device", "to_analysis"]
+__all__ = ["BuildError", "LayerBuildError", "build", "check_device", "to_analysis"]

@@ -32,6 +32,26 @@ class BuildError(CnncalcError):
     """The spec cannot be turned into a PyTorch module (e.g. symbolic input)."""
 
 
+def error_text(error: Exception) -> str:
+    """``RuntimeError: mat1 and mat2 ...``: an exception's type and first line, without
+    torch's multi-line context."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+class LayerBuildError(BuildError):
+    """PyTorch, or a layer kind's builder, refused a layer the engine accepted: not a bad
+    spec but a disagreement between cnncalc and PyTorch, which ``verify`` reports as one."""
+
+    def __init__(self, path: str, code: str, error: Exception) -> None:
+        self.path = path
+        self.code = code
+        """The constructor PyTorch was given ('' when the builder itself failed)."""
+        self.reason = error_text(error)
+        given = f" ({code})" if code else ""
+        super().__init__(f"PyTorch could not build layer '{path}'{given}: {self.reason}")
+
+
 @dataclass
 class Module:
     """A module to construct: its path and constructor expression."""
@@ -61,7 +81,14 @@ def class_name(name: str) -> str:
 
 
 def torch_code(row: Row) -> TorchCode:
-    return KINDS[row.kind].torch_code(row.values, row.input_shape, row.output_shape, row.details)
+    try:
+        return KINDS[row.kind].torch_code(
+            row.values, row.input_shape, row.output_shape, row.details
+        )
+    except CnncalcError:
+        raise
+    except Exception as error:  # a builder's bug is reported with its layer, not as a traceback
+        raise LayerBuildError(row.path, "", error) from error
 
 
 def generate(analysis: Analysis, trace: bool = False) -> Program:

@@ -7,6 +7,7 @@ state_dict keys are the spec's paths, and ``forward`` carries a shape comment pe
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -86,8 +87,11 @@ def _tree_source(value: Any, depth: int) -> str:
 
 def export_onnx(
     spec: Any, path: str | os.PathLike[str], input_shape: Sequence[Any] | None = None
-) -> None:
-    """Export through ``torch.onnx`` (needs the onnx package)."""
+) -> tuple[str, ...]:
+    """Export through ``torch.onnx`` (needs the onnx package), for a fixed input shape.
+
+    Returns the exporter's warnings that may concern the user, one line each; the ones
+    about its own workings (see :func:`_exporter_noise`) are dropped."""
     import importlib.util
 
     if importlib.util.find_spec("onnx") is None:
@@ -97,13 +101,10 @@ def export_onnx(
     analysis = to_analysis(spec, input_shape)
     model = build(analysis, device="cpu").eval()
     example = torch.randn(1, *analysis.input_shape)
-    import warnings
-
     try:
-        # the TorchScript exporter needs only onnx (the dynamo one also needs onnxscript);
-        # torch 2.13 marks it deprecated, which is not the user's concern here
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # the TorchScript exporter needs only onnx (the dynamo one also needs onnxscript)
             torch.onnx.export(
                 model,
                 (example,),
@@ -114,3 +115,33 @@ def export_onnx(
             )
     except Exception as error:  # report, don't crash
         raise BuildError(f"torch.onnx.export failed: {type(error).__name__}: {error}") from None
+    notes = (_warning_line(caught_warning) for caught_warning in caught)
+    return tuple(dict.fromkeys(note for note in notes if note is not None))
+
+
+def _warning_line(caught: warnings.WarningMessage) -> str | None:
+    """One line for a warning worth showing; None for the exporter's own noise."""
+    if _exporter_noise(caught):
+        return None
+    lines = str(caught.message).strip().splitlines()
+    name = caught.category.__name__
+    return f"{name}: {lines[0]}" if lines else name
+
+
+def _exporter_noise(caught: warnings.WarningMessage) -> bool:
+    """Warnings that say nothing about the exported model:
+
+    - deprecations of the TorchScript exporter itself (torch 2.13 prefers dynamo, which
+      would need onnxscript);
+    - "Constant folding ... not applied": an optimisation skipped, the graph is still
+      exact (LRN's slices, for one);
+    - TracerWarnings that a Python value is traced as a constant: cnncalc's layers branch
+      on shapes only, never on data (F.local_response_norm's ``input.numel() == 0``), and
+      the export is for one fixed input shape, so those values are constants.
+    """
+    if issubclass(caught.category, DeprecationWarning):
+        return True
+    text = str(caught.message)
+    if text.startswith("Constant folding"):
+        return True
+    return caught.category.__name__ == "TracerWarning" and "treated as a constant" in text

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import arith
 from ..engine import Analysis
 from ..engine.conventions import CONVENTIONS
 from .build import build, check_device, to_analysis
-from .codegen import BuildError
+from .codegen import BuildError, LayerBuildError, error_text
 
 PEERS = ("flopcounter", "fvcore", "torchinfo")
 
@@ -47,13 +48,53 @@ class LayerCheck:
 
 
 @dataclass(frozen=True)
+class ShapeDifference:
+    """A layer whose output PyTorch shaped differently from the engine (batch first)."""
+
+    path: str
+    kind: str
+    expected: tuple[int, ...]
+    actual: tuple[int, ...]
+
+    def __str__(self) -> str:
+        return (
+            f"layer '{self.path}' ({self.kind}): output shape cnncalc "
+            f"{value_text(self.expected)} ≠ torch {value_text(self.actual)}"
+        )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """PyTorch refused a model the engine accepted: building a layer (``stage`` "build")
+    or running it (``stage`` "forward").
+
+    A wrong shape rule often lets PyTorch run on and fail only at a later layer (a linear
+    whose in_features no longer match), so the first layer whose recorded output differed
+    from the engine's is kept with the crash: that layer is the one to look at.
+    """
+
+    stage: str
+    path: str
+    kind: str
+    error: str
+    code: str = ""
+    """The constructor PyTorch refused (build failures)."""
+    first_difference: ShapeDifference | None = None
+
+    def __str__(self) -> str:
+        if self.stage == "build":
+            return f"PyTorch could not build layer '{self.path}' ({self.kind}): {self.error}"
+        return f"PyTorch failed at layer '{self.path}' ({self.kind}): {self.error}"
+
+
+@dataclass(frozen=True)
 class Verification:
     analysis: Analysis
     device: str
     layers: tuple[LayerCheck, ...] = ()
     totals: tuple[Check, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()
-    failure: str | None = None
+    failure: Failure | None = None
     """A PyTorch failure the engine did not foresee, with the layer path."""
 
     @property
@@ -65,19 +106,50 @@ class Verification:
         )
 
     @property
-    def mismatches(self) -> list[str]:
+    def mismatches(self) -> list[Mismatch]:
+        """Every disagreement: per layer, the first shape difference before a crash, totals."""
         found = [
-            f"{layer.path}: {check.name} cnncalc {check.expected} ≠ torch {check.actual}"
+            Mismatch(layer.path, check.name, check.expected, check.actual)
             for layer in self.layers
             for check in layer.checks
             if not check.ok
         ]
+        difference = self.failure.first_difference if self.failure else None
+        if difference is not None:
+            found.append(Mismatch(difference.path, "shape", difference.expected, difference.actual))
         found += [
-            f"{check.name}: cnncalc {check.expected} ≠ {check.actual}"
+            Mismatch(None, check.name, check.expected, check.actual)
             for check in self.totals
             if not check.ok
         ]
         return found
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One disagreement; ``layer`` is None for a total."""
+
+    layer: str | None
+    check: str
+    expected: Any
+    actual: Any
+
+    def __str__(self) -> str:
+        where = f"{self.layer}: " if self.layer is not None else ""
+        other = "torch " if self.layer is not None else ""
+        return (
+            f"{where}{self.check} cnncalc {value_text(self.expected)} ≠ "
+            f"{other}{value_text(self.actual)}"
+        )
+
+
+def value_text(value: Any) -> str:
+    """A shape as 1×64×56×56, a count as 61,706, a value not recorded as —."""
+    if isinstance(value, tuple):
+        return "×".join(str(item) for item in value)
+    if value is None:
+        return "—"
+    return arith.as_text(value, thousands=True)
 
 
 def verify(
@@ -96,19 +168,19 @@ def verify(
     analysis = to_analysis(spec, input_shape)
     if analysis.batch != 1:
         raise BuildError("verify analyses per sample; pass batch= to verify instead")
-    model = build(analysis, device=device).eval()
+    try:
+        model = build(analysis, device=device).eval()
+    except LayerBuildError as error:  # a disagreement with PyTorch, not a bad spec
+        kind = _kind_at(analysis, error.path)
+        failure = Failure("build", error.path, kind, error.reason, error.code)
+        return Verification(analysis, device, failure=failure)
     shapes = _record_shapes(model)
-    inputs = _input(analysis, batch, device)
     counter = FlopCounterMode(display=False)
     try:
         with torch.no_grad(), counter:
-            model(inputs)
+            model(_input(analysis, batch, device))
     except Exception as error:  # report where PyTorch refused what the engine accepted
-        return Verification(
-            analysis,
-            device,
-            failure=f"PyTorch failed at layer '{model._at}': {type(error).__name__}: {error}",
-        )
+        return Verification(analysis, device, failure=_forward_failure(model, shapes, error, batch))
     flops = {key: sum(counts.values()) for key, counts in counter.get_flop_counts().items()}
     layers = tuple(_layer_checks(model, analysis, shapes, flops, batch))
     totals = [*_total_checks(model, analysis, flops, batch)]
@@ -146,6 +218,35 @@ def _record_shapes(model: Any) -> dict[str, tuple[int, ...]]:
             model.get_submodule(item.path).register_forward_hook(hook_for(item.path))
     model.recorder = lambda path, tensor: shapes.__setitem__(path, tuple(tensor.shape))
     return shapes
+
+
+def _forward_failure(
+    model: Any, shapes: dict[str, tuple[int, ...]], error: Exception, batch: int
+) -> Failure:
+    analysis, at = model.analysis, model._at
+    difference = _first_difference(analysis, shapes, at, batch)
+    return Failure("forward", at, _kind_at(analysis, at), error_text(error), "", difference)
+
+
+def _first_difference(
+    analysis: Analysis, shapes: dict[str, tuple[int, ...]], failed_at: str, batch: int
+) -> ShapeDifference | None:
+    """The first layer, in the order PyTorch ran them, whose recorded output shape is not
+    the engine's. The failing layer is left out: its record, if any, is a half-done step
+    (the module's output before a permute), not the layer's."""
+    rows = {row.path: row for row in analysis.layers}
+    for path, actual in shapes.items():  # a dict keeps the order of the first record
+        row = rows.get(path)
+        if row is None or path == failed_at:
+            continue
+        expected = (batch, *row.output_shape)
+        if actual != expected:
+            return ShapeDifference(path, row.kind, expected, actual)
+    return None
+
+
+def _kind_at(analysis: Analysis, path: str) -> str:
+    return next((row.kind for row in analysis.rows if row.path == path), "?")
 
 
 def _has_module(model: Any, path: str) -> bool:

@@ -532,7 +532,7 @@ def test_a_failure_at_a_merge_names_the_branch_layer_that_differed(monkeypatch):
         "  - flatten\n  - linear: 10\n"
     )
     failure = verify(spec, device="meta", peers=()).failure
-    assert (failure.path, failure.kind) == ("concat1.concat1", "concat")
+    assert (failure.path, failure.kind) == ("concat1.concat", "concat")
     difference = failure.first_difference
     assert (difference.path, difference.expected, difference.actual) == (
         "concat1.branch2.pool1",

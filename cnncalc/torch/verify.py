@@ -328,6 +328,14 @@ def _peer(tool: str, analysis: Analysis, batch: int, device: str) -> tuple[list[
         return [], f"{tool} failed: {type(error).__name__}{detail}"
 
 
+def _fvcore(model: Any, inputs: Any) -> int:
+    from fvcore.nn import FlopCountAnalysis
+
+    counter = FlopCountAnalysis(model, inputs)
+    counter.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    return int(counter.total())
+
+
 def _run_peer(tool: str, analysis: Analysis, batch: int, device: str) -> tuple[list[Check], str]:
     import importlib.util
 
@@ -342,13 +350,24 @@ def _run_peer(tool: str, analysis: Analysis, batch: int, device: str) -> tuple[l
     inputs = _input(analysis, batch, real_device)
     totals = analysis.totals
     if tool == "fvcore":
-        from fvcore.nn import FlopCountAnalysis
-
-        counter = FlopCountAnalysis(model, inputs)
-        counter.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        return [
-            Check("fvcore convention = FlopCountAnalysis", totals.fvcore * batch, counter.total())
-        ], ""
+        checks = [
+            Check(
+                "fvcore convention = FlopCountAnalysis",
+                totals.fvcore * batch,
+                _fvcore(model, inputs),
+            )
+        ]
+        # A training-mode batchnorm needs more than one value per channel: a batch of 2.
+        if _fits_in_memory(analysis, 2, real_device):
+            counted = _fvcore(model.train(), _input(analysis, 2, real_device))
+            checks.append(
+                Check(
+                    "fvcore_training convention = FlopCountAnalysis, model.train(), batch 2",
+                    totals.fvcore_training * 2,
+                    counted,
+                )
+            )
+        return checks, ""
     import torchinfo
 
     result = torchinfo.summary(model, input_data=inputs, verbose=0, device=real_device)

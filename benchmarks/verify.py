@@ -1,4 +1,5 @@
-"""Time and peak memory of ``cnncalc verify`` (meta device) against torchinfo (real tensors).
+"""Time and peak memory of ``cnncalc verify`` (meta device; and by default, with the peers on
+CPU) against torchinfo (real tensors).
 
     python benchmarks/verify.py [--runs N]
 
@@ -32,6 +33,13 @@ def commands() -> dict[str, list[str]]:
             "--device",
             "meta",
             "--no-peers",
+        ],
+        # The default: meta device for the per-layer checks, then fvcore (eval and training
+        # mode) and torchinfo on real CPU tensors for the compatibility totals.
+        "cnncalc verify resnet152 (default: meta, peers on CPU)": [
+            str(BIN / "cnncalc"),
+            "verify",
+            spec,
         ],
         "torchinfo summary resnet152 (real tensors)": [
             str(BIN / "python"),

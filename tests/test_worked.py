@@ -276,3 +276,64 @@ def test_no_bias_batchnorm_rows_add_up_to_the_totals():
     assert "parameters = 2·D (γ and β per channel) = 2·64 = 128" in report_text(
         worked_report(analysis)
     )
+
+
+def test_one_by_one_layers_show_their_unchanged_receptive_field():
+    text = report_text(worked_report(cnncalc.analyse_file(ROOT / "specs" / "resnet50.yaml")))
+    block = text.split("layer1.0.conv1 (conv)")[1].split("layer1.0.bn1")[0]
+    assert "F = 1; S = 1" in block
+    assert "r_out = r_in + (k − 1)·j_in = 11 + (1 − 1)·4 = 11  (unchanged" in block
+    assert "j_out = j_in·s = 4·1 = 4" in block
+
+
+def test_merges_take_the_largest_branch():
+    googlenet = report_text(
+        worked_report(cnncalc.analyse_file(ROOT / "specs" / "googlenet_torchvision.yaml"))
+    )
+    assert (
+        "r_out = max(r₁, r₂, r₃, r₄) = max(27, 43, 43, 43) = 43  (the largest branch, branch2, "
+        "is taken with its jump 8 and start -15)" in googlenet
+    )
+    resnet = report_text(worked_report(cnncalc.analyse_file(ROOT / "specs" / "resnet18.yaml")))
+    assert "r_out = max(r_body, r_shortcut) = max(27, 11) = 27  (the largest branch, the body" in (
+        resnet
+    )
+    # the projection's own 1×1 stride-2 window: the field stays, the jump doubles
+    assert "r_out = r_in + (k − 1)·j_in = 43 + (1 − 1)·4 = 43" in resnet
+    assert "r_out = max(r_body, r_shortcut) = max(67, 43) = 67" in resnet
+
+
+def test_a_broadcast_branch_adds_no_window():
+    analysis = analyse_text("""
+        name: se
+        input: [64, 14, 14]
+        layers:
+          - conv: {filters: 64, kernel: 3, padding: 1}
+          - multiply:
+              - []
+              - [global_avgpool, conv: {filters: 16, kernel: 1}, relu,
+                 conv: {filters: 64, kernel: 1}, sigmoid]
+    """)
+    text = report_text(worked_report(analysis))
+    assert "r_out = r₁ = 3  (the identity carries its jump 1 and start -1; a branch broadcast" in (
+        text
+    )
+
+
+def test_residual_shortcuts_are_worked():
+    resnet = report_text(worked_report(cnncalc.analyse_file(ROOT / "specs" / "resnet18.yaml")))
+    identity = resnet.split("layer1.0.add1 (add)")[1].split("layer1.0.relu2")[0]
+    assert "shortcut = identity = 0 parameters  (the input 56×56×64 already has the body's" in (
+        identity
+    )
+    assert "output = F(x) + shortcut(x) = 56×56×64 + 56×56×64 = 56×56×64" in identity
+    projection = resnet.split("layer2.0.add1 (add)")[1].split("layer2.0.relu2")[0]
+    assert (
+        "shortcut = 1×1 conv (S = 2) + batchnorm = 8,192 + 256 = 8,448 parameters  (a "
+        "projection, because the body changes the depth 64 → 128 and the size 56×56 → 28×28; "
+        "it costs 6,422,528 MACs)" in projection
+    )
+    no_bias = report_text(
+        worked_report(cnncalc.analyse_file(ROOT / "specs" / "resnet18.yaml"), no_bias=True)
+    )
+    assert "+ batchnorm = 8,192 + 128 = 8,320 parameters" in no_bias  # BN β is a bias

@@ -27,7 +27,7 @@ from ..spec.nodes import (
 )
 from ..spec.parser import attach_source
 from .plan import GroupStep, LayerStep, MergeStep, Step
-from .result import Analysis, Row, Warning_, summarize
+from .result import Analysis, Row, Warning_, final_field, summarize
 
 MAX_LAYERS = 1_000_000
 """A spec may expand to at most this many layers (a repeat of 10⁹ is an error, not a hang)."""
@@ -155,7 +155,9 @@ class _Engine:
         if spec.expect:
             from .claims import judge_totals
 
-            self.claims += judge_totals(totals, flow.shape, spec.expect, spec.expect_locs)
+            self.claims += judge_totals(
+                totals, flow.shape, spec.expect, spec.expect_locs, final_field(rows)
+            )
         symbols = tuple(sorted({str(s) for dim in dims for s in getattr(dim, "free_symbols", ())}))
         return Analysis(
             name=spec.name,

@@ -337,3 +337,28 @@ def test_residual_shortcuts_are_worked():
         worked_report(cnncalc.analyse_file(ROOT / "specs" / "resnet18.yaml"), no_bias=True)
     )
     assert "+ batchnorm = 8,192 + 128 = 8,320 parameters" in no_bias  # BN β is a bias
+
+
+def test_report_marks_claims_on_the_steps_they_concern():
+    from cnncalc.report.html_report import report_html
+    from cnncalc.report.latex_report import report_latex
+    from cnncalc.report.markdown_report import report_markdown
+
+    notes = ROOT / "specs" / "lecture_notes"
+    report = worked_report(cnncalc.analyse_file(notes / "alexnet_no_padding_stated_strides.yaml"))
+    text = report_text(report)
+    pool1 = text.split("pool1 (maxpool)")[1].split("conv2 (conv)")[0]
+    assert "    D_out = D_in = 96\n    output = 14×14×96  ✗ claimed 27x27x96\n" in pool1
+    assert "(34,848 weights + 96 biases)  ✓ claimed 34,848" in text
+    assert "**✗ claimed 27x27x96**" in report_markdown(report)
+    assert r"\textbf{$\times$ claimed 27x27x96}" in report_latex(report)
+    assert '<span class="no">✗ claimed 27x27x96</span>' in report_html(report)
+    totals = report_text(worked_report(cnncalc.analyse_file(notes / "alexnet_no_padding.yaml")))
+    assert "✗ claimed 27.55M (≈ 28.81M)" in totals.split("Totals")[1]
+    vgg = report_text(worked_report(cnncalc.analyse_file(notes / "vgg16.yaml")))
+    # a block's subtotal has no step of its own: the claim gets a line
+    assert "    params = 123,642,856  ✗ claimed 122M (≈ 124M)" in vgg
+    assert "16 weight layers" in vgg and "✓ claimed 16" in vgg.split("Totals")[1]
+    rf = report_text(worked_report(cnncalc.analyse_file(notes / "receptive_field_3x3.yaml")))
+    assert "receptive field  7×7  (what one pixel of the last spatial map sees" in rf
+    assert "sees of the input)  ✓ claimed 7x7" in rf

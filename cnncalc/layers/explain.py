@@ -27,6 +27,8 @@ class Equation:
     """The answer as text: ``55`` or ``34,944``."""
     note: str = ""
     """What it means: ``(34,848 weights + 96 biases)`` or a rounding remark."""
+    verdict: str = ""
+    """A claim (``expect:``) this step answers, judged: ``✓ claimed 55x55x96``."""
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,21 @@ def _equation(equation: Equation, answers_only: bool) -> Text:
     line.append(equation.result, style="bold green")
     if equation.note and not answers_only:
         line.append("  " + note_text(equation.note), style="dim")
+    if equation.verdict:
+        line.append("  ")
+        line.append_text(_verdict(equation.verdict))
+    return line
+
+
+def _verdict(verdict: str) -> Text:
+    """Judged claims: green for right, red for wrong."""
+    from rich.text import Text
+
+    line = Text()
+    for index, part in enumerate(verdict.split("; ")):
+        if index:
+            line.append("; ")
+        line.append(part, style="bold green" if part.startswith("✓") else "bold red")
     return line
 
 
@@ -92,7 +107,11 @@ def print_report_rich(report: WorkedReport, console: Console | None = None) -> N
     table.add_column("value", style="green", overflow="fold")
     table.add_column("note", style="dim", overflow="fold")
     for fact in report.totals:
-        table.add_row(fact.label, fact.value, fact.note)
+        note = Text(fact.note, style="dim")
+        if fact.verdict:
+            note.append("  " if fact.note else "")
+            note.append_text(_verdict(fact.verdict))
+        table.add_row(fact.label, fact.value, note)
     console.print(table)
     console.print()
     console.print(Text("Conventions", style="bold"))

@@ -20,6 +20,8 @@ def equation_line(equation: Equation, answers_only: bool = False) -> str:
     line = " = ".join(parts)
     if equation.note and not answers_only:
         line += f"  {equation.note}" if equation.note.startswith("(") else f"  ({equation.note})"
+    if equation.verdict:
+        line += f"  {equation.verdict}"
     return line
 
 
@@ -63,6 +65,7 @@ def report_text(report: WorkedReport) -> str:
     width = max(len(fact.label) for fact in report.totals)
     for fact in report.totals:
         line = f"{fact.label.ljust(width)}  {fact.value}"
-        lines.append(f"{line}  ({fact.note})" if fact.note else line)
+        line = f"{line}  ({fact.note})" if fact.note else line
+        lines.append(f"{line}  {fact.verdict}" if fact.verdict else line)
     lines += ["", "Conventions", "-----------", *(f"- {item}" for item in report.conventions)]
     return "\n".join(lines)

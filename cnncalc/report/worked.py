@@ -8,13 +8,14 @@ parameters live, the depth and why pools do not count, and the conventions used.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import arith
+from ..engine.claims import Claim
 from ..engine.plan import GroupStep, LayerStep, MergeStep, Step
-from ..engine.result import Analysis, Row
+from ..engine.result import Analysis, Row, final_field
 from ..layers import KINDS
 from ..layers.explain import Equation, Explanation, factor, text, volume
 
@@ -37,6 +38,8 @@ class Fact:
     label: str
     value: str
     note: str = ""
+    verdict: str = ""
+    """A claim on the totals about this fact, judged: ``✗ claimed 27.55M (≈ 28.81M)``."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,11 @@ def worked_report(
 ) -> WorkedReport:
     """The whole worked solution of ``analysis``."""
     work = tuple(_walk(analysis.steps, 0, no_bias))
+    claims = _claims_by_path(analysis.claims)
     return WorkedReport(
         analysis,
-        work,
-        tuple(_totals(analysis, no_bias)),
+        tuple(_judged(item, claims.get(item.row.path, ())) for item in work),
+        tuple(_judged_totals(_totals(analysis, no_bias), claims.get("", ()), no_bias)),
         no_bias,
         answers_only,
         tuple(_conventions(no_bias)),
@@ -350,7 +354,7 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
     yield Fact(
         "parameters",
         text(params),
-        "weights only (exam convention)"
+        "weights only, the exam convention"
         if no_bias
         else f"{text(totals.weights)} weights + {text(totals.biases)} biases",
     )
@@ -379,6 +383,13 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
         "normalisation and activations have no weights of their own and are not counted",
     )
     yield Fact("output", volume(analysis.output_shape))
+    sizes = final_field(analysis.rows)
+    if sizes:
+        yield Fact(
+            "receptive field",
+            "×".join(text(size) for size in sizes),
+            "what one pixel of the last spatial map sees of the input",
+        )
 
 
 def _conventions(no_bias: bool) -> Iterator[str]:
@@ -474,3 +485,86 @@ def merge_receptive_field(step: MergeStep) -> tuple[Equation, ...]:
             break
         equations.append(_largest_branch(row, axis, label, branches, left_out))
     return tuple(equations)
+
+
+# which step of a layer's working answers each kind of claim (the last one present)
+CLAIMED_STEPS = {
+    "output": ("output", "N"),
+    "params": ("parameters", "weights"),
+    "weights": ("parameters", "weights"),
+    "macs": ("MACs",),
+    "flops": ("MACs",),
+    "receptive_field": ("r_out", "r_out (H)"),
+}
+
+SHAPE_STEPS = ("W_out", "H_out", "D_out", "D")
+
+# which fact of the totals answers each claim on the totals
+CLAIMED_FACTS = {
+    "output": "output",
+    "params": "parameters",
+    "macs": "MACs",
+    "flops": "FLOPs",
+    "depth": "depth",
+    "receptive_field": "receptive field",
+}
+
+
+def verdict(claim: Claim) -> str:
+    """``✓ claimed 55x55x96``, or ``✗ claimed 62.3M (≈ 62.4M)``: the step shows the answer."""
+    if claim.ok:
+        return f"✓ claimed {claim.claimed}"
+    rounded = f" ({claim.note})" if claim.note.startswith("≈") else ""
+    return f"✗ claimed {claim.claimed}{rounded}"
+
+
+def _claims_by_path(claims: Iterable[Claim]) -> dict[str, tuple[Claim, ...]]:
+    grouped: dict[str, list[Claim]] = {}
+    for claim in claims:
+        grouped.setdefault(claim.path, []).append(claim)
+    return {path: tuple(items) for path, items in grouped.items()}
+
+
+def _judged(work: LayerWork, claims: tuple[Claim, ...]) -> LayerWork:
+    """The layer's working with each claim marked on the step that answers it; a claim no
+    step answers (a block's subtotal) gets a line of its own."""
+    if not claims:
+        return work
+    equations = list(work.explanation.equations)
+    for claim in claims:
+        names = CLAIMED_STEPS[claim.key]
+        index = max((i for i, eq in enumerate(equations) if eq.name in names), default=None)
+        if index is None and claim.key == "output":
+            # the claim is about the whole volume: say it once the sizes are worked out
+            after = max((i for i, eq in enumerate(equations) if eq.name in SHAPE_STEPS), default=-1)
+            line = Equation("output", "", "", volume(work.row.output_shape), verdict=verdict(claim))
+            equations.insert(after + 1, line)
+        elif index is None:
+            equations.append(Equation(claim.key, "", "", claim.actual, verdict=verdict(claim)))
+        else:
+            equation = equations[index]
+            marks = f"{equation.verdict}; {verdict(claim)}" if equation.verdict else verdict(claim)
+            equations[index] = replace(equation, verdict=marks)
+    return replace(work, explanation=replace(work.explanation, equations=tuple(equations)))
+
+
+def _judged_totals(
+    facts: Iterable[Fact], claims: tuple[Claim, ...], no_bias: bool
+) -> Iterator[Fact]:
+    """The totals with each claim on them marked; ``weights`` is the parameters fact under
+    --no-bias, and a fact of its own otherwise."""
+    facts = list(facts)
+    for claim in claims:
+        label = CLAIMED_FACTS.get(claim.key)
+        if claim.key == "weights":
+            label = "parameters" if no_bias else "weights"
+            if not no_bias and all(fact.label != "weights" for fact in facts):
+                facts.insert(1, Fact("weights", claim.actual, "parameters without biases"))
+        index = next((i for i, fact in enumerate(facts) if fact.label == label), None)
+        if index is None:
+            facts.append(Fact(claim.key, claim.actual, verdict=verdict(claim)))
+            continue
+        fact = facts[index]
+        marks = f"{fact.verdict}; {verdict(claim)}" if fact.verdict else verdict(claim)
+        facts[index] = replace(fact, verdict=marks)
+    yield from facts

@@ -87,7 +87,10 @@ def test_markdown_has_math_headings_and_totals() -> None:
     text = report_markdown(report("alexnet"))
     assert text.startswith("# AlexNet")
     assert "### conv1 (conv)" in text
-    assert r"- $W_{\text{out}} = (W - F + 2P)/S + 1 = (227 - 11 + 2 \cdot 0)/4 + 1 = 55$" in text
+    assert (
+        r"- $W_{\text{out}} = (W_{\text{in}} - F + 2P)/S + 1 = (227 - 11 + 2 \cdot 0)/4 + 1 = 55$"
+        in (text)
+    )
     assert "| parameters | 62,378,344 |" in text
     assert "## Conventions" in text
     for line in text.splitlines():
@@ -300,7 +303,7 @@ def test_rich_terminal_report() -> None:
     print_report_rich(report("resnet18"), console)
     text = console.export_text(clear=False)
     assert "layer1.0.conv1 (conv)" in text
-    assert "W_out = (W − F + 2P)/S + 1" in text
+    assert "W_out = (W_in − F + 2P)/S + 1" in text
     assert "Totals" in text and "Conventions" in text
     assert "\x1b[" in console.export_text(styles=True)
 

@@ -32,12 +32,12 @@ def alexnet_text(**options) -> str:
 def test_report_shows_the_notes_working():
     text = alexnet_text()
     assert "conv1 (conv) — input 227×227×3; F = 11; S = 4; P = 0; K = 96" in text
-    assert "W_out = (W − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55" in text
+    assert "W_out = (W_in − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55" in text
     assert "parameters = (F·F·D_in)·K + K = (11·11·3)·96 + 96 = 34,944" in text
     assert "(34,848 weights + 96 biases)" in text
     assert "MACs = W_out·H_out·K·(F·F·D_in) = 55·55·96·(11·11·3) = 105,415,200" in text
     assert "r_out = r_in + (k − 1)·j_in = 1 + (11 − 1)·1 = 11" in text
-    assert "N = H·W·D = 6·6·256 = 9,216" in text
+    assert "N = H_in·W_in·D_in = 6·6·256 = 9,216" in text
 
 
 def test_report_no_bias_and_answers_only():
@@ -56,14 +56,32 @@ def test_vgg16_fc_layers_hold_89_percent():
 def test_inexact_division_is_explained():
     analysis = cnncalc.analyse_file(ROOT / "specs" / "alexnet.yaml", [3, 224, 224])
     text = report_text(worked_report(analysis))
+    conv1 = text.split("conv1 (conv)")[1].split("relu1 (relu)")[0]
+    # the working shows the fraction and the floor; the warning what it costs and the fix
+    assert "(224 − 11 + 2·0)/4 + 1 = 54  (213/4 + 1 = 54.25 → 54: PyTorch floors)\n" in conv1
     assert (
-        "(224 − 11 + 2·0)/4 + 1 = 54  (213/4 + 1 = 54.25 → 54: PyTorch floors; the last 1 "
-        "column of the input is never covered)" in text
+        "    ⚠ the last 1 row and column of the input are never covered; exact with a 227 or "
+        "223 input, or with 3 more padding: 1 before, 2 after\n" in conv1
     )
+    # said once: neither the division nor "never covered" is repeated
+    assert conv1.count("never covered") == 1 and conv1.count("213/4") == 1
+    # the table's warning, on its own, still says it all
     assert (
-        "never covered; exact with a 227 or 223 input, or with 3 more padding: 1 before, 2 after"
-        in text
+        "H and W: (224 − 11 + 0)/4 + 1 = 213/4 + 1 = 54.25 → 54"
+        in analysis.row("conv1").warnings[0]
     )
+
+
+def test_layers_without_parameters_say_zero_first():
+    text = alexnet_text()
+    assert "    parameters = 0  (pooling has no weights)\n" in text
+    assert "none:" not in text
+
+
+def test_symbolic_reports_name_the_layer_input_w_in():
+    text = invoke("report", str(ROOT / "specs" / "lenet5.yaml"), "--symbolic", "-f", "text").output
+    assert "W_out = (W_in − F + 2P)/S + 1 = ((W − 4) − 2 + 2·0)/2 + 1 = ⌊W/2⌋ − 2" in text
+    assert "N = H_in·W_in·D_in = " in text
 
 
 def test_concat_and_dense_working():
@@ -84,7 +102,7 @@ def test_concat_and_dense_working():
 def test_report_cli_symbolic_and_formats(tmp_path):
     result = invoke("report", str(ROOT / "specs" / "lenet5.yaml"), "--symbolic", "-f", "text")
     assert result.exit_code == 0, result.output
-    assert "H_out = (H − F + 2P)/S + 1 = (H − 5 + 2·0)/1 + 1 = H − 4" in result.output
+    assert "H_out = (H_in − F + 2P)/S + 1 = (H − 5 + 2·0)/1 + 1 = H − 4" in result.output
     assert "MACs = W_out·H_out·K·(F·F·D_in) = (W − 4)·(H − 4)·6·(5·5·1) = 150·(H − 4)·(W − 4)" in (
         result.output
     )

@@ -11,7 +11,7 @@ from ..engine.result import Analysis, field_sizes
 from ..layers.explain import Equation
 from .claim_fixes import output_fixes
 from .text_report import equation_line
-from .worked import layer_explanation, receptive_field_equations
+from .worked import layer_explanation, receptive_field_equations, report_warnings
 
 # which equations of a layer's working justify each kind of claim
 _EQUATIONS = {
@@ -41,6 +41,7 @@ def claim_working(analysis: Analysis, claim: Claim) -> list[str]:
         equations.append(Equation("FLOPs", "2·MACs", f"2·{row.macs:,}", claim.actual))
     lines = [equation_line(equation) for equation in equations]
     if claim.key == "output" and not claim.ok:
+        lines += [f"⚠ {warning}" for warning in report_warnings(row)]
         lines += output_fixes(analysis, claim)
     return lines
 

@@ -7,7 +7,7 @@ from .worked import LayerWork, WorkedReport
 
 
 def equation_line(equation: Equation, answers_only: bool = False) -> str:
-    """``W_out = (W − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55``."""
+    """``W_out = (W_in − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55``."""
     if answers_only:
         parts = [equation.name, equation.result]
     else:

@@ -18,6 +18,7 @@ from ..engine.plan import GroupStep, LayerStep, MergeStep, Step
 from ..engine.result import Analysis, Row, final_field
 from ..layers import KINDS
 from ..layers.explain import Equation, Explanation, factor, text, volume
+from ..layers.geometry import coverage_advice, coverage_warning
 
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -122,6 +123,17 @@ def _recurrence(row: Row, axis: int, label: str, window: Any) -> list[Equation]:
     ]
 
 
+def report_warnings(row: Row) -> tuple[str, ...]:
+    """The row's warnings as the worked report says them: the equations already show an
+    inexact division with its fraction and floor, so its warning keeps only what that
+    costs and how to fix it (the engine's one-line warning, for tables, says it all)."""
+    axes = row.details.get("axes")
+    if axes is None:
+        return row.warnings
+    whole, advice = coverage_warning(axes), coverage_advice(axes)
+    return tuple(advice if warning == whole and advice else warning for warning in row.warnings)
+
+
 def layer_explanation(row: Row, no_bias: bool) -> Explanation:
     """The kind's own equations, then the receptive-field recurrence."""
     explanation = KINDS[row.kind].explain(row, no_bias)
@@ -136,7 +148,9 @@ def _walk(steps: tuple[Step, ...], level: int, no_bias: bool) -> Iterator[LayerW
         if isinstance(step, LayerStep):
             row = step.row
             explanation = layer_explanation(row, no_bias)
-            yield LayerWork(row, f"{row.path} ({row.kind})", explanation, level, row.warnings)
+            yield LayerWork(
+                row, f"{row.path} ({row.kind})", explanation, level, report_warnings(row)
+            )
         elif isinstance(step, GroupStep):
             yield LayerWork(
                 step.row,

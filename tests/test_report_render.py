@@ -308,6 +308,28 @@ def test_rich_terminal_report() -> None:
     assert "\x1b[" in console.export_text(styles=True)
 
 
+def test_rich_wrapped_lines_keep_a_hanging_indent(monkeypatch) -> None:
+    """On a narrow terminal (COLUMNS=60) a long step wraps under itself, 4 columns in,
+    instead of running back to the left margin."""
+    from rich.console import Console
+
+    from cnncalc.report.rich_report import print_report_rich
+
+    monkeypatch.setenv("COLUMNS", "60")
+    console = Console(file=io.StringIO(), record=True, force_terminal=True)
+    assert console.width == 60
+    print_report_rich(report("resnet18"), console)
+    lines = console.export_text(clear=False).splitlines()
+    start = lines.index("    layer2.0.add1 (add)")
+    step = lines[start + 1 : start + 5]
+    assert step[0].startswith("        shortcut = 1×1 conv (S = 2) + batchnorm")
+    assert all(line.startswith("            ") and line.strip() for line in step[1:3])
+    worked = lines[: lines.index("Totals".ljust(60))]
+    conventions = lines[lines.index("Conventions") :]
+    assert all(len(line) <= 60 and line == line.rstrip() for line in worked + conventions)
+    assert conventions[2].startswith("  ") and conventions[1].startswith("• ")
+
+
 # -------------------------------------------------------------------- the browser
 
 

@@ -58,6 +58,8 @@ def report_text(report: WorkedReport) -> str:
             else str(analysis.input_shape[0])
         )
     )
+    if report.answers_only:
+        lines.append("Answers only.")  # as the other formats say it
     lines.append("")
     for work in report.work:
         lines += layer_lines(work, report.answers_only)

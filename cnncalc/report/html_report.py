@@ -69,8 +69,8 @@ tr.wrn td:first-child::after{content:" \\26A0";color:var(--warn)}
 .w li small{color:var(--muted);font-size:.92em}
 .r{margin:2px 0 0 1.6em;color:var(--muted)}
 .wn{margin:3px 0 0 1.6em;color:var(--warn)}
-.ok{color:#047857;font-weight:600}
-.no{color:var(--warn);font-weight:600}
+.ok{color:#047857;font-weight:600;white-space:nowrap}
+.no{color:var(--warn);font-weight:600;white-space:nowrap}
 .grpw>.t{font-weight:400}
 .grpw{border-top:1px dashed var(--line);padding-top:4px}
 #totals td:first-child{white-space:nowrap;font-weight:600}

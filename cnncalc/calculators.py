@@ -14,7 +14,7 @@ from . import arith
 from .engine import Analysis, analyse
 from .errors import CnncalcError
 from .report.text_report import layer_lines
-from .report.worked import LayerWork, layer_explanation
+from .report.worked import LayerWork, layer_explanation, report_warnings
 from .spec import parse_spec
 
 
@@ -41,7 +41,7 @@ def one_layer(volume: list[int], layer: dict[str, Any], no_bias: bool = False) -
     text = yaml.safe_dump({"name": "calculator", "input": volume, "layers": [layer]})
     analysis: Analysis = analyse(parse_spec(text, "<calculator>"))
     row = analysis.layers[0]
-    work = LayerWork(row, f"{row.kind}", layer_explanation(row, no_bias), 0, row.warnings)
+    work = LayerWork(row, f"{row.kind}", layer_explanation(row, no_bias), 0, report_warnings(row))
     return "\n".join(layer_lines(work, answers_only=False))
 
 

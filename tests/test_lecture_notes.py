@@ -14,6 +14,8 @@ import cnncalc
 from cnncalc.cli import app
 from cnncalc.engine.claims import Claim
 from cnncalc.errors import SpecError
+from cnncalc.report.check_report import check_text
+from cnncalc.report.claim_fixes import output_fixes
 
 from .conftest import ROOT, analyse_text
 
@@ -116,6 +118,68 @@ def test_alexnet_stated_pool_stride_4_gives_14():
     output = runner.invoke(app, ["check", str(NOTES / "alexnet_no_padding_stated_strides.yaml")])
     assert "✗ pool1 output: claimed 27x27x96, correct 14×14×96" in output.output
     assert "(55 − 3 + 2·0)/4 + 1 = 14" in output.output
+
+
+def test_check_says_what_would_make_each_wrong_size_right():
+    output = runner.invoke(
+        app, ["check", str(NOTES / "alexnet_no_padding_stated_strides.yaml")]
+    ).output
+    pool1 = output.split("✗ pool1 output")[1].split("✗ conv2")[0]
+    assert "→ 27 holds only with stride 2: (55 − 3 + 2·0)/2 + 1 = 27" in pool1
+    conv2 = output.split("✗ conv2 output")[1].split("✗ pool2")[0]
+    assert "→ 23 follows from pool1's claimed 27×27×96: (27 − 5 + 2·0)/1 + 1 = 23" in conv2
+    pool2 = output.split("✗ pool2 output")[1].split("✗ conv3")[0]
+    assert "→ even from conv2's claimed 23×23×256: (23 − 3 + 2·0)/3 + 1 = 7.6667 → 7" in pool2
+    assert "→ 11 holds only with stride 2: (23 − 3 + 2·0)/2 + 1 = 11" in pool2
+    conv3 = output.split("✗ conv3 output")[1]
+    assert "→ 9 follows from pool2's claimed 11×11×256: (11 − 3 + 2·0)/1 + 1 = 9" in conv3
+    zfnet = runner.invoke(app, ["check", str(NOTES / "zfnet_no_padding.yaml")]).output
+    # the 55 was copied from AlexNet: F = 11 (or 8 to 10, rounded down) gives it at stride 4
+    assert "→ 55 holds with F = 8 to 11: (227 − 11 + 2·0)/4 + 1 = 55" in zfnet
+
+
+def test_check_fixes_padding_and_depth():
+    analysis = analyse_text("""
+        name: fixes
+        input: [3, 32, 32]
+        layers:
+          - conv: {filters: 16, kernel: 5, expect: {output: 32x32x8}}
+    """)
+    (claim,) = analysis.claims
+    fixes = output_fixes(analysis, claim)
+    assert fixes == [
+        "→ 32 holds with padding 2: (32 − 5 + 2·2)/1 + 1 = 32, or F = 1",
+        "→ a depth of 8 needs K = 8 filters (D_out = K)",
+    ]
+
+
+def test_totals_receptive_field_claim():
+    analysis = analyse_text("""
+        name: rf
+        input: [1, 32, 32]
+        expect: {receptive_field: 9x9}
+        layers:
+          - conv: {filters: 4, kernel: 3}
+          - maxpool: 2
+          - conv: {filters: 4, kernel: 3}
+          - relu
+          - flatten
+          - linear: 10
+    """)
+    (claim,) = analysis.claims
+    assert (claim.key, claim.actual, claim.ok) == ("receptive_field", "8×8", False)
+    text = check_text(analysis)
+    assert "the network's receptive field is that of its last spatial layer, relu1" in text
+    assert "conv2 made it, and the layers after it keep it:" in text
+    assert "r_out = r_in + (k − 1)·j_in = 4 + (3 − 1)·2 = 8" in text
+    flat = analyse_text("""
+        name: flat
+        input: [10]
+        expect: {receptive_field: 1}
+        layers:
+          - linear: 10
+    """)
+    assert flat.claims[0].actual == "none (no spatial output)" and not flat.claims[0].ok
 
 
 def test_alexnet_stated_pool_stride_3_on_the_notes_23_gives_7():

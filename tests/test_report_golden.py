@@ -1,6 +1,9 @@
 """Golden files: the worked report of every bundled spec in every format.
 
-``tests/golden/report/<spec>.<fmt>`` (txt, md, tex, html) hold the expected output. After a
+``tests/golden/report/<spec>.<fmt>`` (txt, md, tex, html) hold the expected output;
+``lecture_notes/<spec>.txt`` the course notes' worked examples with their claims marked (one
+of them, whose claims are mostly wrong, in every format); ``options/<spec>.<option>.<fmt>``
+the ``--no-bias``, ``--answers-only`` and ``--symbolic`` reports of a few specs. After a
 deliberate change, regenerate them with ``make goldens`` (or
 ``CNNCALC_UPDATE_GOLDENS=1 pytest tests/test_report_golden.py``) and review ``git diff``.
 """
@@ -10,7 +13,9 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -34,25 +39,68 @@ RENDERERS: dict[str, Callable[[WorkedReport], str]] = {
 }
 
 
+NOTES = ROOT / "specs" / "lecture_notes"
+NOTES_IN_EVERY_FORMAT = "alexnet_no_padding_stated_strides"
+
+# (spec, option, formats): each option on specs where it changes the most
+OPTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("alexnet", "no_bias", ("txt",)),
+    ("resnet18", "no_bias", ("txt",)),
+    ("alexnet", "answers_only", ("txt", "md")),
+    ("googlenet", "answers_only", ("txt",)),
+    ("lenet5", "symbolic", ("txt", "tex")),
+    ("resnet18", "symbolic", ("txt",)),
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    golden: str
+    """The golden file, relative to tests/golden/report."""
+    spec: Path
+    fmt: str
+    option: str = ""
+    """'' (the default report), 'no_bias', 'answers_only' or 'symbolic'."""
+
+
+def _cases() -> list[Case]:
+    cases = [Case(f"{path.stem}.{fmt}", path, fmt) for path in SPECS for fmt in RENDERERS]
+    for path in sorted(NOTES.glob("*.yaml")):
+        formats = tuple(RENDERERS) if path.stem == NOTES_IN_EVERY_FORMAT else ("txt",)
+        cases += [Case(f"lecture_notes/{path.stem}.{fmt}", path, fmt) for fmt in formats]
+    for stem, option, formats in OPTIONS:
+        spec = ROOT / "specs" / f"{stem}.yaml"
+        cases += [Case(f"options/{stem}.{option}.{fmt}", spec, fmt, option) for fmt in formats]
+    return cases
+
+
 @cache
-def _report(stem: str) -> WorkedReport:
-    return worked_report(cnncalc.analyse_file(ROOT / "specs" / f"{stem}.yaml"))
+def _report(spec: Path, option: str) -> WorkedReport:
+    """The report as ``cnncalc report`` makes it with the option (--symbolic: [C, H, W])."""
+    shape = None
+    if option == "symbolic":
+        channels = cnncalc.load_spec(spec).input[0]
+        shape = [channels, "H", "W"]
+    analysis = cnncalc.analyse_file(spec, shape)
+    return worked_report(
+        analysis, no_bias=option == "no_bias", answers_only=option == "answers_only"
+    )
 
 
-def rendered(stem: str, fmt: str) -> str:
-    text = RENDERERS[fmt](_report(stem))
+def rendered(case: Case) -> str:
+    text = RENDERERS[case.fmt](_report(case.spec, case.option))
     return text if text.endswith("\n") else text + "\n"
 
 
-CASES = [(path.stem, fmt) for path in SPECS for fmt in RENDERERS]
+CASES = _cases()
 
 
-@pytest.mark.parametrize("stem, fmt", CASES, ids=[f"{stem}.{fmt}" for stem, fmt in CASES])
-def test_report_golden(stem: str, fmt: str) -> None:
-    path = GOLDEN / f"{stem}.{fmt}"
-    actual = rendered(stem, fmt)
+@pytest.mark.parametrize("case", CASES, ids=[case.golden for case in CASES])
+def test_report_golden(case: Case) -> None:
+    path = GOLDEN / case.golden
+    actual = rendered(case)
     if UPDATE:
-        GOLDEN.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text(encoding="utf-8") != actual:
             path.write_text(actual, encoding="utf-8", newline="\n")
         return
@@ -63,22 +111,23 @@ def test_report_golden(stem: str, fmt: str) -> None:
         diff = difflib.unified_diff(
             expected.splitlines(),
             actual.splitlines(),
-            f"golden/{path.name}",
+            f"golden/{case.golden}",
             "rendered now",
             lineterm="",
             n=1,
         )
         shown = "\n".join(list(diff)[:60])
         pytest.fail(
-            f"{path.name} differs from its golden file (after a deliberate change, run "
+            f"{case.golden} differs from its golden file (after a deliberate change, run "
             f"`make goldens` and review the diff):\n{shown}"
         )
 
 
 def test_report_golden_files_have_specs() -> None:
     """No stale golden files for specs that are gone."""
-    expected = {f"{stem}.{fmt}" for stem, fmt in CASES}
-    stale = sorted(path.name for path in GOLDEN.glob("*") if path.name not in expected)
+    expected = {case.golden for case in CASES}
+    present = {path.relative_to(GOLDEN).as_posix() for path in GOLDEN.rglob("*") if path.is_file()}
+    stale = sorted(present - expected)
     if UPDATE:
         for name in stale:
             (GOLDEN / name).unlink()

@@ -87,7 +87,10 @@ def test_markdown_has_math_headings_and_totals() -> None:
     text = report_markdown(report("alexnet"))
     assert text.startswith("# AlexNet")
     assert "### conv1 (conv)" in text
-    assert r"- $W_{\text{out}} = (W - F + 2P)/S + 1 = (227 - 11 + 2 \cdot 0)/4 + 1 = 55$" in text
+    assert (
+        r"- $W_{\text{out}} = (W_{\text{in}} - F + 2P)/S + 1 = (227 - 11 + 2 \cdot 0)/4 + 1 = 55$"
+        in (text)
+    )
     assert "| parameters | 62,378,344 |" in text
     assert "## Conventions" in text
     for line in text.splitlines():
@@ -300,9 +303,31 @@ def test_rich_terminal_report() -> None:
     print_report_rich(report("resnet18"), console)
     text = console.export_text(clear=False)
     assert "layer1.0.conv1 (conv)" in text
-    assert "W_out = (W − F + 2P)/S + 1" in text
+    assert "W_out = (W_in − F + 2P)/S + 1" in text
     assert "Totals" in text and "Conventions" in text
     assert "\x1b[" in console.export_text(styles=True)
+
+
+def test_rich_wrapped_lines_keep_a_hanging_indent(monkeypatch) -> None:
+    """On a narrow terminal (COLUMNS=60) a long step wraps under itself, 4 columns in,
+    instead of running back to the left margin."""
+    from rich.console import Console
+
+    from cnncalc.report.rich_report import print_report_rich
+
+    monkeypatch.setenv("COLUMNS", "60")
+    console = Console(file=io.StringIO(), record=True, force_terminal=True)
+    assert console.width == 60
+    print_report_rich(report("resnet18"), console)
+    lines = console.export_text(clear=False).splitlines()
+    start = lines.index("    layer2.0.add (add)")
+    step = lines[start + 1 : start + 5]
+    assert step[0].startswith("        shortcut = 1×1 conv (S = 2) + batchnorm")
+    assert all(line.startswith("            ") and line.strip() for line in step[1:3])
+    worked = lines[: lines.index("Totals".ljust(60))]
+    conventions = lines[lines.index("Conventions") :]
+    assert all(len(line) <= 60 and line == line.rstrip() for line in worked + conventions)
+    assert conventions[2].startswith("  ") and conventions[1].startswith("• ")
 
 
 # -------------------------------------------------------------------- the browser

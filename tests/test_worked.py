@@ -32,12 +32,12 @@ def alexnet_text(**options) -> str:
 def test_report_shows_the_notes_working():
     text = alexnet_text()
     assert "conv1 (conv) — input 227×227×3; F = 11; S = 4; P = 0; K = 96" in text
-    assert "W_out = (W − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55" in text
+    assert "W_out = (W_in − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55" in text
     assert "parameters = (F·F·D_in)·K + K = (11·11·3)·96 + 96 = 34,944" in text
     assert "(34,848 weights + 96 biases)" in text
     assert "MACs = W_out·H_out·K·(F·F·D_in) = 55·55·96·(11·11·3) = 105,415,200" in text
     assert "r_out = r_in + (k − 1)·j_in = 1 + (11 − 1)·1 = 11" in text
-    assert "N = H·W·D = 6·6·256 = 9,216" in text
+    assert "N = H_in·W_in·D_in = 6·6·256 = 9,216" in text
 
 
 def test_report_no_bias_and_answers_only():
@@ -56,14 +56,32 @@ def test_vgg16_fc_layers_hold_89_percent():
 def test_inexact_division_is_explained():
     analysis = cnncalc.analyse_file(ROOT / "specs" / "alexnet.yaml", [3, 224, 224])
     text = report_text(worked_report(analysis))
+    conv1 = text.split("conv1 (conv)")[1].split("relu1 (relu)")[0]
+    # the working shows the fraction and the floor; the warning what it costs and the fix
+    assert "(224 − 11 + 2·0)/4 + 1 = 54  (213/4 + 1 = 54.25 → 54: PyTorch floors)\n" in conv1
     assert (
-        "(224 − 11 + 2·0)/4 + 1 = 54  (213/4 + 1 = 54.25 → 54: PyTorch floors; the last 1 "
-        "column of the input is never covered)" in text
+        "    ⚠ the last 1 row and column of the input are never covered; exact with a 227 or "
+        "223 input, or with 3 more padding: 1 before, 2 after\n" in conv1
     )
+    # said once: neither the division nor "never covered" is repeated
+    assert conv1.count("never covered") == 1 and conv1.count("213/4") == 1
+    # the table's warning, on its own, still says it all
     assert (
-        "never covered; exact with a 227 or 223 input, or with 3 more padding: 1 before, 2 after"
-        in text
+        "H and W: (224 − 11 + 0)/4 + 1 = 213/4 + 1 = 54.25 → 54"
+        in analysis.row("conv1").warnings[0]
     )
+
+
+def test_layers_without_parameters_say_zero_first():
+    text = alexnet_text()
+    assert "    parameters = 0  (pooling has no weights)\n" in text
+    assert "none:" not in text
+
+
+def test_symbolic_reports_name_the_layer_input_w_in():
+    text = invoke("report", str(ROOT / "specs" / "lenet5.yaml"), "--symbolic", "-f", "text").output
+    assert "W_out = (W_in − F + 2P)/S + 1 = ((W − 4) − 2 + 2·0)/2 + 1 = ⌊W/2⌋ − 2" in text
+    assert "N = H_in·W_in·D_in = " in text
 
 
 def test_concat_and_dense_working():
@@ -84,7 +102,7 @@ def test_concat_and_dense_working():
 def test_report_cli_symbolic_and_formats(tmp_path):
     result = invoke("report", str(ROOT / "specs" / "lenet5.yaml"), "--symbolic", "-f", "text")
     assert result.exit_code == 0, result.output
-    assert "H_out = (H − F + 2P)/S + 1 = (H − 5 + 2·0)/1 + 1 = H − 4" in result.output
+    assert "H_out = (H_in − F + 2P)/S + 1 = (H − 5 + 2·0)/1 + 1 = H − 4" in result.output
     assert "MACs = W_out·H_out·K·(F·F·D_in) = (W − 4)·(H − 4)·6·(5·5·1) = 150·(H − 4)·(W − 4)" in (
         result.output
     )
@@ -276,3 +294,89 @@ def test_no_bias_batchnorm_rows_add_up_to_the_totals():
     assert "parameters = 2·D (γ and β per channel) = 2·64 = 128" in report_text(
         worked_report(analysis)
     )
+
+
+def test_one_by_one_layers_show_their_unchanged_receptive_field():
+    text = report_text(worked_report(cnncalc.analyse_file(ROOT / "specs" / "resnet50.yaml")))
+    block = text.split("layer1.0.conv1 (conv)")[1].split("layer1.0.bn1")[0]
+    assert "F = 1; S = 1" in block
+    assert "r_out = r_in + (k − 1)·j_in = 11 + (1 − 1)·4 = 11  (unchanged" in block
+    assert "j_out = j_in·s = 4·1 = 4" in block
+
+
+def test_merges_take_the_largest_branch():
+    googlenet = report_text(
+        worked_report(cnncalc.analyse_file(ROOT / "specs" / "googlenet_torchvision.yaml"))
+    )
+    assert (
+        "r_out = max(r₁, r₂, r₃, r₄) = max(27, 43, 43, 43) = 43  (the largest branch, branch2, "
+        "is taken with its jump 8 and start -15)" in googlenet
+    )
+    resnet = report_text(worked_report(cnncalc.analyse_file(ROOT / "specs" / "resnet18.yaml")))
+    assert "r_out = max(r_body, r_shortcut) = max(27, 11) = 27  (the largest branch, the body" in (
+        resnet
+    )
+    # the projection's own 1×1 stride-2 window: the field stays, the jump doubles
+    assert "r_out = r_in + (k − 1)·j_in = 43 + (1 − 1)·4 = 43" in resnet
+    assert "r_out = max(r_body, r_shortcut) = max(67, 43) = 67" in resnet
+
+
+def test_a_broadcast_branch_adds_no_window():
+    analysis = analyse_text("""
+        name: se
+        input: [64, 14, 14]
+        layers:
+          - conv: {filters: 64, kernel: 3, padding: 1}
+          - multiply:
+              - []
+              - [global_avgpool, conv: {filters: 16, kernel: 1}, relu,
+                 conv: {filters: 64, kernel: 1}, sigmoid]
+    """)
+    text = report_text(worked_report(analysis))
+    assert "r_out = r₁ = 3  (the identity carries its jump 1 and start -1; a branch broadcast" in (
+        text
+    )
+
+
+def test_residual_shortcuts_are_worked():
+    resnet = report_text(worked_report(cnncalc.analyse_file(ROOT / "specs" / "resnet18.yaml")))
+    identity = resnet.split("layer1.0.add (add)")[1].split("layer1.0.relu2")[0]
+    assert "shortcut = identity = 0 parameters  (the input 56×56×64 already has the body's" in (
+        identity
+    )
+    assert "output = F(x) + shortcut(x) = 56×56×64 + 56×56×64 = 56×56×64" in identity
+    projection = resnet.split("layer2.0.add (add)")[1].split("layer2.0.relu2")[0]
+    assert (
+        "shortcut = 1×1 conv (S = 2) + batchnorm = 8,192 + 256 = 8,448 parameters  (a "
+        "projection, because the body changes the depth 64 → 128 and the size 56×56 → 28×28; "
+        "it costs 6,422,528 MACs)" in projection
+    )
+    no_bias = report_text(
+        worked_report(cnncalc.analyse_file(ROOT / "specs" / "resnet18.yaml"), no_bias=True)
+    )
+    assert "+ batchnorm = 8,192 + 128 = 8,320 parameters" in no_bias  # BN β is a bias
+
+
+def test_report_marks_claims_on_the_steps_they_concern():
+    from cnncalc.report.html_report import report_html
+    from cnncalc.report.latex_report import report_latex
+    from cnncalc.report.markdown_report import report_markdown
+
+    notes = ROOT / "specs" / "lecture_notes"
+    report = worked_report(cnncalc.analyse_file(notes / "alexnet_no_padding_stated_strides.yaml"))
+    text = report_text(report)
+    pool1 = text.split("pool1 (maxpool)")[1].split("conv2 (conv)")[0]
+    assert "    D_out = D_in = 96\n    output = 14×14×96  ✗ claimed 27x27x96\n" in pool1
+    assert "(34,848 weights + 96 biases)  ✓ claimed 34,848" in text
+    assert "**✗ claimed 27x27x96**" in report_markdown(report)
+    assert r"\textbf{$\times$ claimed 27x27x96}" in report_latex(report)
+    assert '<span class="no">✗ claimed 27x27x96</span>' in report_html(report)
+    totals = report_text(worked_report(cnncalc.analyse_file(notes / "alexnet_no_padding.yaml")))
+    assert "✗ claimed 27.55M (≈ 28.81M)" in totals.split("Totals")[1]
+    vgg = report_text(worked_report(cnncalc.analyse_file(notes / "vgg16.yaml")))
+    # a block's subtotal has no step of its own: the claim gets a line
+    assert "    params = 123,642,856  ✗ claimed 122M (≈ 124M)" in vgg
+    assert "16 weight layers" in vgg and "✓ claimed 16" in vgg.split("Totals")[1]
+    rf = report_text(worked_report(cnncalc.analyse_file(notes / "receptive_field_3x3.yaml")))
+    assert "receptive field  7×7  (what one pixel of the last spatial map sees" in rf
+    assert "sees of the input)  ✓ claimed 7x7" in rf

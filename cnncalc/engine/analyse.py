@@ -27,7 +27,7 @@ from ..spec.nodes import (
 )
 from ..spec.parser import attach_source
 from .plan import GroupStep, LayerStep, MergeStep, Step
-from .result import Analysis, Row, Warning_, summarize
+from .result import Analysis, Row, Warning_, final_field, summarize
 from .validity import smallest_inputs
 
 MAX_LAYERS = 1_000_000
@@ -164,7 +164,9 @@ class _Engine:
         if spec.expect:
             from .claims import judge_totals
 
-            self.claims += judge_totals(totals, flow.shape, spec.expect, spec.expect_locs)
+            self.claims += judge_totals(
+                totals, flow.shape, spec.expect, spec.expect_locs, final_field(rows)
+            )
         symbols = tuple(sorted({str(s) for dim in dims for s in getattr(dim, "free_symbols", ())}))
         return Analysis(
             name=spec.name,
@@ -589,10 +591,13 @@ class _Engine:
         flow: Flow,
         scope: Scope,
         loc: Loc,
+        numbered: bool = False,
     ) -> Flow:
         """Merge branch outputs with concat, add or multiply; adds the merge row."""
-        # The merge is the one `add` of its group: `layer1.0.add`, `inception3a.concat`.
-        name = scope.claim(None if merge in scope.used else merge, merge, loc)
+        # A branch group or residual has one merge: `layer1.0.add`, `inception3a.concat`. A
+        # dense block has one per layer, numbered: `denseblock1.concat1`, `concat2`, …
+        sole = not numbered and merge not in scope.used
+        name = scope.claim(merge if sole else None, merge, loc)
         where = Where(scope.path(name), loc)
         shapes = [(branch, out.shape) for branch, out in outs]
         if merge == "concat":
@@ -692,7 +697,9 @@ class _Engine:
         for index in range(1, count + 1):
             new, steps = self.capture(self.dense_layer, node, index, growth, features, scope, env)
             outs = [("features", features), ("new", new)]
-            features = self.join("concat", outs, [(), steps], features, scope, node.loc)
+            features = self.join(
+                "concat", outs, [(), steps], features, scope, node.loc, numbered=True
+            )
         return features
 
     def dense_layer(

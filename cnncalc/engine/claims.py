@@ -19,7 +19,7 @@ from ..errors import Loc, SpecError
 from .result import Row, Totals
 
 LAYER_KEYS = ("output", "params", "weights", "macs", "flops", "receptive_field")
-TOTAL_KEYS = ("output", "params", "weights", "macs", "flops", "depth")
+TOTAL_KEYS = ("output", "params", "weights", "macs", "flops", "depth", "receptive_field")
 _SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12}
 _NUMBER = re.compile(r"^\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([KMGBT]?)\s*$", re.IGNORECASE)
 
@@ -68,8 +68,14 @@ def judge_row(row: Row, expect: Mapping[str, Any], locs: Mapping[str, Loc]) -> l
 
 
 def judge_totals(
-    totals: Totals, output: tuple[Any, ...], expect: Mapping[str, Any], locs: Mapping[str, Loc]
+    totals: Totals,
+    output: tuple[Any, ...],
+    expect: Mapping[str, Any],
+    locs: Mapping[str, Loc],
+    field: tuple[Any, ...] = (),
 ) -> list[Claim]:
+    """Claims about the whole network; ``field`` is its receptive field (the last spatial
+    layer's, per axis), empty for a network without one."""
     check_keys(expect, locs, TOTAL_KEYS, None)
     actual = {
         "output": output,
@@ -78,6 +84,7 @@ def judge_totals(
         "macs": totals.macs,
         "flops": totals.flops,
         "depth": totals.depth,
+        "receptive_field": field,
     }
     return [_judge("", key, expect[key], actual[key], locs.get(key)) for key in expect]
 
@@ -97,7 +104,7 @@ def _judge(path: str, key: str, claimed: Any, actual: Any, loc: Loc | None) -> C
     if key == "receptive_field":
         sizes = _receptive_field(claimed, path, loc)
         ok = sizes == tuple(actual)
-        shown = "×".join(arith.as_text(size) for size in actual)
+        shown = "×".join(arith.as_text(size) for size in actual) or "none (no spatial output)"
         return Claim(path, key, _claim_text(claimed), shown, ok, loc)
     low, high = _number_range(claimed, path, key, loc)
     ok = isinstance(actual, int) and low <= actual <= high

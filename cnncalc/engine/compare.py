@@ -24,7 +24,7 @@ from typing import Any
 
 from .. import arith
 from .plan import GroupStep, LayerStep, MergeStep, Step
-from .result import Analysis, Row
+from .result import Analysis, Row, field_sizes, final_field
 from .savings import exact_ratio
 
 BYTES_PER_ELEMENT = 4
@@ -122,23 +122,8 @@ def total_measures(analysis: Analysis) -> Measures:
         macs=totals.macs,
         activation_bytes=arith.normalize(BYTES_PER_ELEMENT * totals.activation_elements),
         depth=totals.depth,
-        receptive_field=_final_field(analysis.layers),
+        receptive_field=final_field(analysis.layers),
     )
-
-
-def _final_field(rows: Sequence[Row]) -> tuple[Any, ...]:
-    """The receptive field of the last layer with a spatial output (a flat vector has none)."""
-    for row in reversed(rows):
-        if field_sizes(row):
-            return field_sizes(row)
-    return ()
-
-
-def field_sizes(row: Row) -> tuple[Any, ...]:
-    """The receptive-field size per spatial axis; () for a flat output."""
-    if len(row.output_shape) != 3:
-        return ()
-    return tuple(entry[0] for entry in row.receptive_field)
 
 
 # ------------------------------------------------------------------------ stages

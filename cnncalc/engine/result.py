@@ -76,6 +76,22 @@ class Row:
         return arith.normalize(sum(self.ops.get(name, 0) for name in OP_CATEGORIES))
 
 
+def field_sizes(row: Row) -> tuple[Any, ...]:
+    """The receptive-field size per spatial axis; () for a flat output."""
+    if len(row.output_shape) != 3:
+        return ()
+    return tuple(entry[0] for entry in row.receptive_field)
+
+
+def final_field(rows: Iterable[Row]) -> tuple[Any, ...]:
+    """The network's receptive field: the last layer with a spatial output's (a flat vector
+    has none, and the layers after it only mix what that map already saw)."""
+    for row in reversed([row for row in rows if not row.is_group]):
+        if field_sizes(row):
+            return field_sizes(row)
+    return ()
+
+
 @dataclass(frozen=True)
 class Totals:
     params: Any

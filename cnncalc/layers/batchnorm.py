@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import arith
 from .base import Bool, Cost, Float, LayerKind, TorchCode, Where, elements, torch_args
-from .explain import Equation, Explanation, text, volume
+from .explain import Equation, Explanation, no_parameters, text, volume
 
 
 class BatchNorm(LayerKind):
@@ -83,7 +83,7 @@ class BatchNorm(LayerKind):
 def _parameters(row: Any, channels: Any, no_bias: bool) -> Equation:
     """γ and β per channel; under the exam convention β is a bias and left out."""
     if row.params == 0:
-        return Equation("parameters", "", "none (affine: false)", "0")
+        return no_parameters("affine: false, so no γ or β")
     if no_bias:
         return Equation(
             "weights",

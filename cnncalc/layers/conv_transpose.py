@@ -127,7 +127,7 @@ class ConvTranspose(LayerKind):
         equations = (
             Equation(
                 "W_out",
-                "(W − 1)·S − 2P + d·(F − 1) + output_padding + 1",
+                "(W_in − 1)·S − 2P + d·(F − 1) + output_padding + 1",
                 f"({factor(width_in)} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {extra} + 1",
                 text(width_out),
             ),

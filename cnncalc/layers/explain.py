@@ -20,13 +20,15 @@ class Equation:
     name: str
     """What is computed: ``W_out``, ``parameters``, ``MACs``."""
     formula: str
-    """The textbook form: ``(W − F + 2P)/S + 1`` (may be empty)."""
+    """The textbook form: ``(W_in − F + 2P)/S + 1`` (may be empty)."""
     working: str
     """The formula with the numbers: ``(227 − 11 + 2·0)/4 + 1``."""
     result: str
     """The answer as text: ``55`` or ``34,944``."""
     note: str = ""
     """What it means: ``(34,848 weights + 96 biases)`` or a rounding remark."""
+    verdict: str = ""
+    """A claim (``expect:``) this step answers, judged: ``✓ claimed 55x55x96``."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,11 @@ def params_equation(
         text(total),
         f"({text(weights)} weights + {text(biases)} biases)",
     )
+
+
+def no_parameters(reason: str) -> Equation:
+    """``parameters = 0  (pooling has no weights)``: the answer first, then why."""
+    return Equation("parameters", "", "", "0", reason)
 
 
 def unchanged(row: Any, what: str) -> Explanation:

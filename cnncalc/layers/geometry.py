@@ -170,6 +170,33 @@ def coverage_warning(axes: tuple[Axis, ...]) -> str | None:
     return text
 
 
+def coverage_advice(axes: tuple[Axis, ...]) -> str | None:
+    """The coverage warning as a worked report says it, after the equations that already
+    show the division: what is lost and the fix, ``the last 1 row and column of the input
+    are never covered; exact with a 227 or 223 input, or with 3 more padding: …``."""
+    lost = [axis for axis in axes if lost_pixels(axis)]
+    if not lost:
+        return None
+    first = lost[0]
+    count = lost_pixels(first)
+    if len(lost) == 2 and count == lost_pixels(lost[1]) and exact_fit(first) == exact_fit(lost[1]):
+        noun = "row and column" if count == 1 else "rows and columns"
+        text = f"the last {count} {noun} of the input are never covered"
+        fix = exact_fit(first)
+        return f"{text}; {fix}" if fix else text
+    parts = []
+    for axis in lost:
+        pixels = lost_pixels(axis)
+        noun = AXIS_WORDS[axis.axis][0 if pixels == 1 else 1]
+        verb = "is" if pixels == 1 else "are"
+        fix = exact_fit(axis)
+        parts.append(
+            f"{axis.axis}: the last {pixels} {noun} of the input {verb} never covered"
+            + (f"; {fix}" if fix else "")
+        )
+    return "; ".join(parts)
+
+
 def exact_fit(axis: Axis) -> str:
     """What makes the division exact: ``exact with a 227 or 223 input, or with 3 more padding:
     1 before, 2 after`` for AlexNet's conv1 on 224. Empty for symbolic sizes."""
@@ -259,7 +286,8 @@ def torch_padding(axes: tuple[Axis, Axis]) -> tuple[tuple[Any, Any] | None, tupl
 
 
 def axis_equation(axis: Axis, name: str) -> Any:
-    """``W_out = (W − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55`` with its rounding note."""
+    """``W_out = (W_in − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55`` with its rounding
+    note."""
     from .explain import Equation, factor, text
 
     symbol = "W" if axis.axis == "W" else "H"
@@ -268,7 +296,8 @@ def axis_equation(axis: Axis, name: str) -> Any:
     else:
         formula_padding = "P_before + P_after"
         working_padding = f"{factor(axis.pad_before)} + {factor(axis.pad_after)}"
-    formula = f"({symbol} − F + {formula_padding})/S + 1"
+    # W_in, not W: in a symbolic report W is the network's input width, another number
+    formula = f"({symbol}_in − F + {formula_padding})/S + 1"
     working = (
         f"({factor(axis.size_in)} − {factor(axis.kernel_effective)} + {working_padding})"
         f"/{factor(axis.stride)} + 1"
@@ -279,13 +308,10 @@ def axis_equation(axis: Axis, name: str) -> Any:
         axis.stride,
     )
     if rest:
+        # what the rounding costs (pixels never covered) and its fix are the layer's
+        # warning, said once after the working: see coverage_advice
         rounding = "rounded up (ceil_mode)" if axis.ceil_mode else "PyTorch floors"
         note = f"{_fraction(axis)} → {text(axis.size_out)}: {rounding}"
-        lost = lost_pixels(axis)
-        if lost:
-            noun = AXIS_WORDS[axis.axis][0 if lost == 1 else 1]
-            verb = "is" if lost == 1 else "are"
-            note += f"; the last {lost} {noun} of the input {verb} never covered"
     elif rest is None:
         note = "⌊…⌋: PyTorch rounds down" + (" (ceil_mode: up)" if axis.ceil_mode else "")
     return Equation(name, formula, working, text(axis.size_out), note)

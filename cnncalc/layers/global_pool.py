@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from .. import arith
 from .base import Cost, Field, LayerKind, Pair, TorchCode, Where
-from .explain import Equation, Explanation, text, volume
+from .explain import Equation, Explanation, no_parameters, text, volume
 
 
 def window_total(size_in: Any, size_out: int) -> Any:
@@ -66,7 +66,7 @@ class _Adaptive(LayerKind):
                     f"{text(row.output_shape[2])}",
                     volume(row.output_shape),
                 ),
-                Equation("parameters", "", "none", "0"),
+                no_parameters("pooling has no weights"),
             ),
         )
 

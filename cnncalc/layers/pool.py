@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from .. import arith
 from .base import Bool, Cost, Field, LayerKind, Padding, Pair, TorchCode, Where, torch_args
-from .explain import Equation, Explanation, text, volume
+from .explain import Equation, Explanation, no_parameters, text, volume
 from .geometry import (
     axis_warnings,
     torch_padding,
@@ -82,7 +82,7 @@ class _Pool(LayerKind):
             (
                 *window_equations(axes),
                 Equation("D_out", "D_in", depth, depth),
-                Equation("parameters", "", "none: pooling has no weights", "0"),
+                no_parameters("pooling has no weights"),
             ),
         )
 

@@ -37,7 +37,7 @@ class Flatten(LayerKind):
             (
                 Equation(
                     "N",
-                    "H·W·D",
+                    "H_in·W_in·D_in",
                     product(height, width, channels),
                     text(row.output_shape[0]),
                     "a reshape: nothing is computed",

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..engine.claims import Claim
-from ..engine.result import Analysis
+from ..engine.result import Analysis, field_sizes
 from ..layers.explain import Equation
+from .claim_fixes import output_fixes
 from .text_report import equation_line
-from .worked import layer_explanation
+from .worked import layer_explanation, receptive_field_equations, report_warnings
 
 # which equations of a layer's working justify each kind of claim
 _EQUATIONS = {
@@ -38,7 +39,11 @@ def claim_working(analysis: Analysis, claim: Claim) -> list[str]:
     ]
     if claim.key == "flops":
         equations.append(Equation("FLOPs", "2·MACs", f"2·{row.macs:,}", claim.actual))
-    return [equation_line(equation) for equation in equations]
+    lines = [equation_line(equation) for equation in equations]
+    if claim.key == "output" and not claim.ok:
+        lines += [f"⚠ {warning}" for warning in report_warnings(row)]
+        lines += output_fixes(analysis, claim)
+    return lines
 
 
 _AMOUNTS = {
@@ -88,6 +93,8 @@ def _totals_working(analysis: Analysis, claim: Claim) -> Iterator[str]:
         yield from _sum_lines([(row.path, amount(row)) for row in top], claim.key, claim.actual)
         if any(row.is_group for row in top):
             yield "(blocks are subtotals; cnncalc report shows every layer)"
+    elif claim.key == "receptive_field":
+        yield from _network_field_working(analysis)
     elif claim.key == "depth":
         yield (
             f"depth = {claim.actual}: conv/linear layers on the longest path from input to "
@@ -95,6 +102,24 @@ def _totals_working(analysis: Analysis, claim: Claim) -> Iterator[str]:
         )
     else:
         yield f"{claim.key} = {claim.actual}"
+
+
+def _network_field_working(analysis: Analysis) -> Iterator[str]:
+    """The network sees what its last spatial layer sees: that layer's recurrence, or the
+    last one that changed the field when later layers (ReLU, BN) leave it as it is."""
+    spatial = [row for row in analysis.layers if field_sizes(row)]
+    if not spatial:
+        yield "no layer has a spatial output, so the network has no receptive field"
+        return
+    last = spatial[-1]
+    yield f"the network's receptive field is that of its last spatial layer, {last.path}"
+    for row in reversed(spatial):
+        equations = receptive_field_equations(row)
+        if row.receptive_field == last.receptive_field and equations:
+            if row is not last:
+                yield f"{row.path} made it, and the layers after it keep it:"
+            yield from (equation_line(equation) for equation in equations)
+            return
 
 
 def check_text(analysis: Analysis) -> str:

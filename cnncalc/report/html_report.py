@@ -2,8 +2,9 @@
 
 Inline CSS, an inline SVG diagram (:mod:`cnncalc.report.diagram`), no scripts, no fonts,
 no images and no URLs: the file opens offline and prints as it shows. Sections: the
-architecture diagram, the layer table (layer, kind, output, params, MACs), the worked
-solution (as in :mod:`cnncalc.report.text_report`), the totals and the conventions.
+architecture diagram, the layer table (layer, kind, output, params, MACs, receptive field),
+the worked solution (as in :mod:`cnncalc.report.text_report`), the totals and the
+conventions.
 Every box of the diagram links to its worked step.
 """
 
@@ -17,6 +18,7 @@ from ..layers.explain import Equation, volume
 from .diagram import diagram_svg, shape_label
 from .markdown_report import input_label, note_text, split_title
 from .notation import html_math
+from .views import field_text
 from .worked import LayerWork, WorkedReport
 
 ANCHOR = "w-"
@@ -67,9 +69,12 @@ tr.wrn td:first-child::after{content:" \\26A0";color:var(--warn)}
 .w li small{color:var(--muted);font-size:.92em}
 .r{margin:2px 0 0 1.6em;color:var(--muted)}
 .wn{margin:3px 0 0 1.6em;color:var(--warn)}
+.ok{color:#047857;font-weight:600;white-space:nowrap}
+.no{color:var(--warn);font-weight:600;white-space:nowrap}
 .grpw>.t{font-weight:400}
 .grpw{border-top:1px dashed var(--line);padding-top:4px}
 #totals td:first-child{white-space:nowrap;font-weight:600}
+#totals td:nth-child(2){white-space:nowrap;font-variant-numeric:tabular-nums}
 #conventions ul{padding-left:1.4em}
 footer{max-width:1180px;margin:24px auto;padding:0 20px 24px;color:var(--muted);font-size:.85em}
 @media print{.dg{max-height:none;overflow:visible}th{position:static}}
@@ -117,7 +122,17 @@ def equation_html(equation: Equation, answers_only: bool, symbols: tuple[str, ..
     line = f'<span class="m">{" = ".join(parts)}</span>'
     if equation.note and not answers_only:
         line += f" <small>{escape(note_text(equation.note))}</small>"
+    if equation.verdict:
+        line += " " + verdict_html(equation.verdict)
     return line
+
+
+def verdict_html(verdict: str) -> str:
+    """A judged claim in green (right) or red (wrong); several are joined by '; '."""
+    return "; ".join(
+        f'<span class="{"ok" if part.startswith("✓") else "no"}">{escape(part)}</span>'
+        for part in verdict.split("; ")
+    )
 
 
 def _given_html(given: tuple[tuple[str, str], ...], symbols: tuple[str, ...]) -> str:
@@ -162,7 +177,7 @@ def _summary_table(report: WorkedReport) -> str:
     rows = [
         "<table><thead><tr><th>layer</th><th>kind</th><th>output (C×H×W)</th>"
         f'<th class="num">{"weights" if report.no_bias else "params"}</th>'
-        '<th class="num">MACs</th></tr></thead><tbody>'
+        '<th class="num">MACs</th><th class="num">RF</th></tr></thead><tbody>'
     ]
     for row in analysis.rows:
         classes = [name for name, on in (("grp", row.is_group), ("wrn", row.warnings)) if on]
@@ -173,7 +188,8 @@ def _summary_table(report: WorkedReport) -> str:
             f'<tr{attr}><td class="l{level}"><a href="#{escape(ANCHOR + row.path)}">'
             f"{escape(row.path)}</a></td><td>{escape(row.kind)}</td>"
             f"<td>{escape(shape_label(row.output_shape))}</td>"
-            f"<td>{_number(params)}</td><td>{_number(row.macs)}</td></tr>"
+            f"<td>{_number(params)}</td><td>{_number(row.macs)}</td>"
+            f"<td>{escape(field_text(row))}</td></tr>"
         )
     rows.append("</tbody></table>")
     return "".join(rows)
@@ -253,7 +269,9 @@ def report_html(report: WorkedReport) -> str:
     out.append('<div class="tw"><table><tbody>')
     out += [
         f"<tr><td>{escape(fact.label)}</td><td>{escape(fact.value)}</td>"
-        f"<td>{escape(fact.note)}</td></tr>"
+        f"<td>{escape(fact.note)}"
+        + (" " + verdict_html(fact.verdict) if fact.verdict else "")
+        + "</td></tr>"
         for fact in report.totals
     ]
     out += ["</tbody></table></div>", "</section>"]

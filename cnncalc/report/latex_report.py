@@ -32,6 +32,8 @@ def equation_tex(equation: Equation, answers_only: bool, symbols: tuple[str, ...
     line = math_span(equation_chain(equation, answers_only), symbols)
     if equation.note and not answers_only:
         line += r"\quad " + tex_text(note_text(equation.note))
+    if equation.verdict:
+        line += r"\quad \textbf{" + tex_text(equation.verdict) + "}"
     return line
 
 
@@ -93,7 +95,9 @@ def report_latex(report: WorkedReport) -> str:
         r"\endhead",
     ]
     lines += [
-        rf"{tex_text(fact.label)} & {tex_text(fact.value)} & {tex_text(fact.note)} \\"
+        rf"{tex_text(fact.label)} & {tex_text(fact.value)} & {tex_text(fact.note)}"
+        + (rf" \textbf{{{tex_text(fact.verdict)}}}" if fact.verdict else "")
+        + r" \\"
         for fact in report.totals
     ]
     lines += [r"\hline", r"\end{longtable}", "", r"\subsection*{Conventions}", ""]

@@ -49,6 +49,8 @@ def equation_md(equation: Equation, answers_only: bool, symbols: tuple[str, ...]
     line = math_span(equation_chain(equation, answers_only), symbols)
     if equation.note and not answers_only:
         line += " " + md_text(note_text(equation.note))
+    if equation.verdict:
+        line += f" **{md_text(equation.verdict)}**"
     return line
 
 
@@ -115,7 +117,9 @@ def report_markdown(report: WorkedReport) -> str:
         lines += layer_md(work, report.answers_only, symbols)
     lines += ["## Totals", "", "| quantity | value | note |", "|---|---|---|"]
     lines += [
-        f"| {md_text(fact.label)} | {md_text(fact.value)} | {md_text(fact.note)} |"
+        f"| {md_text(fact.label)} | {md_text(fact.value)} | {md_text(fact.note)}"
+        + (f" **{md_text(fact.verdict)}**" if fact.verdict else "")
+        + " |"
         for fact in report.totals
     ]
     lines += ["", "## Conventions", ""]

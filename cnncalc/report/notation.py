@@ -3,8 +3,8 @@
 :class:`~cnncalc.layers.explain.Equation` text is written for the terminal: ``·`` for
 products, ``−`` for minus, ``×`` in volumes, ``⌊…⌋``/``⌈…⌉`` for floor and ceiling,
 ``W_out`` for subscripts, and plain words where a formula is prose ("likewise",
-"none: pooling has no weights"). The Markdown, LaTeX and HTML renderers share this one
-tokenizer, so they agree on what is a variable, a number and a word.
+"identity"). The Markdown, LaTeX and HTML renderers share this one tokenizer, so they
+agree on what is a variable, a number and a word.
 """
 
 from __future__ import annotations

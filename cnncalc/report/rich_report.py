@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 INDENT = 2
+HANG = 4
+"""Continuation lines of a wrapped step are indented this much more than its first line."""
+MIN_WIDTH = 24
+"""Below this many columns for the text, wrapping no longer helps: let the terminal do it."""
 
 
 def _equation(equation: Equation, answers_only: bool) -> Text:
@@ -37,17 +41,33 @@ def _equation(equation: Equation, answers_only: bool) -> Text:
     line.append(equation.result, style="bold green")
     if equation.note and not answers_only:
         line.append("  " + note_text(equation.note), style="dim")
+    if equation.verdict:
+        line.append("  ")
+        line.append_text(_verdict(equation.verdict))
     return line
 
 
-def _layer(work: LayerWork, answers_only: bool) -> list[Text]:
+def _verdict(verdict: str) -> Text:
+    """Judged claims: green for right, red for wrong."""
     from rich.text import Text
 
-    indent = " " * (INDENT * work.level)
-    body = indent + " " * 4
+    line = Text()
+    for index, part in enumerate(verdict.split("; ")):
+        if index:
+            line.append("; ")
+        line.append(part, style="bold green" if part.startswith("✓") else "bold red")
+    return line
+
+
+def _layer(work: LayerWork, answers_only: bool) -> list[tuple[int, Text]]:
+    """The layer's lines, each with its indent (kept apart so that wrapping can hang)."""
+    from rich.text import Text
+
+    indent = INDENT * work.level
+    body = indent + 4
     explanation = work.explanation
     name, rest = split_title(work)
-    head = Text(indent)
+    head = Text()
     head.append(name, style="bold magenta" if work.row.is_group else "bold")
     head.append(rest, style="blue")
     given = [
@@ -56,15 +76,37 @@ def _layer(work: LayerWork, answers_only: bool) -> list[Text]:
     ]
     if given:
         head.append(" — " + "; ".join(given), style="dim")
-    lines = [head]
-    for equation in explanation.equations:
-        line = Text(body)
-        line.append_text(_equation(equation, answers_only))
-        lines.append(line)
+    lines = [(indent, head)]
+    lines += [(body, _equation(equation, answers_only)) for equation in explanation.equations]
     if explanation.remark:
-        lines.append(Text(body + explanation.remark, style="dim"))
-    lines += [Text(f"{body}⚠ {warning}", style="bold yellow") for warning in work.warnings]
+        lines.append((body, Text(explanation.remark, style="dim")))
+    lines += [(body, Text(f"⚠ {warning}", style="bold yellow")) for warning in work.warnings]
     return lines
+
+
+def print_hanging(console: Console, line: Text, indent: int, hang: int = HANG) -> None:
+    """Print ``line`` at ``indent``, wrapped to the console with its continuation lines
+    indented further (a hanging indent), so a long equation never runs back to column 0."""
+
+    first_width = max(console.width - indent, MIN_WIDTH)
+    first = line.wrap(console, first_width)[0]
+    _print_line(console, first, indent)
+    offset = len(first.plain)
+    remaining = line.plain[offset:]
+    rest = line[offset + len(remaining) - len(remaining.lstrip()) :]  # slicing keeps styles
+    if not rest.plain:
+        return
+    for part in rest.wrap(console, max(console.width - indent - hang, MIN_WIDTH)):
+        _print_line(console, part, indent + hang)
+
+
+def _print_line(console: Console, part: Text, indent: int) -> None:
+    from rich.text import Text
+
+    part.rstrip()  # the space the line was broken at
+    padded = Text(" " * indent)
+    padded.append_text(part)
+    console.print(padded, soft_wrap=True, highlight=False)
 
 
 def print_report_rich(report: WorkedReport, console: Console | None = None) -> None:
@@ -78,23 +120,27 @@ def print_report_rich(report: WorkedReport, console: Console | None = None) -> N
     shape: tuple[Any, ...] = tuple(analysis.input_shape)
     console.rule(Text(analysis.name, style="bold"))
     if analysis.source:
-        console.print(Text(f"Source: {analysis.source}", style="dim"))
+        print_hanging(console, Text(f"Source: {analysis.source}", style="dim"), 0)
     console.print(Text(f"Input {input_label(shape)}: {volume(shape)}"))
     if report.answers_only:
         console.print(Text("Answers only.", style="italic"))
     console.print()
     for work in report.work:
-        for line in _layer(work, report.answers_only):
-            console.print(line, soft_wrap=True, highlight=False)
+        for indent, line in _layer(work, report.answers_only):
+            print_hanging(console, line, indent)
     console.print()
     table = Table(title="Totals", title_justify="left", title_style="bold", show_header=False)
     table.add_column("quantity", style="bold")
     table.add_column("value", style="green", overflow="fold")
     table.add_column("note", style="dim", overflow="fold")
     for fact in report.totals:
-        table.add_row(fact.label, fact.value, fact.note)
+        note = Text(fact.note, style="dim")
+        if fact.verdict:
+            note.append("  " if fact.note else "")
+            note.append_text(_verdict(fact.verdict))
+        table.add_row(fact.label, fact.value, note)
     console.print(table)
     console.print()
     console.print(Text("Conventions", style="bold"))
     for item in report.conventions:
-        console.print(Text(f"• {item}"), highlight=False)
+        print_hanging(console, Text(f"• {item}"), 0, hang=2)

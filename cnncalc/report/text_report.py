@@ -7,7 +7,7 @@ from .worked import LayerWork, WorkedReport
 
 
 def equation_line(equation: Equation, answers_only: bool = False) -> str:
-    """``W_out = (W − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55``."""
+    """``W_out = (W_in − F + 2P)/S + 1 = (227 − 11 + 2·0)/4 + 1 = 55``."""
     if answers_only:
         parts = [equation.name, equation.result]
     else:
@@ -20,6 +20,8 @@ def equation_line(equation: Equation, answers_only: bool = False) -> str:
     line = " = ".join(parts)
     if equation.note and not answers_only:
         line += f"  {equation.note}" if equation.note.startswith("(") else f"  ({equation.note})"
+    if equation.verdict:
+        line += f"  {equation.verdict}"
     return line
 
 
@@ -56,6 +58,8 @@ def report_text(report: WorkedReport) -> str:
             else str(analysis.input_shape[0])
         )
     )
+    if report.answers_only:
+        lines.append("Answers only.")  # as the other formats say it
     lines.append("")
     for work in report.work:
         lines += layer_lines(work, report.answers_only)
@@ -63,6 +67,7 @@ def report_text(report: WorkedReport) -> str:
     width = max(len(fact.label) for fact in report.totals)
     for fact in report.totals:
         line = f"{fact.label.ljust(width)}  {fact.value}"
-        lines.append(f"{line}  ({fact.note})" if fact.note else line)
+        line = f"{line}  ({fact.note})" if fact.note else line
+        lines.append(f"{line}  {fact.verdict}" if fact.verdict else line)
     lines += ["", "Conventions", "-----------", *(f"- {item}" for item in report.conventions)]
     return "\n".join(lines)

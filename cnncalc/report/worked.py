@@ -8,15 +8,17 @@ parameters live, the depth and why pools do not count, and the conventions used.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import arith
+from ..engine.claims import Claim
 from ..engine.plan import GroupStep, LayerStep, MergeStep, Step
-from ..engine.result import Analysis, Row
+from ..engine.result import Analysis, Row, final_field
 from ..layers import KINDS
 from ..layers.explain import Equation, Explanation, factor, text, volume
+from ..layers.geometry import coverage_advice, coverage_warning
 
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -37,6 +39,8 @@ class Fact:
     label: str
     value: str
     note: str = ""
+    verdict: str = ""
+    """A claim on the totals about this fact, judged: ``✗ claimed 27.55M (≈ 28.81M)``."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,11 @@ def worked_report(
 ) -> WorkedReport:
     """The whole worked solution of ``analysis``."""
     work = tuple(_walk(analysis.steps, 0, no_bias))
+    claims = _claims_by_path(analysis.claims)
     return WorkedReport(
         analysis,
-        work,
-        tuple(_totals(analysis, no_bias)),
+        tuple(_judged(item, claims.get(item.row.path, ())) for item in work),
+        tuple(_judged_totals(_totals(analysis, no_bias), claims.get("", ()), no_bias)),
         no_bias,
         answers_only,
         tuple(_conventions(no_bias)),
@@ -69,44 +74,64 @@ def worked_report(
 
 
 def receptive_field_equations(row: Row) -> tuple[Equation, ...]:
-    """``r_out = r_in + (k − 1)·j_in`` and ``j_out = j_in·s`` when the layer grows the field
-    (along W; H is shown when it differs)."""
-    if not row.receptive_field or row.receptive_field == row.receptive_field_in:
+    """``r_out = r_in + (k − 1)·j_in`` and ``j_out = j_in·s`` for every sliding window, a 1×1
+    one included (it leaves the field as it is, which is worth seeing); along W, and H too
+    when it differs. Layers without a window (activations, norms) keep the field silently."""
+    axes = row.details.get("axes")
+    if not row.receptive_field or not row.receptive_field_in:
         return ()
-    equations = []
+    if axes is None and row.receptive_field == row.receptive_field_in:
+        return ()
+    equations: list[Equation] = []
     for axis, label in ((1, ""), (0, " (H)")):
-        (size_in, jump_in, _), (size, jump, start) = (
-            row.receptive_field_in[axis],
-            row.receptive_field[axis],
-        )
         if axis == 0 and row.receptive_field[0] == row.receptive_field[1]:
             break
-        stride = arith.floor_div(jump, jump_in)
-        window = row.details.get("axes")
-        if window is not None and window[axis].dilation != 1:  # a dilated kernel's own k and d
-            kernel, dilation = window[axis].kernel, window[axis].dilation
-            rule = "r_in + (k − 1)·d·j_in"
-            values = f"{factor(size_in)} + ({factor(kernel)} − 1)·{factor(dilation)}·"
-        else:
-            kernel = arith.normalize(arith.floor_div(size - size_in, jump_in) + 1)
-            rule, values = "r_in + (k − 1)·j_in", f"{factor(size_in)} + ({factor(kernel)} − 1)·"
-        equations += [
-            Equation(
-                f"r_out{label}",
-                rule,
-                values + factor(jump_in),
-                text(size),
-                "receptive field: input pixels one output sees",
-            ),
-            Equation(
-                f"j_out{label}",
-                "j_in·s",
-                f"{factor(jump_in)}·{factor(stride)}",
-                text(jump),
-                f"the jump, or effective stride; the first window starts at {text(start)}",
-            ),
-        ]
+        equations += _recurrence(row, axis, label, axes[axis] if axes is not None else None)
     return tuple(equations)
+
+
+def _recurrence(row: Row, axis: int, label: str, window: Any) -> list[Equation]:
+    (size_in, jump_in, _), (size, jump, start) = (
+        row.receptive_field_in[axis],
+        row.receptive_field[axis],
+    )
+    stride = window.stride if window is not None else arith.floor_div(jump, jump_in)
+    if window is not None and window.dilation != 1:  # a dilated kernel's own k and d
+        rule = "r_in + (k − 1)·d·j_in"
+        values = f"{factor(size_in)} + ({factor(window.kernel)} − 1)·{factor(window.dilation)}·"
+    else:
+        kernel = (
+            window.kernel
+            if window is not None
+            else arith.normalize(arith.floor_div(size - size_in, jump_in) + 1)
+        )
+        rule, values = "r_in + (k − 1)·j_in", f"{factor(size_in)} + ({factor(kernel)} − 1)·"
+    meaning = (
+        "receptive field: input pixels one output sees"
+        if size != size_in
+        else "unchanged: a 1-pixel window sees what its input pixel saw"
+    )
+    return [
+        Equation(f"r_out{label}", rule, values + factor(jump_in), text(size), meaning),
+        Equation(
+            f"j_out{label}",
+            "j_in·s",
+            f"{factor(jump_in)}·{factor(stride)}",
+            text(jump),
+            f"the jump, or effective stride; the first window starts at {text(start)}",
+        ),
+    ]
+
+
+def report_warnings(row: Row) -> tuple[str, ...]:
+    """The row's warnings as the worked report says them: the equations already show an
+    inexact division with its fraction and floor, so its warning keeps only what that
+    costs and how to fix it (the engine's one-line warning, for tables, says it all)."""
+    axes = row.details.get("axes")
+    if axes is None:
+        return row.warnings
+    whole, advice = coverage_warning(axes), coverage_advice(axes)
+    return tuple(advice if warning == whole and advice else warning for warning in row.warnings)
 
 
 def layer_explanation(row: Row, no_bias: bool) -> Explanation:
@@ -123,7 +148,9 @@ def _walk(steps: tuple[Step, ...], level: int, no_bias: bool) -> Iterator[LayerW
         if isinstance(step, LayerStep):
             row = step.row
             explanation = layer_explanation(row, no_bias)
-            yield LayerWork(row, f"{row.path} ({row.kind})", explanation, level, row.warnings)
+            yield LayerWork(
+                row, f"{row.path} ({row.kind})", explanation, level, report_warnings(row)
+            )
         elif isinstance(step, GroupStep):
             yield LayerWork(
                 step.row,
@@ -177,41 +204,161 @@ def _merge(step: MergeStep, level: int, no_bias: bool) -> Iterator[LayerWork]:
     for branch in step.branches:
         yield from _walk(branch, level, no_bias)
     row = step.row
-    outputs = [_branch_output(branch, row.input_shape) for branch in step.branches]
     if row.kind == "concat":
-        depths = [shape[0] for shape in outputs]
-        names = " + ".join(
-            f"D{str(index).translate(SUBSCRIPTS)}" for index in range(1, len(depths) + 1)
-        )
-        equation = Equation(
+        equations = _concat_equations(step)
+        given: tuple[tuple[str, str], ...] = (("branches", str(len(step.branches))),)
+    elif _is_residual(step):
+        equations = _residual_equations(step, no_bias)
+        given = ()
+    else:
+        equations = _elementwise_equations(step)
+        given = ()
+    explanation = Explanation(given, (*equations, *merge_receptive_field(step)))
+    yield LayerWork(row, f"{row.path} ({row.kind})", explanation, level)
+
+
+def _entering(step: MergeStep) -> tuple[Any, ...]:
+    """The shape every branch starts from (an identity branch passes it on unchanged)."""
+    for branch in step.branches:
+        if branch:
+            return _step_input_shape(branch[0])
+    return step.row.output_shape
+
+
+def _step_input_shape(step: Step) -> tuple[Any, ...]:
+    if isinstance(step, MergeStep):
+        return _entering(step)
+    return step.row.input_shape
+
+
+def _outputs(step: MergeStep) -> list[tuple[Any, ...]]:
+    entering = _entering(step)
+    return [_branch_output(branch, entering) for branch in step.branches]
+
+
+def _is_residual(step: MergeStep) -> bool:
+    """A residual block's add: [body, shortcut], the body's steps not wrapped in a branch
+    group (an ``add:`` of branches wraps each one) and the shortcut empty or a group."""
+    if step.row.kind != "add" or len(step.branches) != 2:
+        return False
+    body, shortcut = step.branches
+    wrapped = len(body) == 1 and isinstance(body[0], GroupStep) and body[0].row.kind == "branch"
+    projection = len(shortcut) == 1 and isinstance(shortcut[0], GroupStep)
+    return bool(body) and not wrapped and (not shortcut or projection)
+
+
+def _concat_equations(step: MergeStep) -> tuple[Equation, ...]:
+    depths = [shape[0] for shape in _outputs(step)]
+    names = " + ".join(
+        f"D{str(index).translate(SUBSCRIPTS)}" for index in range(1, len(depths) + 1)
+    )
+    return (
+        Equation(
             "D",
             names,
             " + ".join(factor(d) for d in depths),
-            text(row.output_shape[0]),
+            text(step.row.output_shape[0]),
             "branches are stacked along the depth; H×W must agree",
+        ),
+    )
+
+
+def _elementwise_equations(step: MergeStep) -> tuple[Equation, ...]:
+    row = step.row
+    sign = "+" if row.kind == "add" else "×"
+    shapes = f" {sign} ".join(volume(shape) for shape in _outputs(step))
+    note = (
+        "element by element: the branches must have one shape"
+        if row.kind == "add"
+        else "broadcast: C×1×1 scales every pixel of each channel (squeeze-and-excitation)"
+    )
+    return (Equation("output", "", shapes, volume(row.output_shape), note), _ops_equation(row))
+
+
+def _ops_equation(row: Row) -> Equation:
+    return Equation(
+        f"{row.kind} ops",
+        "one per output element",
+        "·".join(factor(d) for d in row.output_shape),
+        text(row.ops.get(row.kind, 0)),
+    )
+
+
+def _residual_equations(step: MergeStep, no_bias: bool) -> tuple[Equation, ...]:
+    """The shortcut (identity, free; or a projection, with why it is needed and its cost),
+    then the shape check of the add."""
+    row = step.row
+    body, shortcut = step.branches
+    entering, body_shape = _entering(step), _branch_output(body, row.output_shape)
+    if not shortcut:
+        first = Equation(
+            "shortcut",
+            "",
+            "identity",
+            "0 parameters",
+            f"the input {volume(entering)} already has the body's shape: x is added as it is",
         )
-        explanation = Explanation((("branches", str(len(outputs))),), (equation,))
     else:
-        sign = "+" if row.kind == "add" else "×"
-        shapes = f" {sign} ".join(volume(shape) for shape in outputs)
-        note = (
-            "a residual add: the shortcut must have the body's shape"
-            if row.kind == "add"
-            else "broadcast: C×1×1 scales every pixel of each channel (squeeze-and-excitation)"
-        )
-        explanation = Explanation(
-            (),
-            (
-                Equation("output", "", shapes, volume(row.output_shape), note),
-                Equation(
-                    f"{row.kind} ops",
-                    "one per output element",
-                    "·".join(factor(d) for d in row.output_shape),
-                    text(row.ops.get(row.kind, 0)),
-                ),
-            ),
-        )
-    yield LayerWork(row, f"{row.path} ({row.kind})", explanation, level)
+        first = _projection_equation(shortcut[0], entering, body_shape, no_bias)
+    check = Equation(
+        "output",
+        "F(x) + shortcut(x)",
+        f"{volume(body_shape)} + {volume(_branch_output(shortcut, entering))}",
+        volume(row.output_shape),
+        "the shapes agree, so the add is element by element",
+    )
+    return (first, check, _ops_equation(row))
+
+
+def _projection_equation(
+    group: Step, entering: tuple[Any, ...], body_shape: tuple[Any, ...], no_bias: bool
+) -> Equation:
+    """``shortcut = 1×1 conv, S = 2 + batchnorm = 8,192 + 256 = 8,448 parameters`` and why."""
+    assert isinstance(group, GroupStep)
+    parts = [child.row for child in group.steps if isinstance(child, LayerStep)]
+    amounts = [(part.weights if no_bias else part.params) for part in parts]
+    total = group.row.weights if no_bias else group.row.params
+    working = " + ".join(text(amount) for amount in amounts) if len(parts) > 1 else ""
+    return Equation(
+        "shortcut",
+        " + ".join(_layer_name(part) for part in parts),
+        working,
+        f"{text(total)} parameters",
+        f"a projection, because {_mismatch(entering, body_shape)}; "
+        f"it costs {text(group.row.macs)} MACs",
+    )
+
+
+def _layer_name(row: Row) -> str:
+    """``1×1 conv, S = 2`` for a window layer; the kind for the rest."""
+    axes = row.details.get("axes")
+    if axes is None:
+        return row.kind
+    height, width = axes
+    size = f"{text(height.kernel)}×{text(width.kernel)}"
+    stride = (
+        text(width.stride)
+        if height.stride == width.stride
+        else (f"{text(height.stride)}×{text(width.stride)}")
+    )
+    return f"{size} {row.kind}" + (f" (S = {stride})" if stride != "1" else "")
+
+
+def _mismatch(entering: tuple[Any, ...], body_shape: tuple[Any, ...]) -> str:
+    """Why the input cannot be added as it is: ``the body changes the depth 64 → 128 and
+    the size 56×56 → 28×28``."""
+    changes = []
+    if len(entering) != len(body_shape):
+        return f"the body turns {volume(entering)} into {volume(body_shape)}"
+    if entering[0] != body_shape[0]:
+        changes.append(f"the depth {text(entering[0])} → {text(body_shape[0])}")
+    if tuple(entering[1:]) != tuple(body_shape[1:]):
+        before = "×".join(factor(d) for d in entering[1:])
+        after = "×".join(factor(d) for d in body_shape[1:])
+        changes.append(f"the size {before} → {after}")
+    if not changes:
+        return "the spec asks for one although the shapes agree"
+    return "the body changes " + " and ".join(changes)
 
 
 def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
@@ -221,7 +368,7 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
     yield Fact(
         "parameters",
         text(params),
-        "weights only (exam convention)"
+        "weights only, the exam convention"
         if no_bias
         else f"{text(totals.weights)} weights + {text(totals.biases)} biases",
     )
@@ -250,6 +397,13 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
         "normalisation and activations have no weights of their own and are not counted",
     )
     yield Fact("output", volume(analysis.output_shape))
+    sizes = final_field(analysis.rows)
+    if sizes:
+        yield Fact(
+            "receptive field",
+            "×".join(text(size) for size in sizes),
+            "what one pixel of the last spatial map sees of the input",
+        )
 
 
 def _conventions(no_bias: bool) -> Iterator[str]:
@@ -264,3 +418,167 @@ def _conventions(no_bias: bool) -> Iterator[str]:
 
 def as_number(value: Any) -> str:
     return arith.as_text(value, thousands=True)
+
+
+def _step_input_field(step: Step) -> tuple[Any, ...]:
+    """The receptive field entering a step (a merge row records only its own output's)."""
+    if isinstance(step, MergeStep):
+        for branch in step.branches:
+            if branch:
+                return _step_input_field(branch[0])
+    return step.row.receptive_field_in
+
+
+def _largest_branch(
+    row: Row,
+    axis: int,
+    label: str,
+    branches: list[tuple[tuple[str, str], tuple[Any, ...]]],
+    left_out: bool,
+) -> Equation:
+    size, jump, start = row.receptive_field[axis]
+    taken = next(
+        (name for (_, name), field in branches if field[axis] == row.receptive_field[axis]),
+        branches[0][0][1],
+    )
+    symbols = [symbol for (symbol, _), _ in branches]
+    sizes = [factor(field[axis][0]) for _, field in branches]
+    note = (
+        f"the largest branch, {taken}, is taken with its jump {text(jump)} and start {text(start)}"
+        if len(branches) > 1
+        else f"{taken} carries its jump {text(jump)} and start {text(start)}"
+    )
+    if left_out:
+        note += "; a branch broadcast from 1×1 adds global context, not a window"
+    if len(branches) == 1:
+        return Equation(f"r_out{label}", symbols[0], "", text(size), note)
+    return Equation(
+        f"r_out{label}",
+        f"max({', '.join(symbols)})",
+        f"max({', '.join(sizes)})",
+        text(size),
+        note,
+    )
+
+
+def _branch_label(branch: tuple[Step, ...], index: int, residual: bool) -> tuple[str, str]:
+    """(the branch's symbol, its name): r_body, r_shortcut, or r₁, r₂… named in the note."""
+    if residual:
+        if not branch:
+            return "r_shortcut", "the identity shortcut"
+        first = branch[0]
+        if len(branch) == 1 and isinstance(first, GroupStep) and first.row.kind == "shortcut":
+            return "r_shortcut", "the projection shortcut"
+        return "r_body", "the body"
+    name = branch[0].row.name if len(branch) == 1 else "the identity" if not branch else "body"
+    return "r" + str(index).translate(SUBSCRIPTS), name
+
+
+def merge_receptive_field(step: MergeStep) -> tuple[Equation, ...]:
+    """``r_out = max(r_body, r_shortcut) = max(27, 11) = 27``: a merged pixel sees what its
+    largest branch sees, and that branch's jump and start carry on. A branch broadcast from
+    1×1 (squeeze-and-excitation) adds global context, not a window, and is left out, as the
+    engine leaves it out."""
+    row = step.row
+    if not row.receptive_field or len(row.output_shape) != 3:
+        return ()
+    residual = _is_residual(step)
+    entering = next((_step_input_field(b[0]) for b in step.branches if b), row.receptive_field)
+    branches = []
+    for index, branch in enumerate(step.branches, start=1):
+        field = branch[-1].row.receptive_field if branch else entering
+        shape = _branch_output(branch, _entering(step))
+        if field and tuple(shape[1:]) == tuple(row.output_shape[1:]):
+            branches.append((_branch_label(branch, index, residual), field))
+    if not branches:
+        return ()
+    left_out = len(branches) < len(step.branches)
+    equations: list[Equation] = []
+    for axis, label in ((1, ""), (0, " (H)")):
+        if axis == 0 and row.receptive_field[0] == row.receptive_field[1]:
+            break
+        equations.append(_largest_branch(row, axis, label, branches, left_out))
+    return tuple(equations)
+
+
+# which step of a layer's working answers each kind of claim (the last one present)
+CLAIMED_STEPS = {
+    "output": ("output", "N"),
+    "params": ("parameters", "weights"),
+    "weights": ("parameters", "weights"),
+    "macs": ("MACs",),
+    "flops": ("MACs",),
+    "receptive_field": ("r_out", "r_out (H)"),
+}
+
+SHAPE_STEPS = ("W_out", "H_out", "D_out", "D")
+
+# which fact of the totals answers each claim on the totals
+CLAIMED_FACTS = {
+    "output": "output",
+    "params": "parameters",
+    "macs": "MACs",
+    "flops": "FLOPs",
+    "depth": "depth",
+    "receptive_field": "receptive field",
+}
+
+
+def verdict(claim: Claim) -> str:
+    """``✓ claimed 55x55x96``, or ``✗ claimed 62.3M (≈ 62.4M)``: the step shows the answer."""
+    if claim.ok:
+        return f"✓ claimed {claim.claimed}"
+    rounded = f" ({claim.note})" if claim.note.startswith("≈") else ""
+    return f"✗ claimed {claim.claimed}{rounded}"
+
+
+def _claims_by_path(claims: Iterable[Claim]) -> dict[str, tuple[Claim, ...]]:
+    grouped: dict[str, list[Claim]] = {}
+    for claim in claims:
+        grouped.setdefault(claim.path, []).append(claim)
+    return {path: tuple(items) for path, items in grouped.items()}
+
+
+def _judged(work: LayerWork, claims: tuple[Claim, ...]) -> LayerWork:
+    """The layer's working with each claim marked on the step that answers it; a claim no
+    step answers (a block's subtotal) gets a line of its own."""
+    if not claims:
+        return work
+    equations = list(work.explanation.equations)
+    for claim in claims:
+        names = CLAIMED_STEPS[claim.key]
+        index = max((i for i, eq in enumerate(equations) if eq.name in names), default=None)
+        if index is None and claim.key == "output":
+            # the claim is about the whole volume: say it once the sizes are worked out
+            after = max((i for i, eq in enumerate(equations) if eq.name in SHAPE_STEPS), default=-1)
+            line = Equation("output", "", "", volume(work.row.output_shape), verdict=verdict(claim))
+            equations.insert(after + 1, line)
+        elif index is None:
+            equations.append(Equation(claim.key, "", "", claim.actual, verdict=verdict(claim)))
+        else:
+            equation = equations[index]
+            marks = f"{equation.verdict}; {verdict(claim)}" if equation.verdict else verdict(claim)
+            equations[index] = replace(equation, verdict=marks)
+    return replace(work, explanation=replace(work.explanation, equations=tuple(equations)))
+
+
+def _judged_totals(
+    facts: Iterable[Fact], claims: tuple[Claim, ...], no_bias: bool
+) -> Iterator[Fact]:
+    """The totals with each claim on them marked; ``weights`` is the parameters fact under
+    --no-bias, and a fact of its own otherwise."""
+    facts = list(facts)
+    for claim in claims:
+        label = CLAIMED_FACTS.get(claim.key)
+        if claim.key == "weights":
+            label = "parameters" if no_bias else "weights"
+            if not no_bias and all(fact.label != "weights" for fact in facts):
+                facts.insert(1, Fact("weights", claim.actual, "parameters without biases"))
+        index = next((i for i, fact in enumerate(facts) if fact.label == label), None)
+        if index is None:
+            facts.append(Fact(claim.key, claim.actual, verdict=verdict(claim)))
+            continue
+        fact = facts[index]
+        marks = f"{fact.verdict}; {verdict(claim)}" if fact.verdict else verdict(claim)
+        facts[index] = replace(fact, verdict=marks)
+    yield from facts

@@ -206,7 +206,8 @@ def test_large_input_is_exact():
 
 
 def test_squeeze_excitation_keeps_the_receptive_field_and_the_projection_stride():
-    """The SE branch is broadcast from 1×1: it must not set the jump (stride) of what follows."""
+    """The SE branch is broadcast from 1×1: its global pool makes every output depend on the
+    whole input, but it must not set the jump (stride) or start of what follows."""
     analysis = analyse_text("""
         name: residual with SE
         input: [16, 56, 56]
@@ -227,8 +228,10 @@ def test_squeeze_excitation_keeps_the_receptive_field_and_the_projection_stride(
     """)
     projection = analysis.row("block.downsample.0")
     assert projection.output_shape == (32, 28, 28)
-    # 3×3 stride 2 sees 3 with jump 2; the next 3×3 adds (3 − 1)·2: 7
-    assert analysis.layers[-1].receptive_field == ((7, 2, -3), (7, 2, -3))
+    # 3×3 stride 2 sees 3 with jump 2 and start -1; the SE's global pool over the 28×28 map
+    # sees 3 + 27·2 = 57 (the whole padded input); the next 3×3 adds (3 − 1)·2: 61, jump 2.
+    assert analysis.row("block.multiply1.multiply").receptive_field == ((57, 2, -1), (57, 2, -1))
+    assert analysis.layers[-1].receptive_field == ((61, 2, -3), (61, 2, -3))
 
 
 @pytest.mark.parametrize(("count", "size"), [(1, 3), (2, 5), (3, 7)])

@@ -321,7 +321,7 @@ def test_merges_take_the_largest_branch():
     assert "r_out = max(r_body, r_shortcut) = max(67, 43) = 67" in resnet
 
 
-def test_a_broadcast_branch_adds_no_window():
+def test_a_broadcast_branch_sees_the_whole_map_but_keeps_no_grid():
     analysis = analyse_text("""
         name: se
         input: [64, 14, 14]
@@ -333,9 +333,11 @@ def test_a_broadcast_branch_adds_no_window():
                  conv: {filters: 64, kernel: 1}, sigmoid]
     """)
     text = report_text(worked_report(analysis))
-    assert "r_out = r₁ = 3  (the identity carries its jump 1 and start -1; a branch broadcast" in (
+    # the global pool sees r_in + (14 − 1)·j_in = 3 + 13 = 16: the whole padded 14×14 map
+    assert "r_out = max(r₁, r₂) = max(3, 16) = 16  (the largest is branch2, broadcast from 1×1" in (
         text
     )
+    assert "the jump 1 and start -1 carry on from the identity" in text
 
 
 def test_residual_shortcuts_are_worked():

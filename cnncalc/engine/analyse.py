@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
 from .. import arith
@@ -607,14 +608,9 @@ class _Engine:
             shape = _broadcast_shape(shapes, merge, where)
             ops = {merge: arith.normalize((len(outs) - 1) * arith.product(shape))}
         depth = max(out.depth for _, out in outs)
-        # The receptive field follows the full-resolution branches: a squeeze-and-excitation
-        # branch broadcast from 1×1 adds global context, not a larger window or stride.
         spatial = [out for _, out in outs if _same_shape(out.shape[1:], shape[1:]) is not False]
         fields = tuple(
-            max(
-                (out.field[axis] for out in spatial or [o for _, o in outs]),
-                key=lambda item: _order(item[0]),
-            )
+            _merged_field([out.field[axis] for _, out in outs], [o.field[axis] for o in spatial])
             for axis in range(2)
         )
         out_flow = Flow(shape, depth, fields)
@@ -786,21 +782,60 @@ def _order(value: Any) -> Any:
     return value if isinstance(value, int) else 0
 
 
+def _merged_field(
+    every: list[tuple[Any, Any, Any]], full_resolution: list[tuple[Any, Any, Any]]
+) -> tuple[Any, Any, Any]:
+    """A merged pixel sees what its largest branch sees, including a squeeze-and-excitation
+    branch broadcast from 1×1, whose global pool sees the whole map. The outputs keep the
+    spacing (jump) and start of the largest full-resolution branch: a broadcast branch has
+    one value per channel, not a grid of windows."""
+    carried = max(full_resolution or every, key=lambda item: _order(item[0]))
+    size = carried[0]
+    for other, _, _ in every:
+        size = _larger(size, other)
+    return size, carried[1], carried[2]
+
+
+def _larger(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int):
+        return max(a, b)
+    sign = arith.sign_of(arith.normalize(a - b))
+    if sign is None:
+        return arith.maximum(a, b)
+    return a if sign >= 0 else b
+
+
 def _advance(
     field: tuple[tuple[Any, Any, Any], ...], window: tuple[Any, ...] | None
 ) -> tuple[tuple[Any, Any, Any], ...]:
     """Receptive-field recurrence (k is the effective kernel d·(k − 1) + 1):
-    r_out = r_in + (k − 1)·j_in, j_out = j_in·s, start_out = start_in − p·j_in."""
+    r_out = r_in + (k − 1)·j_in, j_out = j_in·s, start_out = start_in − p·j_in.
+    A transposed conv's stride is a fraction 1/s (its outputs are closer than its inputs), so
+    jumps and starts may be exact fractions; whole ones are turned back into ints."""
     if window is None:
         return field
     return tuple(
         (
-            arith.normalize(size + (kernel - 1) * jump),
-            arith.normalize(jump * stride),
-            arith.normalize(start - pad * jump),
+            _pixels(arith.normalize(size + (kernel - 1) * jump)),
+            _whole(arith.normalize(jump * stride)),
+            _whole(arith.normalize(start - pad * jump)),
         )
         for (size, jump, start), (kernel, stride, pad) in zip(field, window, strict=True)
     )
+
+
+def _pixels(value: Any) -> Any:
+    """A receptive field is a whole number of pixels: after uneven adaptive windows (a mean,
+    fractional jump, which that layer warns about) the partial pixel counts as one."""
+    if isinstance(value, Fraction):
+        return -(-value.numerator // value.denominator)
+    return value
+
+
+def _whole(value: Any) -> Any:
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return value.numerator
+    return value
 
 
 def _key_hint(kind: LayerKind, node: LayerNode, key: str) -> str:

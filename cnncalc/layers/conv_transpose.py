@@ -9,6 +9,7 @@ how fvcore and torch's FlopCounterMode count it too.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 from .. import arith
@@ -24,6 +25,33 @@ from .explain import (
     text,
     volume,
 )
+
+
+def transposed_window(kernel: int, stride: int, dilation: int, padding: int) -> tuple[Any, ...]:
+    """The receptive-field step of one axis, as (n, 1/s, −i₀) for the recurrence
+    r_out = r_in + (n − 1)·j_in, j_out = j_in/s, start_out = start_in + i₀·j_in.
+
+    Output o gathers input i through kernel tap t when i·s − p + t·d = o, so the inputs one
+    output sees are i = (o + p − t·d)/s for the taps that divide. The pattern repeats every s
+    outputs: n is the most inputs apart one output gathers (+1), over those s; i₀ is output 0's
+    first input (negative: before the input's first pixel)."""
+    spans = []
+    for output in range(stride):
+        inputs = [
+            (output + padding - tap * dilation) // stride
+            for tap in range(kernel)
+            if (output + padding - tap * dilation) % stride == 0
+        ]
+        if inputs:
+            spans.append((output, max(inputs) - min(inputs), min(inputs)))
+    span = max(item[1] for item in spans)
+    # output 0 may gather nothing (a stride above the kernel): then its first tap's input
+    first = next(
+        (item[2] for item in spans if item[0] == 0),
+        -(((kernel - 1) * dilation - padding) // stride),
+    )
+    step = 1 if stride == 1 else Fraction(1, stride)
+    return (span + 1, step, -first)
 
 
 class ConvTranspose(LayerKind):
@@ -72,6 +100,15 @@ class ConvTranspose(LayerKind):
                 )
             sizes.append(size_out)
         H_out, W_out = sizes
+        window = tuple(
+            transposed_window(
+                values["kernel"][axis],
+                values["stride"][axis],
+                values["dilation"][axis],
+                values["padding"][axis],
+            )
+            for axis in range(2)
+        )
         weights = arith.normalize(
             C_in * arith.floor_div(filters, groups) * values["kernel"][0] * values["kernel"][1]
         )
@@ -87,7 +124,8 @@ class ConvTranspose(LayerKind):
             fvcore=macs,
             # torchinfo multiplies every parameter of a "Conv*" module by the *output* pixels.
             torchinfo=arith.normalize((weights + biases) * pixels_out),
-            details={"groups": groups, "filters": filters},
+            details={"groups": groups, "filters": filters, "window": window},
+            window=window,
         )
 
     def torch_code(

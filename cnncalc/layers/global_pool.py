@@ -10,6 +10,7 @@ fvcore counts adaptive *average* pooling as one flop per input element, max as 0
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any, ClassVar
 
 from .. import arith
@@ -27,6 +28,44 @@ def window_total(size_in: Any, size_out: int) -> Any:
     return arith.normalize(total)
 
 
+def adaptive_window(size_in: Any, size_out: int) -> tuple[Any, Any, int]:
+    """The receptive-field step of one axis: (the longest window, the windows' mean spacing
+    L/n, 0). The windows start at ⌊i·L/n⌋, so unless n divides L they are not evenly spaced:
+    the jump is then their exact mean spacing, a fraction."""
+    longest: Any = 0
+    for index in range(size_out):
+        start = arith.floor_div(index * size_in, size_out)
+        end = arith.ceil_div((index + 1) * size_in, size_out)
+        longest = _longer(longest, arith.normalize(end - start))
+    if isinstance(size_in, int):
+        spacing: Any = Fraction(size_in, size_out)
+        spacing = spacing.numerator if spacing.denominator == 1 else spacing
+    else:
+        spacing = arith.normalize(size_in / size_out)
+    return longest, spacing, 0
+
+
+def _uneven_warning(sizes_in: tuple[Any, Any], sizes_out: tuple[int, int]) -> tuple[str, ...]:
+    """Uneven windows leave no regular grid: later receptive fields are approximate."""
+    uneven = [
+        f"{arith.as_text(size_in)} into {size_out}"
+        for size_in, size_out in zip(sizes_in, sizes_out, strict=True)
+        if size_out > 1 and arith.remainder(size_in, size_out) != 0
+    ]
+    if not uneven:
+        return ()
+    return (
+        f"adaptive windows are uneven ({', '.join(uneven)}): the receptive fields of the "
+        "layers after it use the windows' mean spacing, so they are approximate",
+    )
+
+
+def _longer(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int):
+        return max(a, b)
+    return arith.maximum(a, b)
+
+
 class _Adaptive(LayerKind):
     prefix = "pool"
     category = "pool"
@@ -42,13 +81,13 @@ class _Adaptive(LayerKind):
             raise where.error("adaptive pooling needs a numeric output size", "output")
         reads = arith.normalize(C * window_total(H_in, H_out) * window_total(W_in, W_out))
         input_elements = arith.normalize(C * H_in * W_in)
-        geometry = None
-        if H_out == 1 and W_out == 1:  # one window over everything: the receptive field grows
-            geometry = ((H_in, H_in, 0), (W_in, W_in, 0))
+        geometry = (adaptive_window(H_in, H_out), adaptive_window(W_in, W_out))
         return Cost(
             output=(C, H_out, W_out),
             ops={"pooling": reads},
             fvcore=input_elements if self.average else 0,
+            details={"window": geometry},
+            warnings=_uneven_warning((H_in, W_in), (H_out, W_out)),
             window=geometry,
         )
 

@@ -91,6 +91,9 @@ def receptive_field_equations(row: Row) -> tuple[Equation, ...]:
 
 
 def _recurrence(row: Row, axis: int, label: str, window: Any) -> list[Equation]:
+    global_window = row.kind != "conv_transpose" and row.output_shape[axis + 1] == 1
+    if window is None and "window" in row.details and not global_window:
+        return _gathered_recurrence(row, axis, label)
     (size_in, jump_in, _), (size, jump, start) = (
         row.receptive_field_in[axis],
         row.receptive_field[axis],
@@ -119,6 +122,45 @@ def _recurrence(row: Row, axis: int, label: str, window: Any) -> list[Equation]:
             f"{factor(jump_in)}·{factor(stride)}",
             text(jump),
             f"the jump, or effective stride; the first window starts at {text(start)}",
+        ),
+    ]
+
+
+def _gathered_recurrence(row: Row, axis: int, label: str) -> list[Equation]:
+    """The field of a transposed conv (its outputs gather up to n inputs, 1/s apart) or of an
+    adaptive pool (its longest window k, spaced L/n on average)."""
+    (size_in, jump_in, _), (size, jump, start) = (
+        row.receptive_field_in[axis],
+        row.receptive_field[axis],
+    )
+    reach = row.details["window"][axis][0]
+    if row.kind == "conv_transpose":
+        stride = row.values["stride"][axis]
+        symbol, spacing, spacing_values = "n", "j_in/s", f"{factor(jump_in)}/{stride}"
+        meaning = (
+            f"n = {text(reach)}: the most input pixels one output gathers at stride {stride}; "
+            "outputs alternate, and this is the largest"
+        )
+    else:
+        size_from, size_to = row.input_shape[axis + 1], row.output_shape[axis + 1]
+        symbol, spacing = "k", "j_in·L/n"
+        spacing_values = f"{factor(jump_in)}·{factor(size_from)}/{size_to}"
+        meaning = f"k = {text(reach)}: the longest of the windows ⌊i·L/n⌋ … ⌈(i + 1)·L/n⌉"
+    return [
+        Equation(
+            f"r_out{label}",
+            f"r_in + ({symbol} − 1)·j_in",
+            f"{factor(size_in)} + ({factor(reach)} − 1)·{factor(jump_in)}",
+            text(size),
+            meaning,
+        ),
+        Equation(
+            f"j_out{label}",
+            spacing,
+            spacing_values,
+            text(jump),
+            f"the jump: outputs are this far apart in the input; the first window starts at "
+            f"{text(start)}",
         ),
     ]
 
@@ -433,25 +475,39 @@ def _largest_branch(
     row: Row,
     axis: int,
     label: str,
-    branches: list[tuple[tuple[str, str], tuple[Any, ...]]],
-    left_out: bool,
+    branches: list[tuple[tuple[str, str], tuple[Any, ...], bool]],
 ) -> Equation:
+    """``r_out = max(r₁, r₂) = max(27, 43) = 43``; each branch is (symbol and name, its field,
+    whether it is broadcast from 1×1)."""
     size, jump, start = row.receptive_field[axis]
     taken = next(
-        (name for (_, name), field in branches if field[axis] == row.receptive_field[axis]),
-        branches[0][0][1],
+        ((name, broadcast) for (_, name), field, broadcast in branches if field[axis][0] == size),
+        (branches[0][0][1], branches[0][2]),
     )
-    symbols = [symbol for (symbol, _), _ in branches]
-    sizes = [factor(field[axis][0]) for _, field in branches]
-    note = (
-        f"the largest branch, {taken}, is taken with its jump {text(jump)} and start {text(start)}"
-        if len(branches) > 1
-        else f"{taken} carries its jump {text(jump)} and start {text(start)}"
+    carried = next(
+        (
+            name
+            for (_, name), field, broadcast in branches
+            if not broadcast and field[axis][1:] == (jump, start)
+        ),
+        taken[0],
     )
-    if left_out:
-        note += "; a branch broadcast from 1×1 adds global context, not a window"
+    symbols = [symbol for (symbol, _), _, _ in branches]
+    sizes = [factor(field[axis][0]) for _, field, _ in branches]
     if len(branches) == 1:
+        note = f"{taken[0]} carries its jump {text(jump)} and start {text(start)}"
         return Equation(f"r_out{label}", symbols[0], "", text(size), note)
+    if taken[1]:
+        note = (
+            f"the largest is {taken[0]}, broadcast from 1×1: its global pool sees the whole map, "
+            f"and it scales every pixel; the jump {text(jump)} and start {text(start)} carry on "
+            f"from {carried}"
+        )
+    else:
+        note = (
+            f"the largest branch, {taken[0]}, is taken with its jump {text(jump)} "
+            f"and start {text(start)}"
+        )
     return Equation(
         f"r_out{label}",
         f"max({', '.join(symbols)})",
@@ -477,8 +533,8 @@ def _branch_label(branch: tuple[Step, ...], index: int, residual: bool) -> tuple
 def merge_receptive_field(step: MergeStep) -> tuple[Equation, ...]:
     """``r_out = max(r_body, r_shortcut) = max(27, 11) = 27``: a merged pixel sees what its
     largest branch sees, and that branch's jump and start carry on. A branch broadcast from
-    1×1 (squeeze-and-excitation) adds global context, not a window, and is left out, as the
-    engine leaves it out."""
+    1×1 (squeeze-and-excitation) counts for the size (its global pool sees the whole map), but
+    the jump and start are those of the full-resolution branches, as in the engine."""
     row = step.row
     if not row.receptive_field or len(row.output_shape) != 3:
         return ()
@@ -488,16 +544,16 @@ def merge_receptive_field(step: MergeStep) -> tuple[Equation, ...]:
     for index, branch in enumerate(step.branches, start=1):
         field = branch[-1].row.receptive_field if branch else entering
         shape = _branch_output(branch, _entering(step))
-        if field and tuple(shape[1:]) == tuple(row.output_shape[1:]):
-            branches.append((_branch_label(branch, index, residual), field))
+        if field:
+            broadcast = tuple(shape[1:]) != tuple(row.output_shape[1:])
+            branches.append((_branch_label(branch, index, residual), field, broadcast))
     if not branches:
         return ()
-    left_out = len(branches) < len(step.branches)
     equations: list[Equation] = []
     for axis, label in ((1, ""), (0, " (H)")):
         if axis == 0 and row.receptive_field[0] == row.receptive_field[1]:
             break
-        equations.append(_largest_branch(row, axis, label, branches, left_out))
+        equations.append(_largest_branch(row, axis, label, branches))
     return tuple(equations)
 
 

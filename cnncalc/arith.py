@@ -62,6 +62,12 @@ Monomial = tuple[tuple[Any, int], ...]
 Polynomial = dict[Monomial, Fraction]
 
 
+LARGEST_EXPANSION = 64
+"""Terms beyond which a formula keeps the sums and products it was built from (each factor
+in canonical form): VGG's adaptive 7×7 pool sums 14 roundings per axis, and its cost, a
+product of two such sums, would print as about 200 terms expanded."""
+
+
 @cache
 def _canonical(value: Any) -> Any:
     """The canonical form of a symbolic value, memoised: the same subexpressions recur in
@@ -69,7 +75,33 @@ def _canonical(value: Any) -> Any:
     polynomial = _expanded(value)
     if polynomial is None:
         return _canonical_ratio(value)
+    if len(polynomial) > LARGEST_EXPANSION:
+        return _as_built(value)
     return _as_sum_of_products(polynomial)
+
+
+def _as_built(value: Any) -> Any:
+    """value's own sums of products, with every factor canonical and its content taken out:
+    10·(512·⌊y⌋ + 512)·(…) is 5120·(⌊y⌋ + 1)·(…)."""
+    sp = _sympy()
+    if value.is_Add:
+        return sp.Add(*(_as_built(term) for term in value.args))
+    if not value.is_Mul:
+        return _canonical_factor(value)
+    coefficient, factors = sp.Integer(1), []
+    for factor in value.args:
+        content, primitive = _canonical_factor(factor).as_content_primitive()
+        coefficient *= content
+        factors.append(primitive)
+    return sp.Mul(coefficient, *factors)
+
+
+def _canonical_factor(factor: Any) -> Any:
+    if factor.is_Add:
+        return _canonical(factor)
+    if factor.is_Pow and factor.base.is_Add:
+        return _canonical(factor.base) ** factor.exp
+    return factor
 
 
 def _canonical_ratio(value: Any) -> Any:

@@ -173,3 +173,14 @@ def test_tf_same_pools_halve_exactly() -> None:
 def test_max_and_min_stay_when_neither_side_is_larger() -> None:
     assert arith.as_text(arith.maximum(H - 4, 2 * sympy.floor(H / 3))) == "Max(H − 4, 2·⌊H/3⌋)"
     assert arith.minimum(H, H + 1) == H
+
+
+def test_a_large_product_keeps_its_factors() -> None:
+    """Past LARGEST_EXPANSION terms a formula is not expanded: 14 × 14 terms stay a product."""
+    heights = sum(sympy.floor(H / divisor) for divisor in range(2, 16))
+    widths = sum(sympy.floor(W / divisor) for divisor in range(2, 16))
+    value = arith.normalize(10 * heights * widths)
+    assert value.is_Mul and len(value.args) == 3
+    assert value.xreplace({H: 100, W: 37}) == 10 * sum(100 // d for d in range(2, 16)) * sum(
+        37 // d for d in range(2, 16)
+    )

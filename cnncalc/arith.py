@@ -8,6 +8,7 @@ sympy is imported only when a value actually is symbolic: a numeric spec never l
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fractions import Fraction
 from functools import cache
 from typing import TYPE_CHECKING, Any, Union
 
@@ -36,7 +37,7 @@ def symbol(name: str) -> Any:
 
 
 def normalize(value: Any) -> Any:
-    """Turn a sympy number back into a Python ``int`` (or keep the expression)."""
+    """Turn a sympy number back into a Python ``int``, and a formula into its canonical form."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -48,44 +49,278 @@ def normalize(value: Any) -> Any:
     return value
 
 
+# ---------------------------------------------------------------- the canonical form
+#
+# A formula is expanded into a polynomial over its atoms (H, W, ⌊…⌋, ⌈…⌉, max, min), which
+# is unique, then written back as a sum of products c·(a + k)·(b + l) chosen from that
+# polynomial alone. Equal formulas therefore print the same way, whichever rule built them,
+# and a layer's 64·(⌊(H − 1)/2⌋ + 1)·(⌊(W − 1)/2⌋ + 1) keeps the shape a person writes.
+# sympy.simplify found the same forms, but took nearly all of a symbolic analysis's time.
+
+Monomial = tuple[tuple[Any, int], ...]
+"""(atom, exponent) pairs in a fixed order; () is the constant term."""
+Polynomial = dict[Monomial, Fraction]
+
+
+LARGEST_EXPANSION = 64
+"""Terms beyond which a formula keeps the sums and products it was built from (each factor
+in canonical form): VGG's adaptive 7×7 pool sums 14 roundings per axis, and its cost, a
+product of two such sums, would print as about 200 terms expanded."""
+
+
 @cache
 def _canonical(value: Any) -> Any:
-    """``sympy.simplify``, memoised: the same subexpressions recur in every layer of a
-    symbolic network (ResNet-18 in H, W: 7.6 s → 4.6 s). simplify is what gives the forms a
-    person writes (150·(H − 4)·(W − 4), not 150·H·W − 600·H − …); cheaper canonical forms
-    (expand, sympy's automatic evaluation) print worse."""
-    return _sympy().simplify(value)
+    """The canonical form of a symbolic value, memoised: the same subexpressions recur in
+    every layer of a network."""
+    polynomial = _expanded(value)
+    if polynomial is None:
+        return _canonical_ratio(value)
+    if len(polynomial) > LARGEST_EXPANSION:
+        return _as_built(value)
+    return _as_sum_of_products(polynomial)
+
+
+def _as_built(value: Any) -> Any:
+    """value's own sums of products, with every factor canonical and its content taken out:
+    10·(512·⌊y⌋ + 512)·(…) is 5120·(⌊y⌋ + 1)·(…)."""
+    sp = _sympy()
+    if value.is_Add:
+        return sp.Add(*(_as_built(term) for term in value.args))
+    if not value.is_Mul:
+        return _canonical_factor(value)
+    coefficient, factors = sp.Integer(1), []
+    for factor in value.args:
+        content, primitive = _canonical_factor(factor).as_content_primitive()
+        coefficient *= content
+        factors.append(primitive)
+    return sp.Mul(coefficient, *factors)
+
+
+def _canonical_factor(factor: Any) -> Any:
+    if factor.is_Add:
+        return _canonical(factor)
+    if factor.is_Pow and factor.base.is_Add:
+        return _canonical(factor.base) ** factor.exp
+    return factor
+
+
+def _canonical_ratio(value: Any) -> Any:
+    """A formula with symbols in a denominator (a savings ratio): common factors cancelled,
+    then numerator and denominator each in canonical form."""
+    sp = _sympy()
+    numerator, denominator = sp.fraction(sp.cancel(sp.together(value)))
+    return _polynomial_form(numerator) / _polynomial_form(denominator)
+
+
+def _polynomial_form(value: Any) -> Any:
+    polynomial = _expanded(value)
+    return value if polynomial is None else _as_sum_of_products(polynomial)
+
+
+def _expanded(value: Any) -> Polynomial | None:
+    """value as a polynomial over its atoms, or None when it is not one (1/H)."""
+    if value.is_Rational:
+        return {(): Fraction(int(value.p), int(value.q))} if value != 0 else {}
+    if value.is_Add:
+        return _sum_of(_expanded(term) for term in value.args)
+    if value.is_Mul:
+        return _product_of(_expanded(factor) for factor in value.args)
+    if value.is_Pow and value.exp.is_Integer:
+        if value.exp < 0:
+            return None
+        return _product_of(_expanded(value.base) for _ in range(int(value.exp)))
+    if value.is_Number:
+        return None  # a float or an infinity: not exact arithmetic, left as it is
+    if isinstance(value, _sympy().floor | _sympy().ceiling):
+        rounding = _rounding_polynomial(value)
+        return None if rounding is None else dict(rounding)  # a copy: the memo's stays intact
+    return {((value, 1),): Fraction(1)}
+
+
+@cache
+def _rounding_polynomial(value: Any) -> Polynomial | None:
+    """⌊y⌋ or ⌈y⌉ as one atom plus an integer, the same atom for all of ⌊y⌋, ⌊y + 1⌋, ⌊−y⌋….
+
+    sympy takes an integer out of ⌊H/2 − 2⌋ but not out of ⌊H/32 + 31/32⌋, which is
+    ⌊(H − 1)/32⌋ + 1: the atom is the rounding whose argument's constant lies in (−1, 0].
+    And ⌊−y⌋ = −⌈y⌉: the atom's argument has a positive leading sign.
+    """
+    sp = _sympy()
+    argument = value.args[0]
+    if argument.could_extract_minus_sign():
+        opposite = sp.ceiling if isinstance(value, sp.floor) else sp.floor
+        flipped = _expanded(opposite(-argument))
+        return None if flipped is None else {key: -item for key, item in flipped.items()}
+    constant, rest = argument.as_coeff_Add()
+    if not constant.is_Rational or constant.is_Integer:
+        return {((value, 1),): Fraction(1)}
+    offset = -int(sp.floor(-constant))
+    return {((type(value)(rest + constant - offset), 1),): Fraction(1), (): Fraction(offset)}
+
+
+def _shifted_atom(atom: Any, shift: int) -> Any:
+    """atom + shift as a person writes it: a rounding with a fraction in it carries the shift
+    inside, leaving ``+ 1``: ⌊(H − 11)/4⌋ + 1 (the output-size formula), not ⌊(H − 3)/4⌋ − 1;
+    ⌊H/2⌋ − 2 stays as it is."""
+    sp = _sympy()
+    if shift and isinstance(atom, sp.floor | sp.ceiling) and atom.args[0].as_coeff_Add()[0]:
+        return type(atom)(atom.args[0] + shift - 1) + 1
+    return atom + shift
+
+
+def _sum_of(polynomials: Iterator[Polynomial | None]) -> Polynomial | None:
+    total: Polynomial = {}
+    for polynomial in polynomials:
+        if polynomial is None:
+            return None
+        _add_into(total, polynomial, Fraction(1))
+    return total
+
+
+def _product_of(polynomials: Iterator[Polynomial | None]) -> Polynomial | None:
+    result: Polynomial = {(): Fraction(1)}
+    for polynomial in polynomials:
+        if polynomial is None:
+            return None
+        result = _multiply(result, polynomial)
+    return result
+
+
+def _add_into(total: Polynomial, polynomial: Polynomial, scale: Fraction) -> None:
+    """total += scale·polynomial, dropping the terms that cancel."""
+    for monomial, coefficient in polynomial.items():
+        value = total.get(monomial, 0) + scale * coefficient
+        if value:
+            total[monomial] = value
+        else:
+            total.pop(monomial, None)
+
+
+def _multiply(first: Polynomial, second: Polynomial) -> Polynomial:
+    result: Polynomial = {}
+    for left, left_coefficient in first.items():
+        for right, right_coefficient in second.items():
+            monomial = _monomial_product(left, right)
+            value = result.get(monomial, 0) + left_coefficient * right_coefficient
+            if value:
+                result[monomial] = value
+            else:
+                result.pop(monomial, None)
+    return result
+
+
+def _monomial_product(left: Monomial, right: Monomial) -> Monomial:
+    if not left or not right:
+        return left or right
+    exponents = dict(left)
+    for atom, exponent in right:
+        exponents[atom] = exponents.get(atom, 0) + exponent
+    return tuple(sorted(exponents.items(), key=lambda pair: _atom_key(pair[0])))
+
+
+def _monomial_quotient(monomial: Monomial, atom: Any) -> Monomial:
+    """monomial / atom, for an atom of the monomial."""
+    return tuple(
+        (other, exponent - (other == atom))
+        for other, exponent in monomial
+        if other != atom or exponent > 1
+    )
+
+
+@cache
+def _atom_key(atom: Any) -> str:
+    """A fixed order of atoms, the same in every run (sympy's own order can vary with hashes)."""
+    return str(atom)
+
+
+def _monomial_order(monomial: Monomial) -> tuple[int, tuple[tuple[str, int], ...]]:
+    degree = sum(exponent for _, exponent in monomial)
+    return degree, tuple((_atom_key(atom), exponent) for atom, exponent in monomial)
+
+
+def _as_sum_of_products(polynomial: Polynomial) -> Any:
+    """The polynomial written as Σ c·Π (a + k)^e + constant, a function of the polynomial only.
+
+    Greedily, highest-degree monomial first: for c·a^e·b·… take, for each atom, the integer
+    shift k that accounts for the coefficient of the monomial divided by that atom (if the
+    next-lower terms come from c·(a + k)^e·(b + l)·…, k is exact); subtract that product's
+    expansion and go on. Each step removes its monomial and adds only lower-degree ones, so
+    it ends, and the products add up to the polynomial exactly.
+    """
+    sp = _sympy()
+    remaining = dict(polynomial)
+    terms = []
+    while remaining:
+        monomial = max(remaining, key=_monomial_order)
+        coefficient = remaining[monomial]
+        shifts = {atom: _shift(remaining, monomial, atom, coefficient) for atom, _ in monomial}
+        product = _shifted_product(monomial, shifts)
+        _add_into(remaining, product, -coefficient)
+        factors = [_shifted_atom(atom, shifts[atom]) ** exponent for atom, exponent in monomial]
+        terms.append(sp.Mul(sp.Rational(coefficient.numerator, coefficient.denominator), *factors))
+    return sp.Add(*terms)
+
+
+def _shift(remaining: Polynomial, monomial: Monomial, atom: Any, coefficient: Fraction) -> int:
+    """k such that c·(a + k)^e·… gives the coefficient of monomial/a; 0 unless an integer."""
+    exponent = dict(monomial)[atom]
+    below = remaining.get(_monomial_quotient(monomial, atom), Fraction(0))
+    shift = below / (coefficient * exponent)
+    return int(shift) if shift.denominator == 1 else 0
+
+
+def _shifted_product(monomial: Monomial, shifts: dict[Any, int]) -> Polynomial:
+    """The expansion of Π (a + k)^e."""
+    result: Polynomial = {(): Fraction(1)}
+    for atom, exponent in monomial:
+        factor: Polynomial = {((atom, 1),): Fraction(1)}
+        if shifts[atom]:
+            factor[()] = Fraction(shifts[atom])
+        for _ in range(exponent):
+            result = _multiply(result, factor)
+    return result
+
+
+# ---------------------------------------------------------------- floor and ceiling
 
 
 def floor_div(numerator: Dim, denominator: Dim) -> Dim:
     """⌊n / d⌋ exactly, as PyTorch's integer shape arithmetic does."""
     if isinstance(numerator, int) and isinstance(denominator, int):
         return numerator // denominator
-    sp = _sympy()
-    return normalize(sp.floor(_unfloor(numerator, denominator) / denominator))
-
-
-def _unfloor(numerator: Any, denominator: Any) -> Any:
-    """⌊⌊y⌋ + c⌋/d = ⌊(y + c)/d⌋ for an integer c and d: keeps formulas flat.
-
-    ``floor(floor(H/2)/2)`` becomes ``floor(H/4)``, as a person would write it.
-    """
-    sp = _sympy()
-    if not isinstance(denominator, int):
-        return sp.Integer(1) * numerator
-    constant, rest = sp.Integer(1) * numerator, sp.Integer(0)
-    constant, rest = constant.as_coeff_Add()
-    if isinstance(rest, sp.floor) and constant.is_Integer:
-        return rest.args[0] + constant
-    return sp.Integer(1) * numerator
+    return _rounded_division(numerator, denominator, upward=False)
 
 
 def ceil_div(numerator: Dim, denominator: Dim) -> Dim:
     """⌈n / d⌉ exactly."""
     if isinstance(numerator, int) and isinstance(denominator, int):
         return -(-numerator // denominator)
+    return _rounded_division(numerator, denominator, upward=True)
+
+
+def _rounded_division(numerator: Any, denominator: Any, upward: bool) -> Any:
+    """⌊n/d⌋ or ⌈n/d⌉, with a rounding inside n taken out where that is exact.
+
+    For integers c and d > 0 and any real y (the identities behind ⌊⌊x⌋/n⌋ = ⌊x/n⌋):
+    ⌊(⌊y⌋ + c)/d⌋ = ⌊(y + c)/d⌋, ⌈(⌈y⌉ + c)/d⌉ = ⌈(y + c)/d⌉, and with ⌈m/d⌉ = ⌊(m + d − 1)/d⌋
+    for an integer m, ⌈(⌊y⌋ + c)/d⌉ = ⌊(y + c + d − 1)/d⌋ and ⌊(⌈y⌉ + c)/d⌋ = ⌈(y + c − d + 1)/d⌉.
+    So ⌊⌊H/2⌋/2⌋ is ⌊H/4⌋ and a chain of ceil-mode pools is one ⌈…⌉, as a person writes them.
+    """
     sp = _sympy()
-    return normalize(sp.ceiling(sp.Integer(1) * numerator / denominator))
+    numerator = sp.Integer(1) * normalize(numerator)
+    rounding = sp.ceiling if upward else sp.floor
+    if isinstance(denominator, int) and denominator > 0:
+        constant, rest = numerator.as_coeff_Add()
+        if isinstance(-rest, sp.floor | sp.ceiling):  # −⌊y⌋ = ⌈−y⌉
+            opposite = sp.ceiling if isinstance(-rest, sp.floor) else sp.floor
+            rest = opposite(-(-rest).args[0], evaluate=False)
+        if constant.is_Integer and isinstance(rest, sp.floor | sp.ceiling):
+            inner = rest.args[0] + constant
+            if isinstance(rest, sp.ceiling) != upward:  # mixed: use the inner rounding
+                inner += denominator - 1 if upward else 1 - denominator
+                rounding = type(rest)
+            return normalize(rounding(inner / denominator))
+    return normalize(rounding(numerator / denominator))
 
 
 def remainder(numerator: Dim, denominator: Dim) -> Dim | None:
@@ -99,13 +334,82 @@ def remainder(numerator: Dim, denominator: Dim) -> Dim | None:
 def maximum(a: Dim, b: Dim) -> Dim:
     if isinstance(a, int) and isinstance(b, int):
         return max(a, b)
+    order = _order(a, b)
+    if order is not None:
+        return normalize(a if order >= 0 else b)
     return normalize(_sympy().Max(a, b))
 
 
 def minimum(a: Dim, b: Dim) -> Dim:
     if isinstance(a, int) and isinstance(b, int):
         return min(a, b)
+    order = _order(a, b)
+    if order is not None:
+        return normalize(b if order >= 0 else a)
     return normalize(_sympy().Min(a, b))
+
+
+def _order(a: Dim, b: Dim) -> int | None:
+    """1 when a ≥ b at every input size, -1 when a ≤ b, None when neither can be shown.
+
+    TF-style "same" padding is max(0, 2·⌈H/2⌉ − H): with ⌈y⌉ ≥ y the difference is ≥ 0, so
+    the padding is 2·⌈H/2⌉ − H and the pool's output ⌈H/2⌉, not a max inside a floor.
+    """
+    difference = normalize(a - b)
+    if isinstance(difference, int):
+        return 1 if difference >= 0 else -1
+    polynomial = _expanded(difference)
+    if polynomial is None:
+        return None
+    # an integer above −1 is at least 0: 2·⌈H/4⌉ − ⌈H/2⌉ ≥ 2·H/4 − (H/2 + 1/2) = −1/2
+    whole = all(coefficient.denominator == 1 for coefficient in polynomial.values())
+    floor_of_bound = -1 if whole else 0
+    lower, upper = _bound(polynomial, lower=True), _bound(polynomial, lower=False)
+    if lower is not None and _exceeds(lower, floor_of_bound, strictly=whole):
+        return 1
+    if upper is not None and _exceeds(-upper, floor_of_bound, strictly=whole):
+        return -1
+    return None
+
+
+def _exceeds(value: Any, limit: int, strictly: bool) -> bool:
+    """value > limit (or ≥) at every input size, as far as sympy's assumptions can show."""
+    margin = _sympy().Integer(1) * value - limit
+    return bool(margin.is_positive if strictly else margin.is_nonnegative)
+
+
+def _bound(polynomial: Polynomial, lower: bool) -> Any:
+    """A lower (or upper) bound of a linear polynomial with each ⌊y⌋, ⌈y⌉ replaced by y and
+    its slack; None when a term is not linear in a symbol or a rounding."""
+    sp = _sympy()
+    bound: Any = 0
+    for monomial, coefficient in polynomial.items():
+        factor = sp.Rational(coefficient.numerator, coefficient.denominator)
+        if not monomial:
+            bound += factor
+            continue
+        if len(monomial) > 1 or monomial[0][1] > 1:
+            return None
+        atom = monomial[0][0]
+        if isinstance(atom, sp.floor | sp.ceiling):
+            bound += factor * _rounding_bound(atom, lower=(coefficient > 0) == lower)
+        elif atom.is_Symbol:
+            bound += factor * atom
+        else:
+            return None
+    return bound
+
+
+def _rounding_bound(atom: Any, lower: bool) -> Any:
+    """y − s ≤ ⌊y⌋ ≤ y ≤ ⌈y⌉ ≤ y + s, with s = (q − 1)/q for y an integer over q, else 1."""
+    sp = _sympy()
+    argument = atom.args[0]
+    numerator, denominator = sp.fraction(sp.together(argument))
+    exact = denominator.is_Integer and denominator > 0 and numerator.is_integer
+    slack = sp.Rational(denominator - 1, denominator) if exact else sp.Integer(1)
+    if isinstance(atom, sp.floor):
+        return argument - slack if lower else argument
+    return argument if lower else argument + slack
 
 
 def product(values: Any) -> Dim:

@@ -29,6 +29,13 @@ def parse_input(text: str) -> list[Any]:
         raise UsageError(
             f"--input '{text}' must be CxHxW (e.g. 3x224x224 or 3xHxW), or N for a flat input"
         )
+    if len(parts) == 1 and not parts[0].isdigit():
+        # 'junk' would be a flat vector of junk elements: never what anyone means
+        separator = "; separate the dimensions with x, not commas" if "," in text else ""
+        raise UsageError(
+            f"--input '{text}' is not a shape: give CxHxW (e.g. 3x224x224 or 3xHxW), "
+            f"or a number N for a flat input{separator}"
+        )
     dims: list[Any] = []
     for part in parts:
         if part.isdigit() and int(part) > 0:

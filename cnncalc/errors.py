@@ -86,7 +86,10 @@ def clip_quoted(text: str) -> str:
         value = match[1]
         return f"'{value[: QUOTE_WIDTH - 1]}…' ({len(value):,} characters)"
 
-    return re.sub(r"'([^'\n]{" + str(QUOTE_WIDTH + 1) + r",})'", clip, text)
+    # a quoted value is one token: 'x…x' with no space inside, not the span between the
+    # closing quote of one value and the opening quote of the next
+    pattern = r"(?<![\w'])'([^'\s]{" + str(QUOTE_WIDTH + 1) + r",})'(?!\w)"
+    return re.sub(pattern, clip, text)
 
 
 SOURCE_WIDTH = 100

@@ -92,6 +92,7 @@ CASES: dict[str, Expect] = {
     "unknown_top_key": Expect(key="layer"),
     "published_not_a_number": Expect(key="params"),
     "bad_input_dimension": Expect(key="input"),
+    "input_wrong_length": Expect(key="input"),
     "unknown_kind": Expect(key="rleu"),
     "kind_as_key": Expect(key="kind"),
     "huge_kind_name": Expect(key="x" * 3000),
@@ -99,16 +100,19 @@ CASES: dict[str, Expect] = {
     "defaults_unknown_kind": Expect(key="convv"),
     "layer_not_mapping": Expect(),
     "conv_shorthand": Expect(key="conv"),
+    "fields_not_indented": Expect(key="filters"),
     "name_with_dot": Expect(key="name"),
     "duplicate_layer_names": Expect(layer="stem", key="name"),
     "dense_means_linear": Expect(layer="denseblock1", key="count"),
     "dense_count_zero": Expect(layer="denseblock1", key="count"),
+    "dense_layer_shrinks": Expect(layer="dense_block1.denselayer1", key="layer"),
     "unknown_block_reference": Expect(key="block"),
     "unknown_block_argument": Expect(layer="unit1", key="strde"),
     "block_missing_argument": Expect(layer="unit1", key="filters"),
     "block_calls_itself": Expect(layer=ANY),
     "block_arg_unknown_name": Expect(layer="unit1", key="filters"),
     "repeat_billion": Expect(key="repeat"),
+    "repeat_word": Expect(key="repeat"),
     "repeat_count_expression": Expect(layer=ANY, key="repeat"),
     "block_fanout_billion": Expect(),
     # --- field values
@@ -142,7 +146,8 @@ CASES: dict[str, Expect] = {
     "cli_input_junk": Expect(located=False),
     "cli_input_empty": Expect(located=False),
     "cli_input_too_small": Expect(layer="conv1", key="kernel"),
-    "cli_input_flat_symbol": Expect(layer="conv1"),
+    "cli_input_flat_symbol": Expect(located=False),
+    "cli_input_commas": Expect(located=False),
 }
 
 CRASHES: dict[str, str] = {}
@@ -222,7 +227,8 @@ CLI_CASES: dict[str, Run] = {
     "cli_input_junk": Run(("summary", TINY, "--input", "3x2.5xW"), TINY, library=False),
     "cli_input_empty": Run(("summary", TINY, "--input", ""), TINY, library=False),
     "cli_input_too_small": Run(("shape", TINY, "--input", "3x8x8"), TINY, input_shape=[3, 8, 8]),
-    "cli_input_flat_symbol": Run(("summary", TINY, "--input", "abc"), TINY, input_shape=["abc"]),
+    "cli_input_flat_symbol": Run(("summary", TINY, "--input", "abc"), TINY, library=False),
+    "cli_input_commas": Run(("summary", TINY, "--input", "3,32,32"), TINY, library=False),
 }
 
 

@@ -8,6 +8,7 @@ and roundings inside roundings are taken out where that is exact.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
@@ -57,7 +58,9 @@ def at(value: Any, values: dict[Any, int], seen: dict[Any, Any]) -> Any:
     if not arith.is_symbolic(value):
         return value
     if value not in seen:
-        seen[value] = int(value.xreplace(values))
+        number = value.xreplace(values)
+        # an adaptive pool's mean spacing L/n may be a fraction: compare it exactly
+        seen[value] = int(number) if number.is_Integer else Fraction(int(number.p), int(number.q))
     return seen[value]
 
 

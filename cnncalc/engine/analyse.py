@@ -692,6 +692,8 @@ class _Engine:
         features = flow
         for index in range(1, count + 1):
             new, steps = self.capture(self.dense_layer, node, index, growth, features, scope, env)
+            where_layer = Where(scope.path(f"denselayer{index}"), node.loc, node.key_locs)
+            _check_dense_layer(features, new, where_layer, "layer" if node.layer else "block")
             outs = [("features", features), ("new", new)]
             features = self.join(
                 "concat", outs, [(), steps], features, scope, node.loc, numbered=True
@@ -909,6 +911,13 @@ def _resolve_int(raw: Any, env: Mapping[str, Any], where: Where, key: str, minim
         try:
             value = evaluate(value, env)
         except ExpressionError as error:
+            if not env and value.isidentifier():  # a word where no block argument exists
+                raise where.error(
+                    f"'{key}' must be a whole number, got the text '{value}'",
+                    key,
+                    hint=f"write {key}: 2; a name works only inside a block, for one of its "
+                    "arguments",
+                ) from None
             raise where.error(str(error), key) from None
     if isinstance(value, bool) or not isinstance(value, int):
         raise where.error(f"'{key}' must be a whole number, got {value!r}", key)
@@ -928,6 +937,22 @@ def _same_shape(first: Sequence[Any], second: Sequence[Any]) -> bool | None:
     if False in results:
         return False
     return None if None in results else True
+
+
+def _check_dense_layer(features: Flow, new: Flow, where: Where, key: str) -> None:
+    """A dense layer's output is concatenated with its input: it must keep H×W."""
+    if (
+        len(new.shape) == len(features.shape)
+        and _same_shape(new.shape[1:], features.shape[1:]) is not False
+    ):
+        return
+    raise where.error(
+        f"a dense layer must keep H×W to be concatenated with its input: it turns "
+        f"{_dims(features.shape)} into {_dims(new.shape)}",
+        key,
+        hint="pad its convs to keep the size (padding: 1 for a 3×3, or padding: same) and "
+        "leave downsampling to the transitions between dense blocks",
+    )
 
 
 def _concat_shape(shapes: list[tuple[str, tuple[Any, ...]]], where: Where) -> tuple[Any, ...]:

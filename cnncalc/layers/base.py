@@ -44,7 +44,7 @@ class Where:
                 if at_key
                 else self.value_locs.get(key, self.key_locs.get(key, loc))
             )
-        return SpecError(message, loc, layer=self.path, key=key, hint=hint)
+        return SpecError(message, loc, layer=self.path or None, key=key, hint=hint)
 
 
 # ---------------------------------------------------------------------------- fields

@@ -134,7 +134,7 @@ class _Parser:
             raise SpecError(
                 "the spec is empty",
                 start,
-                hint="a spec needs at least 'name:', 'input: [C, H, W]' and 'layers:'",
+                hint="a spec needs at least 'input: [C, H, W]' and 'layers:' ('name:' is optional)",
             )
         if not isinstance(data, YamlMap):
             raise SpecError(
@@ -233,8 +233,13 @@ class _Parser:
             raw = [part.strip() for part in raw.lower().replace("×", "x").split("x")]
             raw = [int(part) if part.isdigit() else part for part in raw]
         if not isinstance(raw, list) or len(raw) not in (1, 3):
+            got = (
+                f"a list of {len(raw)}: [{', '.join(str(item) for item in raw)[:60]}]"
+                if isinstance(raw, list)
+                else _type_name(raw)
+            )
             raise SpecError(
-                f"'input' must be [C, H, W] (or [N] for a flat vector), got {_type_name(raw)}",
+                f"'input' must be [C, H, W] (or [N] for a flat vector), got {got}",
                 loc,
                 key="input",
                 hint="for example input: [3, 224, 224] or input: [3, H, W]",
@@ -383,10 +388,29 @@ class _Parser:
         head = heads[0]
         if head == "repeat":
             return self._repeat(raw)
+        self._check_indentation(raw, head)
         self._check_keys(raw, (head, *COMMON_SIBLINGS), f"'{head}'")
         node = self._head(head, raw)
         self._siblings(node, raw)
         return node
+
+    def _check_indentation(self, raw: YamlMap, head: str) -> None:
+        """``- conv:`` with its fields at the same indent as ``conv`` is YAML for a conv with
+        no fields and siblings ``filters``, ``kernel``: say what happened."""
+        kind = layers.lookup(head)
+        if kind is None or raw[head] is not None:
+            return
+        names = {field.name for field in kind.fields}
+        strays = [key for key in raw if key in names and key not in COMMON_SIBLINGS]
+        if strays:
+            fields = ", ".join(f"{key}: {raw[key]}" for key in strays)
+            raise SpecError(
+                f"'{strays[0]}' is a field of {head}, but it sits beside '{head}:', not under it",
+                raw.key_locs[strays[0]],
+                key=strays[0],
+                hint=f"indent the fields two spaces more than '{head}', "
+                f"or write - {head}: {{{fields}}}",
+            )
 
     def _bare(self, word: str, loc: Loc) -> Node:
         kind = layers.lookup(word)

@@ -125,8 +125,8 @@ def test_alexnet_at_224_warns_that_pixels_are_never_covered():
     assert row.output_shape == (96, 54, 54)
     assert row.warnings == (
         "H and W: (224 − 11 + 0)/4 + 1 = 213/4 + 1 = 54.25 → 54: the last 1 row and column of "
-        "the input is never covered; exact with a 227 or 223 input, or with 3 more padding: "
-        "1 before, 2 after",
+        "its input are never covered; exact if its input were 227 or 223, or with 3 more "
+        "padding: 1 before, 2 after",
     )
 
 
@@ -134,16 +134,16 @@ def test_alexnet_at_224_warns_that_pixels_are_never_covered():
     "layer, input_shape, fix",
     [
         # 51/2: one more pixel of padding, after (PyTorch pads symmetrically: use same_tf)
-        ("maxpool: {kernel: 3, stride: 2}", "[1, 54, 54]", "a 55 or 53 input, or with 1 more "
+        ("maxpool: {kernel: 3, stride: 2}", "[1, 54, 54]", "55 or 53, or with 1 more "
          "padding after"),
         # 7/3: 2 more pixels, one each side
-        ("conv: {filters: 1, kernel: 3, stride: 3}", "[1, 10, 10]", "a 12 or 9 input, or with 2 "
+        ("conv: {filters: 1, kernel: 3, stride: 3}", "[1, 10, 10]", "12 or 9, or with 2 "
          "more padding: 1 before, 1 after"),
     ],
 )  # fmt: skip
 def test_an_inexact_division_says_what_makes_it_exact(layer, input_shape, fix):
     (warning,) = one_layer(layer, input_shape).warnings
-    assert warning.endswith("exact with " + fix)
+    assert warning.endswith("exact if its input were " + fix)
 
 
 def test_padding_that_is_never_reached_does_not_warn():

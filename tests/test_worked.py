@@ -60,8 +60,8 @@ def test_inexact_division_is_explained():
     # the working shows the fraction and the floor; the warning what it costs and the fix
     assert "(224 − 11 + 2·0)/4 + 1 = 54  (213/4 + 1 = 54.25 → 54: PyTorch floors)\n" in conv1
     assert (
-        "    ⚠ the last 1 row and column of the input are never covered; exact with a 227 or "
-        "223 input, or with 3 more padding: 1 before, 2 after\n" in conv1
+        "    ⚠ the last 1 row and column of its input are never covered; exact if its input "
+        "were 227 or 223, or with 3 more padding: 1 before, 2 after\n" in conv1
     )
     # said once: neither the division nor "never covered" is repeated
     assert conv1.count("never covered") == 1 and conv1.count("213/4") == 1

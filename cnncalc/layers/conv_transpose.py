@@ -54,6 +54,10 @@ def transposed_window(kernel: int, stride: int, dilation: int, padding: int) -> 
     return (span + 1, step, -first)
 
 
+PER_AXIS = ("kernel", "stride", "padding", "output_padding", "dilation")
+"""The fields given per axis (H, W): the two sizes are worked alike only when these agree."""
+
+
 class ConvTranspose(LayerKind):
     name = "conv_transpose"
     aliases = ("deconv", "convtranspose", "conv_transpose2d")
@@ -148,11 +152,22 @@ class ConvTranspose(LayerKind):
             f"nn.ConvTranspose2d({torch_args(shape[0], values['filters'], **options)})"
         )
 
+    @staticmethod
+    def _size_equation(row: Any, axis: int) -> Equation:
+        """``W_out = (W_in − 1)·S − 2P + d·(F − 1) + output_padding + 1`` for axis 1 (W) or 0."""
+        values, name = row.values, "HW"[axis]
+        k, s, p = values["kernel"][axis], values["stride"][axis], values["padding"][axis]
+        d, extra = values["dilation"][axis], values["output_padding"][axis]
+        return Equation(
+            f"{name}_out",
+            f"({name}_in − 1)·S − 2P + d·(F − 1) + output_padding + 1",
+            f"({factor(row.input_shape[axis + 1])} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {extra} + 1",
+            text(row.output_shape[axis + 1]),
+        )
+
     def explain(self, row: Any, no_bias: bool = False) -> Explanation:
         values = row.values
-        k, s, p = values["kernel"][1], values["stride"][1], values["padding"][1]
-        d, extra = values["dilation"][1], values["output_padding"][1]
-        width_in, width_out = row.input_shape[2], row.output_shape[2]
+        width_in = row.input_shape[2]
         per_group = arith.floor_div(values["filters"], values["groups"])
         kernel_text = product(values["kernel"][0], values["kernel"][1], per_group)
         given = (
@@ -162,19 +177,16 @@ class ConvTranspose(LayerKind):
             pair_given("P", values["padding"]),
             ("K", text(values["filters"])),
         )
+        same = all(values[key][0] == values[key][1] for key in values if key in PER_AXIS)
+        same = same and row.input_shape[1] == row.input_shape[2]
+        height = (
+            Equation("H_out", "", "likewise", text(row.output_shape[1]))
+            if same
+            else self._size_equation(row, 0)
+        )
         equations = (
-            Equation(
-                "W_out",
-                "(W_in − 1)·S − 2P + d·(F − 1) + output_padding + 1",
-                f"({factor(width_in)} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {extra} + 1",
-                text(width_out),
-            ),
-            Equation(
-                "H_out",
-                "",
-                "likewise" if row.output_shape[1] == width_out else "see W_out",
-                text(row.output_shape[1]),
-            ),
+            self._size_equation(row, 1),
+            height,
             Equation("D_out", "K", text(values["filters"]), text(values["filters"])),
             params_equation(
                 "(F·F·K/g)·D_in",

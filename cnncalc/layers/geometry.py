@@ -145,7 +145,7 @@ def lost_pixels(axis: Axis) -> Any:
 
 def coverage_warning(axes: tuple[Axis, ...]) -> str | None:
     """A warning when a division is not exact and real input pixels are never used:
-    ``(224 − 11 + 2·0)/4 + 1 = 54.25 → 54: the last 1 column of the input is never covered``.
+    ``(224 − 11 + 2·0)/4 + 1 = 54.25 → 54: the last 1 column of its input is never covered``.
     """
     lost = [axis for axis in axes if lost_pixels(axis)]
     if not lost:
@@ -157,10 +157,10 @@ def coverage_warning(axes: tuple[Axis, ...]) -> str | None:
         label, noun = "H and W", ("row and column" if count == 1 else "rows and columns")
     else:
         label, noun = first.axis, AXIS_WORDS[first.axis][0 if count == 1 else 1]
-    verb = "is" if count == 1 else "are"
+    verb = "is" if count == 1 and not both else "are"
     text = (
         f"{label}: {_division(first)} → {arith.as_text(first.size_out)}: the last {count} "
-        f"{noun} of the input {verb} never covered"
+        f"{noun} of its input {verb} never covered"
     )
     fix = exact_fit(first)
     if fix:
@@ -173,7 +173,7 @@ def coverage_warning(axes: tuple[Axis, ...]) -> str | None:
 def coverage_advice(axes: tuple[Axis, ...]) -> str | None:
     """The coverage warning as a worked report says it, after the equations that already
     show the division: what is lost and the fix, ``the last 1 row and column of the input
-    are never covered; exact with a 227 or 223 input, or with 3 more padding: …``."""
+    are never covered; exact if its input were 227 or 223, or with 3 more padding: …``."""
     lost = [axis for axis in axes if lost_pixels(axis)]
     if not lost:
         return None
@@ -181,7 +181,7 @@ def coverage_advice(axes: tuple[Axis, ...]) -> str | None:
     count = lost_pixels(first)
     if len(lost) == 2 and count == lost_pixels(lost[1]) and exact_fit(first) == exact_fit(lost[1]):
         noun = "row and column" if count == 1 else "rows and columns"
-        text = f"the last {count} {noun} of the input are never covered"
+        text = f"the last {count} {noun} of its input are never covered"
         fix = exact_fit(first)
         return f"{text}; {fix}" if fix else text
     parts = []
@@ -191,15 +191,15 @@ def coverage_advice(axes: tuple[Axis, ...]) -> str | None:
         verb = "is" if pixels == 1 else "are"
         fix = exact_fit(axis)
         parts.append(
-            f"{axis.axis}: the last {pixels} {noun} of the input {verb} never covered"
+            f"{axis.axis}: the last {pixels} {noun} of its input {verb} never covered"
             + (f"; {fix}" if fix else "")
         )
     return "; ".join(parts)
 
 
 def exact_fit(axis: Axis) -> str:
-    """What makes the division exact: ``exact with a 227 or 223 input, or with 3 more padding:
-    1 before, 2 after`` for AlexNet's conv1 on 224. Empty for symbolic sizes."""
+    """What makes the division exact: ``exact if its input were 227 or 223, or with 3 more
+    padding: 1 before, 2 after`` for AlexNet's conv1 on 224. Empty for symbolic sizes."""
     values = (axis.size_in, axis.pad_before, axis.pad_after, axis.kernel_effective, axis.stride)
     if not all(isinstance(value, int) for value in values):
         return ""
@@ -208,13 +208,10 @@ def exact_fit(axis: Axis) -> str:
         return ""
     extra = axis.stride - rest
     larger, smaller = axis.size_in + extra, axis.size_in - rest
-    sizes = (
-        f"a {larger} or {smaller} input"
-        if smaller >= axis.kernel_effective
-        else f"a {larger} input"
-    )
+    # "its input": this layer's, which is the network's only for the first layer
+    sizes = f"{larger} or {smaller}" if smaller >= axis.kernel_effective else f"{larger}"
     split = f": {extra // 2} before, {extra - extra // 2} after" if extra > 1 else " after"
-    return f"exact with {sizes}, or with {extra} more padding{split}"
+    return f"exact if its input were {sizes}, or with {extra} more padding{split}"
 
 
 def _division(axis: Axis) -> str:

@@ -20,7 +20,7 @@ _EQUATIONS = {
     "weights": ("parameters",),
     "macs": ("MACs",),
     "flops": ("MACs",),
-    "receptive_field": ("r_out", "j_out", "r_out (H)", "j_out (H)"),
+    "receptive_field": ("r_out", "j_out", "r_out (W)", "j_out (W)", "r_out (H)", "j_out (H)"),
 }
 
 

@@ -55,6 +55,11 @@ def padding_text(row: Row) -> str:
     """Resolved padding of a sliding window: ``1`` (every side), ``0+1`` (before+after, as
     TensorFlow's ``same`` puts the extra pixel after), ``H:0+1 W:1`` when the axes differ;
     empty for layers without a window."""
+    sides = [side for pair in row.padding for side in pair]
+    if any(arith.is_symbolic(side) for side in sides) and row.values.get("padding") == "same_tf":
+        # TensorFlow's padding depends on the parity of a symbolic size: a formula of
+        # ⌈H/2⌉ − ⌈(H − 1)/2⌉ says less than the word
+        return "same_tf"
     parts = []
     for before, after in row.padding:
         if arith.equal(before, after):
@@ -105,11 +110,26 @@ def columns_for(command: str, convention: Convention) -> list[Column]:
     """The columns of ``command``'s table."""
     if command == "shape":
         return [LAYER, KIND, INPUT, OUTPUT, PADDING, FIELD, JUMP, START]
+    params = params_column(convention)
     if command == "params":
-        return [LAYER, KIND, OUTPUT, WEIGHTS, BIASES, PARAMS, BUFFERS]
+        extra = [Column("non-trainable", lambda row: row.keras_non_trainable, numeric=True)]
+        if convention.name != "keras":
+            extra = []
+        return [LAYER, KIND, OUTPUT, WEIGHTS, BIASES, *extra, params, BUFFERS]
     if command == "flops":
         return [LAYER, KIND, OUTPUT, MACS, flops_column(convention), OTHER]
-    return [LAYER, KIND, OUTPUT, PARAMS, MACS, FIELD, DEPTH]
+    return [LAYER, KIND, OUTPUT, params, MACS, FIELD, DEPTH]
+
+
+def params_column(convention: Convention) -> Column:
+    """Keras counts batchnorm's moving mean and variance as (non-trainable) parameters."""
+    if convention.name == "keras":
+        return Column(
+            "params (Keras)",
+            lambda row: arith.normalize(row.params + row.keras_non_trainable),
+            numeric=True,
+        )
+    return PARAMS
 
 
 def number(value: Any) -> str:
@@ -164,10 +184,20 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
                 f"({counted(totals.weight_layers, 'conv/linear layer')} in all)",
             ),
         ]
-    if command != "shape":
+    if _reconciles(command, convention):
         lines.append(("convention", convention.reconcile(analysis)))
     lines += published_lines(analysis, convention)
     return lines
+
+
+def _reconciles(command: str, convention: Convention) -> bool:
+    """Whether ``command`` shows what ``convention``'s line is about: Keras changes the
+    parameters only, every other convention the FLOPs only; summary shows both."""
+    if command == "summary":
+        return True
+    if command == "params":
+        return convention.name == "keras"
+    return command == "flops" and convention.name != "keras"
 
 
 def valid_text(valid_from: Mapping[str, int]) -> str:

@@ -83,8 +83,9 @@ def receptive_field_equations(row: Row) -> tuple[Equation, ...]:
     if axes is None and row.receptive_field == row.receptive_field_in:
         return ()
     equations: list[Equation] = []
-    for axis, label in ((1, ""), (0, " (H)")):
-        if axis == 0 and row.receptive_field[0] == row.receptive_field[1]:
+    differ = row.receptive_field[0] != row.receptive_field[1]
+    for axis, label in ((1, " (W)" if differ else ""), (0, " (H)")):
+        if axis == 0 and not differ:
             break
         equations += _recurrence(row, axis, label, axes[axis] if axes is not None else None)
     return tuple(equations)
@@ -550,8 +551,9 @@ def merge_receptive_field(step: MergeStep) -> tuple[Equation, ...]:
     if not branches:
         return ()
     equations: list[Equation] = []
-    for axis, label in ((1, ""), (0, " (H)")):
-        if axis == 0 and row.receptive_field[0] == row.receptive_field[1]:
+    differ = row.receptive_field[0] != row.receptive_field[1]
+    for axis, label in ((1, " (W)" if differ else ""), (0, " (H)")):
+        if axis == 0 and not differ:
             break
         equations.append(_largest_branch(row, axis, label, branches))
     return tuple(equations)
@@ -564,7 +566,7 @@ CLAIMED_STEPS = {
     "weights": ("parameters", "weights"),
     "macs": ("MACs",),
     "flops": ("MACs",),
-    "receptive_field": ("r_out", "r_out (H)"),
+    "receptive_field": ("r_out", "r_out (W)", "r_out (H)"),
 }
 
 SHAPE_STEPS = ("W_out", "H_out", "D_out", "D")

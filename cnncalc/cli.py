@@ -190,6 +190,7 @@ def export(
 
 
 class ReportFormat(str, Enum):
+    terminal = "terminal"
     text = "text"
     md = "md"
     latex = "latex"
@@ -236,9 +237,9 @@ def report(
         typer.Option(
             "--format",
             "-f",
-            help="text, md (GitHub Markdown), latex (a document) or html "
-            "(one self-contained file). Default: the terminal, or what -o's suffix says "
-            "(.md, .tex, .html).",
+            help="terminal (rich, in colour even through a pipe), text, md (GitHub Markdown), "
+            "latex (a document) or html (one self-contained file). Default: the terminal "
+            "when stdout is one, else text, or what -o's suffix says (.md, .tex, .html).",
             show_default=False,
         ),
     ] = None,

@@ -196,12 +196,19 @@ def run_report(
     from .report.worked import worked_report
 
     def body() -> int:
+        if fmt == "terminal" and output:
+            raise UsageError(
+                "--format terminal prints here; write a file as text, md, latex or html"
+            )
         analysis = _load_analysis(spec, input_text, symbolic)
         report = worked_report(analysis, no_bias=no_bias, answers_only=answers_only)
-        if fmt is None and output is None and sys.stdout.isatty():
+        if fmt == "terminal" or (fmt is None and output is None and sys.stdout.isatty()):
+            from rich.console import Console
+
             from .report.rich_report import print_report_rich
 
-            print_report_rich(report)
+            # asked for by name: colour even through a pipe (| less -R)
+            print_report_rich(report, Console(force_terminal=fmt == "terminal" or None))
             return 0
         _write(render_report(report, fmt or format_of_file(output)), output)
         return 0

@@ -308,6 +308,21 @@ def test_rich_terminal_report() -> None:
     assert "\x1b[" in console.export_text(styles=True)
 
 
+def test_the_terminal_format_keeps_its_colour_through_a_pipe() -> None:
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    spec = str(ROOT / "specs" / "lenet5.yaml")
+    coloured = CliRunner().invoke(app, ["report", spec, "--format", "terminal"])
+    assert coloured.exit_code == 0 and "\x1b[" in coloured.output
+    assert "W_out = (W_in − F + 2P)/S + 1" in re.sub(r"\x1b\[[0-9;]*m", "", coloured.output)
+    plain = CliRunner().invoke(app, ["report", spec])  # not a terminal: plain text
+    assert plain.exit_code == 0 and "\x1b[" not in plain.output
+    refused = CliRunner().invoke(app, ["report", spec, "-f", "terminal", "-o", "x.txt"])
+    assert refused.exit_code == 2 and "--format terminal prints here" in refused.output
+
+
 def test_rich_wrapped_lines_keep_a_hanging_indent(monkeypatch) -> None:
     """On a narrow terminal (COLUMNS=60) a long step wraps under itself, 4 columns in,
     instead of running back to the left margin."""

@@ -369,7 +369,7 @@ def test_report_marks_claims_on_the_steps_they_concern():
     text = report_text(report)
     pool1 = text.split("pool1 (maxpool)")[1].split("conv2 (conv)")[0]
     assert "    D_out = D_in = 96\n    output = 14×14×96  ✗ claimed 27x27x96\n" in pool1
-    assert "(34,848 weights + 96 biases)  ✓ claimed 34,848" in text
+    assert "(34,848 weights + 96 biases)  ✓ claimed weights 34,848" in text
     assert "**✗ claimed 27x27x96**" in report_markdown(report)
     assert r"\textbf{$\times$ claimed 27x27x96}" in report_latex(report)
     assert '<span class="no">✗ claimed 27x27x96</span>' in report_html(report)

@@ -582,12 +582,19 @@ CLAIMED_FACTS = {
 }
 
 
-def verdict(claim: Claim) -> str:
-    """``✓ claimed 55x55x96``, or ``✗ claimed 62.3M (≈ 62.4M)``: the step shows the answer."""
+NAMED_CLAIMS = ("weights", "flops")
+"""Claims marked on a step that shows another figure (the weights on the parameters line, the
+FLOPs on the MACs line): the mark says which figure was claimed."""
+
+
+def verdict(claim: Claim, named: bool = False) -> str:
+    """``✓ claimed 55x55x96``, or ``✗ claimed 62.3M (≈ 62.4M)``: the step shows the answer;
+    ``✓ claimed weights 34,848`` (``named``) where the step shows another figure."""
+    what = f"{claim.key} " if named else ""
     if claim.ok:
-        return f"✓ claimed {claim.claimed}"
+        return f"✓ claimed {what}{claim.claimed}"
     rounded = f" ({claim.note})" if claim.note.startswith("≈") else ""
-    return f"✗ claimed {claim.claimed}{rounded}"
+    return f"✗ claimed {what}{claim.claimed}{rounded}"
 
 
 def _claims_by_path(claims: Iterable[Claim]) -> dict[str, tuple[Claim, ...]]:
@@ -615,7 +622,8 @@ def _judged(work: LayerWork, claims: tuple[Claim, ...]) -> LayerWork:
             equations.append(Equation(claim.key, "", "", claim.actual, verdict=verdict(claim)))
         else:
             equation = equations[index]
-            marks = f"{equation.verdict}; {verdict(claim)}" if equation.verdict else verdict(claim)
+            mark = verdict(claim, named=claim.key in NAMED_CLAIMS)
+            marks = f"{equation.verdict}; {mark}" if equation.verdict else mark
             equations[index] = replace(equation, verdict=marks)
     return replace(work, explanation=replace(work.explanation, equations=tuple(equations)))
 

@@ -24,6 +24,15 @@ layers:
   - conv: {filters: 3, kernel: 3, padding: 1}
   - adaptive_maxpool: 2
 """,
+    "branches whose windows are offset (PyTorch's padding 1 against TensorFlow's 0+1)": """
+input: [2, 16, 17]
+layers:
+  - concat:
+      - [conv: {filters: 2, kernel: 3, stride: 2, padding: 1}]
+      - [conv: {filters: 2, kernel: 3, stride: 2, padding: same_tf}]
+      - [zeropad: [0, 2, 0, 2], conv: {filters: 2, kernel: 3, stride: 2}]
+  - conv: {filters: 2, kernel: 3, padding: 1}
+""",
     "branches of different kernels, dilation, pools": """
 input: [3, 41, 41]
 layers:
@@ -42,6 +51,15 @@ layers:
 
 
 SIZED = {
+    "a branch broadcast along one axis (strip pooling)": """
+input: [2, 16, 16]
+layers:
+  - conv: {filters: 2, kernel: 3, stride: 2, padding: 1}
+  - multiply:
+      - [conv: {filters: 2, kernel: 3, padding: 1}]
+      - [adaptive_avgpool: [8, 1], conv: {filters: 2, kernel: [5, 1], padding: [2, 0]}, sigmoid]
+  - conv: {filters: 2, kernel: 3, padding: 1}
+""",
     "squeeze-and-excitation in a residual block": """
 input: [4, 20, 20]
 layers:
@@ -143,14 +161,14 @@ def test_receptive_fields_are_the_pixels_torch_depends_on(name):
 
 
 def _exact_rows(analysis):
-    """The rows whose field is exact: all of them, except those after a transposed conv's
-    output (on its uneven grid the recurrence goes on as an estimate; docs/spec-language.md)
-    other than further transposed convs, whose own size is the most one output gathers."""
-    rows, uneven = [], False
+    """The rows whose field is exact: those up to and including the first transposed conv,
+    whose own size is the most one output gathers. On its uneven grid the recurrence goes on
+    as an estimate (docs/spec-language.md, "Receptive fields")."""
+    rows = []
     for row in _spatial_rows(analysis):
-        if row.kind == "conv_transpose" or not uneven:
-            rows.append(row)
-        uneven = uneven or row.kind == "conv_transpose"
+        rows.append(row)
+        if row.kind == "conv_transpose":
+            break
     return rows
 
 

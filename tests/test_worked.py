@@ -334,7 +334,7 @@ def test_a_broadcast_branch_sees_the_whole_map_but_keeps_no_grid():
     """)
     text = report_text(worked_report(analysis))
     # the global pool sees r_in + (14 − 1)·j_in = 3 + 13 = 16: the whole padded 14×14 map
-    assert "r_out = max(r₁, r₂) = max(3, 16) = 16  (the largest is branch2, broadcast from 1×1" in (
+    assert "r_out = max(r₁, r₂) = max(3, 16) = 16  (the largest is branch2, broadcast from 1:" in (
         text
     )
     assert "the jump 1 and start -1 carry on from the identity" in text

@@ -608,9 +608,11 @@ class _Engine:
             shape = _broadcast_shape(shapes, merge, where)
             ops = {merge: arith.normalize((len(outs) - 1) * arith.product(shape))}
         depth = max(out.depth for _, out in outs)
-        spatial = [out for _, out in outs if _same_shape(out.shape[1:], shape[1:]) is not False]
         fields = tuple(
-            _merged_field([out.field[axis] for _, out in outs], [o.field[axis] for o in spatial])
+            merged_field(
+                [out.field[axis] for _, out in outs],
+                [_full_size(out.shape, shape, axis) for _, out in outs],
+            )
             for axis in range(2)
         )
         out_flow = Flow(shape, depth, fields)
@@ -784,22 +786,47 @@ def _order(value: Any) -> Any:
     return value if isinstance(value, int) else 0
 
 
-def _merged_field(
-    every: list[tuple[Any, Any, Any]], full_resolution: list[tuple[Any, Any, Any]]
-) -> tuple[Any, Any, Any]:
-    """A merged pixel sees what its largest branch sees, including a squeeze-and-excitation
-    branch broadcast from 1×1, whose global pool sees the whole map. The outputs keep the
-    spacing (jump) and start of the largest full-resolution branch: a broadcast branch has
-    one value per channel, not a grid of windows."""
-    carried = max(full_resolution or every, key=lambda item: _order(item[0]))
-    size = carried[0]
-    for other, _, _ in every:
+def _full_size(branch: tuple[Any, ...], merged: tuple[Any, ...], axis: int) -> bool:
+    """Whether a branch keeps the merged size along ``axis`` (H 0, W 1); one broadcast from 1
+    along it (squeeze-and-excitation, strip pooling) has one value there, not a grid."""
+    if len(branch) != 3 or len(merged) != 3:
+        return True
+    return arith.equal(branch[axis + 1], merged[axis + 1]) is not False
+
+
+def merged_field(fields: list[tuple[Any, Any, Any]], full_size: list[bool]) -> tuple[Any, Any, Any]:
+    """A merged pixel sees what all its branches see. Along an axis where branches keep the
+    size, their windows slide together (one jump), so the merged window spans from the
+    earliest start to the latest end: offset windows (padding 1 against TensorFlow's 0+1)
+    see more together than either alone. A branch broadcast from 1 along the axis (a global
+    pool) sees its whole extent for every output: it can set the size, but the jump and the
+    start stay those of the sliding branches."""
+    sliding = [field for field, full in zip(fields, full_size, strict=True) if full] or fields
+    start = sliding[0][2]
+    end = arith.normalize(sliding[0][2] + sliding[0][0])
+    for size, _, first in sliding[1:]:
+        start = _smaller(start, first)
+        end = _larger(end, arith.normalize(first + size))
+    size = arith.normalize(end - start)
+    for other, _, _ in fields:
         size = _larger(size, other)
-    return size, carried[1], carried[2]
+    jump = max(sliding, key=lambda item: _order(item[0]))[1]
+    return size, jump, start
+
+
+def _smaller(a: Any, b: Any) -> Any:
+    if isinstance(a, int | Fraction) and isinstance(b, int | Fraction):
+        return min(a, b)
+    sign = arith.sign_of(arith.normalize(a - b))
+    if sign is None:
+        return arith.minimum(a, b)
+    return a if sign <= 0 else b
 
 
 def _larger(a: Any, b: Any) -> Any:
-    if isinstance(a, int) and isinstance(b, int):
+    """The larger of two field values; ints and exact fractions (a transposed conv's
+    jumps) compare directly, formulas through their sign."""
+    if isinstance(a, int | Fraction) and isinstance(b, int | Fraction):
         return max(a, b)
     sign = arith.sign_of(arith.normalize(a - b))
     if sign is None:

@@ -88,7 +88,8 @@ def _reconcile_fvcore_training(analysis: Analysis) -> str:
         "fvcore (training mode)",
         lambda row: row.fvcore_training,
         analysis.totals.fvcore_training,
-        "training-mode BN and layernorm 5/element; adaptive avg pool 1/input element; "
+        "training-mode BN and layernorm 5/element, 4 without affine; adaptive avg pool "
+        "1/input element; "
         "pooling, activations, adds and multiplies 0",
     )
 

@@ -141,6 +141,8 @@ def _gathered_recurrence(row: Row, axis: int, label: str) -> list[Equation]:
         meaning = (
             f"n = {text(reach)}: the most input pixels one output gathers at stride {stride}; "
             "outputs alternate, and this is the largest"
+            if stride > 1
+            else f"n = {text(reach)}: every output gathers n input pixels, as a conv would"
         )
     else:
         size_from, size_to = row.input_shape[axis + 1], row.output_shape[axis + 1]
@@ -310,10 +312,14 @@ def _elementwise_equations(step: MergeStep) -> tuple[Equation, ...]:
     row = step.row
     sign = "+" if row.kind == "add" else "×"
     shapes = f" {sign} ".join(volume(shape) for shape in _outputs(step))
+    outputs = _outputs(step)
+    squeeze = any(len(shape) == 3 and shape[1:] == (1, 1) for shape in outputs)
     note = (
         "element by element: the branches must have one shape"
         if row.kind == "add"
         else "broadcast: C×1×1 scales every pixel of each channel (squeeze-and-excitation)"
+        if squeeze
+        else "broadcast: a size of 1 repeats along its axis"
     )
     return (Equation("output", "", shapes, volume(row.output_shape), note), _ops_equation(row))
 
@@ -476,39 +482,45 @@ def _largest_branch(
     row: Row,
     axis: int,
     label: str,
-    branches: list[tuple[tuple[str, str], tuple[Any, ...], bool]],
+    branches: list[tuple[tuple[str, str], tuple[Any, ...], tuple[bool, ...]]],
 ) -> Equation:
     """``r_out = max(r₁, r₂) = max(27, 43) = 43``; each branch is (symbol and name, its field,
-    whether it is broadcast from 1×1)."""
+    whether it is broadcast from 1 along H and along W). Offset windows are worked as the
+    span they cover together."""
     size, jump, start = row.receptive_field[axis]
-    taken = next(
-        ((name, broadcast) for (_, name), field, broadcast in branches if field[axis][0] == size),
-        (branches[0][0][1], branches[0][2]),
-    )
-    carried = next(
-        (
-            name
-            for (_, name), field, broadcast in branches
-            if not broadcast and field[axis][1:] == (jump, start)
-        ),
-        taken[0],
-    )
+    fields = [(name, field[axis], broadcast[axis]) for (_, name), field, broadcast in branches]
     symbols = [symbol for (symbol, _), _, _ in branches]
-    sizes = [factor(field[axis][0]) for _, field, _ in branches]
+    taken = next(((name, wide) for name, field, wide in fields if field[0] == size), None)
+    carried = next(
+        (name for name, field, wide in fields if not wide and field[1:] == (jump, start)),
+        fields[0][0],
+    )
     if len(branches) == 1:
-        note = f"{taken[0]} carries its jump {text(jump)} and start {text(start)}"
+        note = f"{fields[0][0]} carries its jump {text(jump)} and start {text(start)}"
         return Equation(f"r_out{label}", symbols[0], "", text(size), note)
+    if taken is None:  # offset windows: together they reach further than any one
+        sliding = [(name, field) for name, field, wide in fields if not wide]
+        starts = ", ".join(f"{name} {text(field[2])}" for name, field in sliding)
+        return Equation(
+            f"r_out{label}",
+            "end − start of the branches' windows together",
+            f"{factor(arith.normalize(start + size))} − ({text(start)})",
+            text(size),
+            f"the windows are offset (starts: {starts}), so together they see more than "
+            f"either; jump {text(jump)}",
+        )
     if taken[1]:
         note = (
-            f"the largest is {taken[0]}, broadcast from 1×1: its global pool sees the whole map, "
-            f"and it scales every pixel; the jump {text(jump)} and start {text(start)} carry on "
-            f"from {carried}"
+            f"the largest is {taken[0]}, broadcast from 1: its pool sees the whole extent, "
+            f"and it scales every pixel; the jump {text(jump)} and start {text(start)} carry "
+            f"on from {carried}"
         )
     else:
         note = (
             f"the largest branch, {taken[0]}, is taken with its jump {text(jump)} "
             f"and start {text(start)}"
         )
+    sizes = [factor(field[0]) for _, field, _ in fields]
     return Equation(
         f"r_out{label}",
         f"max({', '.join(symbols)})",
@@ -546,7 +558,10 @@ def merge_receptive_field(step: MergeStep) -> tuple[Equation, ...]:
         field = branch[-1].row.receptive_field if branch else entering
         shape = _branch_output(branch, _entering(step))
         if field:
-            broadcast = tuple(shape[1:]) != tuple(row.output_shape[1:])
+            broadcast = tuple(
+                len(shape) == 3 and shape[axis + 1] != row.output_shape[axis + 1]
+                for axis in range(2)
+            )
             branches.append((_branch_label(branch, index, residual), field, broadcast))
     if not branches:
         return ()

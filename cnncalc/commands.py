@@ -155,8 +155,11 @@ def _guarded(run: Any) -> int:
 
 def _write(text: str, output: str | None) -> None:
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text if text.endswith("\n") else text + "\n")
+        except OSError as error:
+            raise UsageError(f"cannot write {output}: {error.strerror or error}") from None
         sys.stderr.write(f"wrote {output}\n")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
@@ -233,6 +236,11 @@ def run_check(spec: str, input_text: str | None = None, fmt: str = "table") -> i
 
     def body() -> int:
         analysis = _load_analysis(spec, input_text)
+        if analysis.symbolic:
+            raise UsageError(
+                "check judges claims at numeric sizes; give --input numbers (3x224x224) "
+                "or leave it out for the spec's own input"
+            )
         _write(check_json(analysis) if fmt == "json" else check_text(analysis), None)
         return 0 if all(claim.ok for claim in analysis.claims) else 1
 

@@ -179,7 +179,7 @@ def test_totals_receptive_field_claim():
         layers:
           - linear: 10
     """)
-    assert flat.claims[0].actual == "none (no spatial output)" and not flat.claims[0].ok
+    assert flat.claims[0].actual == "none (a flat output)" and not flat.claims[0].ok
 
 
 def test_alexnet_stated_pool_stride_3_on_the_notes_23_gives_7():

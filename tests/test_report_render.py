@@ -453,3 +453,10 @@ def test_html_opens_in_chromium_without_errors(stem: str, tmp_path: Path) -> Non
     width, height, pixels = _png_pixels(data)
     assert (width, height) == (1200, 1600)
     assert len(pixels) > 20, "the screenshot is not blank"
+
+
+def test_tex_prose_escapes_underscores() -> None:
+    """A transposed conv's formula names output_padding: in \\text{} an underscore must be
+    escaped, or pdflatex stops with "Missing $ inserted"."""
+    math = tex_math("(W_in − 1)·S − 2P + d·(F − 1) + output_padding + 1")
+    assert r"\text{output\_padding}" in math and "output_padding" not in math

@@ -382,3 +382,67 @@ def test_report_marks_claims_on_the_steps_they_concern():
     rf = report_text(worked_report(cnncalc.analyse_file(notes / "receptive_field_3x3.yaml")))
     assert "receptive field  7×7  (what one pixel of the last spatial map sees" in rf
     assert "sees of the input)  ✓ claimed 7x7" in rf
+
+
+# ----------------------------------------------------------- found by trying it as a user
+
+
+def _worked(spec_text: str, **options) -> str:
+    return report_text(worked_report(cnncalc.analyse(cnncalc.parse_spec(spec_text)), **options))
+
+
+def test_zero_padding_is_worked_as_a_size_change():
+    text = _worked("name: z\ninput: [4, 5, 4]\nlayers:\n  - zeropad: [1, 0, 2, 1]\n")
+    assert "W_out = W_in + P_left + P_right = 4 + 2 + 1 = 7" in text
+    assert "H_out = H_in + P_top + P_bottom = 5 + 1 + 0 = 6" in text
+    assert "shape unchanged" not in text
+
+
+def test_ceil_mode_says_when_pytorch_drops_the_last_window():
+    # (5 − 2 + 2)/2 + 1 = 3.5: ceil would give 4, but the 4th window starts in the padding
+    text = _worked(
+        "name: c\ninput: [1, 5, 5]\nlayers:\n"
+        "  - maxpool: {kernel: 2, padding: 1, ceil_mode: true}\n"
+    )
+    assert "3.5 → 3: ceil_mode would round up, but PyTorch drops a last window" in text
+    kept = _worked(
+        "name: c\ninput: [1, 6, 6]\nlayers:\n  - maxpool: {kernel: 3, stride: 2, ceil_mode: true}\n"
+    )
+    assert "2.5 → 3: rounded up (ceil_mode)" in kept
+
+
+def test_no_bias_marks_say_the_claim_is_judged_with_the_biases():
+    spec = (
+        "name: nb\ninput: [3, 32, 32]\nlayers:\n"
+        "  - conv: {filters: 16, kernel: 5, expect: {params: 1216}}\n"
+    )
+    text = _worked(spec, no_bias=True)
+    assert "= 1,200  (biases ignored)  ✓ claimed params 1,216 (params with biases: 1,216)" in text
+
+
+def test_a_symbolic_report_judges_no_claims_and_check_refuses_symbols():
+    path = ROOT / "specs" / "lecture_notes" / "alexnet_no_padding.yaml"
+    symbolic = CliRunner().invoke(app, ["report", str(path), "--symbolic", "-f", "text"])
+    assert symbolic.exit_code == 0 and "claimed" not in symbolic.output
+    refused = CliRunner().invoke(app, ["check", str(path), "--input", "3xHxW"])
+    assert refused.exit_code == 2 and "check judges claims at numeric sizes" in refused.output
+
+
+def test_a_receptive_field_claim_on_a_flat_layer_is_wrong():
+    analysis = cnncalc.analyse(
+        cnncalc.parse_spec(
+            "name: f\ninput: [1, 8, 8]\nlayers:\n  - conv: {filters: 1, kernel: 3}\n"
+            "  - flatten: {expect: {receptive_field: 3}}\n"
+        )
+    )
+    (claim,) = analysis.claims
+    assert not claim.ok and claim.actual == "none (a flat output)"
+
+
+def test_writing_into_a_missing_folder_is_an_error_not_a_traceback(tmp_path):
+    target = tmp_path / "missing" / "x.md"
+    result = CliRunner().invoke(
+        app, ["report", str(ROOT / "specs" / "lenet5.yaml"), "-o", str(target)]
+    )
+    assert result.exit_code == 2 and "cannot write" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -307,7 +307,18 @@ def axis_equation(axis: Axis, name: str) -> Any:
     if rest:
         # what the rounding costs (pixels never covered) and its fix are the layer's
         # warning, said once after the working: see coverage_advice
-        rounding = "rounded up (ceil_mode)" if axis.ceil_mode else "PyTorch floors"
+        rounding = "PyTorch floors"
+        if axis.ceil_mode:
+            rounding = "rounded up (ceil_mode)"
+            floor = arith.floor_div(
+                axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective,
+                axis.stride,
+            )
+            if axis.size_out == arith.normalize(floor + 1):  # ATen's last-window rule
+                rounding = (
+                    "ceil_mode would round up, but PyTorch drops a last window that would "
+                    "start in the padding"
+                )
         note = f"{_fraction(axis)} → {text(axis.size_out)}: {rounding}"
     elif rest is None:
         note = "⌊…⌋: PyTorch rounds down" + (" (ceil_mode: up)" if axis.ceil_mode else "")

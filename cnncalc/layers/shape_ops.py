@@ -132,6 +132,32 @@ class ZeroPad(LayerKind):
         top, bottom, left, right = values["padding"]
         return TorchCode(f"nn.ZeroPad2d({(left, right, top, bottom)!r})")
 
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        top, bottom, left, right = row.values["padding"]
+        _, height, width = row.input_shape
+        return Explanation(
+            (
+                ("input", volume(row.input_shape)),
+                ("top, bottom, left, right", f"{top}, {bottom}, {left}, {right}"),
+            ),
+            (
+                Equation(
+                    "W_out",
+                    "W_in + P_left + P_right",
+                    f"{text(width)} + {left} + {right}",
+                    text(row.output_shape[2]),
+                ),
+                Equation(
+                    "H_out",
+                    "H_in + P_top + P_bottom",
+                    f"{text(height)} + {top} + {bottom}",
+                    text(row.output_shape[1]),
+                ),
+                Equation("D_out", "D_in", "", text(row.output_shape[0])),
+                Equation("parameters", "", "", "0", "zero padding has no weights"),
+            ),
+        )
+
 
 class ChannelShuffle(LayerKind):
     name = "channel_shuffle"
@@ -215,9 +241,10 @@ class ChannelSplit(LayerKind):
             (
                 Equation(
                     "D_out",
-                    "part index of the split",
-                    f"{parts}: part {row.values['index']}",
+                    f"part {row.values['index']} (counted from 0) of {parts}",
+                    "",
                     text(row.output_shape[0]),
+                    "the channels are split into parts; this layer keeps one",
                 ),
             ),
         )

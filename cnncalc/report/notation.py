@@ -196,7 +196,8 @@ def tex_math(text: str, symbols: Collection[str] = ()) -> str:
     run: list[str] = []
 
     def flush(following: tuple[str, str] | None) -> None:
-        words = re.sub(r" +", " ", "".join(run))
+        # prose in \text{} is text mode: an underscore (output_padding) must be escaped
+        words = re.sub(r" +", " ", "".join(run)).replace("_", r"\_")
         space = words.endswith(" ")
         if space and (following is None or not _needs_space(following)):
             out.append(r"\text{" + words.rstrip() + "} ")

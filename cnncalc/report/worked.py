@@ -65,7 +65,7 @@ def worked_report(
     claims = _claims_by_path(analysis.claims)
     return WorkedReport(
         analysis,
-        tuple(_judged(item, claims.get(item.row.path, ())) for item in work),
+        tuple(_judged(item, claims.get(item.row.path, ()), no_bias) for item in work),
         tuple(_judged_totals(_totals(analysis, no_bias), claims.get("", ()), no_bias)),
         no_bias,
         answers_only,
@@ -619,7 +619,7 @@ def _claims_by_path(claims: Iterable[Claim]) -> dict[str, tuple[Claim, ...]]:
     return {path: tuple(items) for path, items in grouped.items()}
 
 
-def _judged(work: LayerWork, claims: tuple[Claim, ...]) -> LayerWork:
+def _judged(work: LayerWork, claims: tuple[Claim, ...], no_bias: bool = False) -> LayerWork:
     """The layer's working with each claim marked on the step that answers it; a claim no
     step answers (a block's subtotal) gets a line of its own."""
     if not claims:
@@ -637,7 +637,12 @@ def _judged(work: LayerWork, claims: tuple[Claim, ...]) -> LayerWork:
             equations.append(Equation(claim.key, "", "", claim.actual, verdict=verdict(claim)))
         else:
             equation = equations[index]
-            mark = verdict(claim, named=claim.key in NAMED_CLAIMS)
+            # under --no-bias the parameters line shows the weights; a params claim is judged
+            # with the biases, so the mark says so
+            biased = no_bias and claim.key == "params"
+            mark = verdict(claim, named=claim.key in NAMED_CLAIMS or biased)
+            if biased:
+                mark += f" (params with biases: {as_number(work.row.params)})"
             marks = f"{equation.verdict}; {mark}" if equation.verdict else mark
             equations[index] = replace(equation, verdict=marks)
     return replace(work, explanation=replace(work.explanation, equations=tuple(equations)))
@@ -660,6 +665,9 @@ def _judged_totals(
             facts.append(Fact(claim.key, claim.actual, verdict=verdict(claim)))
             continue
         fact = facts[index]
-        marks = f"{fact.verdict}; {verdict(claim)}" if fact.verdict else verdict(claim)
+        mark = verdict(claim, named=no_bias and claim.key == "params")
+        if no_bias and claim.key == "params":
+            mark += f" (params with biases: {claim.actual})"
+        marks = f"{fact.verdict}; {mark}" if fact.verdict else mark
         facts[index] = replace(fact, verdict=marks)
     yield from facts

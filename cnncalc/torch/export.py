@@ -6,9 +6,12 @@ state_dict keys are the spec's paths, and ``forward`` carries a shape comment pe
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .. import arith
@@ -85,6 +88,27 @@ def _tree_source(value: Any, depth: int) -> str:
     return "nn.ModuleDict({\n" + "\n".join(entries) + f"\n{INDENT * depth}}})"
 
 
+@contextlib.contextmanager
+def _native_output_silenced() -> Iterator[None]:
+    """Hold back what torch's C++ side writes to file descriptors 1 and 2 (on a failed
+    export, the whole traced graph): cnncalc reports the failure in one line instead."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        for descriptor in saved:
+            os.close(descriptor)
+
+
 def export_onnx(
     spec: Any, path: str | os.PathLike[str], input_shape: Sequence[Any] | None = None
 ) -> tuple[str, ...]:
@@ -102,7 +126,7 @@ def export_onnx(
     model = build(analysis, device="cpu").eval()
     example = torch.randn(1, *analysis.input_shape)
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, _native_output_silenced():
             warnings.simplefilter("always")
             # the TorchScript exporter needs only onnx (the dynamo one also needs onnxscript)
             torch.onnx.export(
@@ -114,7 +138,13 @@ def export_onnx(
                 output_names=["output"],
             )
     except Exception as error:  # report, don't crash
-        raise BuildError(f"torch.onnx.export failed: {type(error).__name__}: {error}") from None
+        # torch's messages may append the whole traced graph: its first line says what failed
+        lines = str(error).strip().splitlines()
+        first = lines[0][:300] if lines else ""
+        raise BuildError(
+            f"torch.onnx.export failed: {type(error).__name__}: {first} (the PyTorch module "
+            "itself works: `cnncalc export --to torch` and `cnncalc verify` do not need ONNX)"
+        ) from None
     notes = (_warning_line(caught_warning) for caught_warning in caught)
     return tuple(dict.fromkeys(note for note in notes if note is not None))
 

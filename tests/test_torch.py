@@ -699,11 +699,24 @@ def test_a_spec_named_like_an_import_exports_a_class_that_does_not_shadow_it(tmp
     module_spec = importlib.util.spec_from_file_location("exported_f", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    assert module.F is torch.nn.functional
+    # F is imported only when the forward uses it; if it is there it is torch's functional
+    assert getattr(module, "F", torch.nn.functional) is torch.nn.functional
     classes = [value for value in vars(module).values() if isinstance(value, type)]
     (exported,) = [cls for cls in classes if issubclass(cls, torch.nn.Module)]
     with torch.no_grad():
         assert exported().eval()(torch.randn(1, 3, 8, 8)).shape == (1, 4, 3, 3)
+
+
+def test_the_exported_file_imports_functional_only_when_it_uses_it():
+    plain = export_source(str(ROOT / "specs" / "lenet5.yaml"))
+    assert "import torch.nn.functional as F" not in plain and "F." not in plain
+    padded = export_source(
+        cnncalc.parse_spec(
+            "name: tf\ninput: [3, 8, 8]\nlayers:\n"
+            "  - conv: {filters: 2, kernel: 3, stride: 2, padding: same_tf}\n"
+        )
+    )
+    assert "import torch.nn.functional as F" in padded and "F.pad(" in padded
 
 
 def test_verify_on_cuda_without_cuda_says_so_up_front(monkeypatch):

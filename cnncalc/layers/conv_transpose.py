@@ -175,6 +175,12 @@ class ConvTranspose(LayerKind):
             pair_given("F", values["kernel"]),
             pair_given("S", values["stride"]),
             pair_given("P", values["padding"]),
+            *([pair_given("d", values["dilation"])] if values["dilation"] != (1, 1) else []),
+            *(
+                [pair_given("output_padding", values["output_padding"])]
+                if values["output_padding"] != (0, 0)
+                else []
+            ),
             ("K", text(values["filters"])),
         )
         same = all(values[key][0] == values[key][1] for key in values if key in PER_AXIS)

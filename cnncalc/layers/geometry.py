@@ -294,7 +294,9 @@ def axis_equation(axis: Axis, name: str) -> Any:
         formula_padding = "P_before + P_after"
         working_padding = f"{factor(axis.pad_before)} + {factor(axis.pad_after)}"
     # W_in, not W: in a symbolic report W is the network's input width, another number
-    formula = f"({symbol}_in − F + {formula_padding})/S + 1"
+    # a dilated window spans F_eff = d·(F − 1) + 1 pixels: that is what is subtracted
+    kernel = "F_eff" if axis.dilation != 1 else "F"
+    formula = f"({symbol}_in − {kernel} + {formula_padding})/S + 1"
     working = (
         f"({factor(axis.size_in)} − {factor(axis.kernel_effective)} + {working_padding})"
         f"/{factor(axis.stride)} + 1"

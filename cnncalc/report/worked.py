@@ -435,7 +435,9 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
             yield Fact(
                 "in other layers",
                 f"{text(other)} ({100 * other / params:.1f}%)",
-                "batchnorm/layernorm scales and shifts",
+                "batchnorm/layernorm scales"
+                if no_bias
+                else "batchnorm/layernorm scales and shifts",
             )
     yield Fact("MACs", text(totals.macs), "conv + linear multiply-accumulates, biases not included")
     yield Fact("FLOPs", text(totals.flops), "2 × MACs")
@@ -453,6 +455,9 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
             "×".join(text(size) for size in sizes),
             "what one pixel of the last spatial map sees of the input",
         )
+    if analysis.valid_from:
+        bounds = ", ".join(f"{name} ≥ {size:,}" for name, size in analysis.valid_from.items())
+        yield Fact("valid for", bounds, "the smallest input every layer accepts")
 
 
 def _conventions(no_bias: bool) -> Iterator[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -37,7 +38,7 @@ def export_source(spec: Any, input_shape: Sequence[Any] | None = None) -> str:
         '"""',
         "",
         "import torch",
-        "import torch.nn.functional as F",
+        *(["import torch.nn.functional as F"] if _uses_functional(program) else []),
         "from torch import nn",
         "",
         "",
@@ -65,6 +66,12 @@ def export_source(spec: Any, input_shape: Sequence[Any] | None = None) -> str:
         "",
     ]
     return "\n".join(header + body + forward + footer)
+
+
+def _uses_functional(program: Program) -> bool:
+    """Whether the forward calls ``F.…`` (a pad, a pool done inline): import F only then, so
+    the file passes a linter's unused-import check."""
+    return any(re.search(r"\bF\.", line) for line in program.forward)
 
 
 def _init_lines(program: Program) -> list[str]:

@@ -12,7 +12,7 @@ import yaml
 
 from . import arith
 from .engine import Analysis, analyse
-from .errors import CnncalcError
+from .errors import CnncalcError, SpecError
 from .report.text_report import layer_lines
 from .report.worked import LayerWork, layer_explanation, report_warnings
 from .spec import parse_spec
@@ -39,7 +39,13 @@ def parse_volume(text: str) -> list[int]:
 def one_layer(volume: list[int], layer: dict[str, Any], no_bias: bool = False) -> str:
     """The worked explanation of one layer applied to ``volume``."""
     text = yaml.safe_dump({"name": "calculator", "input": volume, "layers": [layer]})
-    analysis: Analysis = analyse(parse_spec(text, "<calculator>"))
+    try:
+        analysis: Analysis = analyse(parse_spec(text, "<calculator>"))
+    except SpecError as error:
+        # the YAML is ours, not the user's: name the option instead of a line of it
+        option = f"--{error.key.replace('_', '-')}: " if error.key else ""
+        hint = f" ({error.hint})" if error.hint else ""
+        raise CalculatorError(f"{option}{error.message}{hint}") from None
     row = analysis.layers[0]
     work = LayerWork(row, f"{row.kind}", layer_explanation(row, no_bias), 0, report_warnings(row))
     return "\n".join(layer_lines(work, answers_only=False))

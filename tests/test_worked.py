@@ -446,3 +446,10 @@ def test_writing_into_a_missing_folder_is_an_error_not_a_traceback(tmp_path):
     )
     assert result.exit_code == 2 and "cannot write" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_calculator_error_names_the_option_not_our_yaml():
+    result = CliRunner().invoke(app, ["conv", "3x3x1", "--filters", "1", "--kernel", "5"])
+    assert result.exit_code == 2
+    assert "error: --kernel: kernel 5 is larger than the padded input" in result.output
+    assert "<calculator>" not in result.output

@@ -241,10 +241,25 @@ def run_check(spec: str, input_text: str | None = None, fmt: str = "table") -> i
                 "check judges claims at numeric sizes; give --input numbers (3x224x224) "
                 "or leave it out for the spec's own input"
             )
+        _warn_other_input(spec, analysis)
         _write(check_json(analysis) if fmt == "json" else check_text(analysis), None)
         return 0 if all(claim.ok for claim in analysis.claims) else 1
 
     return _guarded(body)
+
+
+def _warn_other_input(spec: str, analysis: Any) -> None:
+    """Claims are written for the spec's input: judged at another, say so (on stderr)."""
+    from .engine import input_dims
+    from .spec import load_spec
+
+    written = input_dims(load_spec(spec).input)
+    if analysis.claims and tuple(written) != tuple(analysis.input_shape):
+        shape = "×".join(str(dim) for dim in written)
+        given = "×".join(str(dim) for dim in analysis.input_shape)
+        sys.stderr.write(
+            f"note: the claims were written for the spec's input {shape}; judged here at {given}\n"
+        )
 
 
 def run_memory(

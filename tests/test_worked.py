@@ -453,3 +453,10 @@ def test_a_calculator_error_names_the_option_not_our_yaml():
     assert result.exit_code == 2
     assert "error: --kernel: kernel 5 is larger than the padded input" in result.output
     assert "<calculator>" not in result.output
+
+
+def test_check_at_another_input_says_the_claims_were_written_for_the_spec_s():
+    spec = str(ROOT / "specs" / "lecture_notes" / "alexnet_227.yaml")
+    result = CliRunner().invoke(app, ["check", spec, "--input", "3x224x224"])
+    assert "note: the claims were written for the spec's input 3×227×227" in result.output
+    assert "note:" not in CliRunner().invoke(app, ["check", spec]).output

@@ -83,12 +83,17 @@ def receptive_field_equations(row: Row) -> tuple[Equation, ...]:
     if axes is None and row.receptive_field == row.receptive_field_in:
         return ()
     equations: list[Equation] = []
-    differ = row.receptive_field[0] != row.receptive_field[1]
-    for axis, label in ((1, " (W)" if differ else ""), (0, " (H)")):
-        if axis == 0 and not differ:
-            break
+    for axis, label in field_axes(row):
         equations += _recurrence(row, axis, label, axes[axis] if axes is not None else None)
     return tuple(equations)
+
+
+def field_axes(row: Row) -> list[tuple[int, str]]:
+    """The axes whose field is worked, with their labels: W alone when H's is the same,
+    else both, labelled ``(W)`` and ``(H)``."""
+    if row.receptive_field[0] == row.receptive_field[1]:
+        return [(1, "")]
+    return [(1, " (W)"), (0, " (H)")]
 
 
 def _recurrence(row: Row, axis: int, label: str, window: Any) -> list[Equation]:
@@ -570,13 +575,7 @@ def merge_receptive_field(step: MergeStep) -> tuple[Equation, ...]:
             branches.append((_branch_label(branch, index, residual), field, broadcast))
     if not branches:
         return ()
-    equations: list[Equation] = []
-    differ = row.receptive_field[0] != row.receptive_field[1]
-    for axis, label in ((1, " (W)" if differ else ""), (0, " (H)")):
-        if axis == 0 and not differ:
-            break
-        equations.append(_largest_branch(row, axis, label, branches))
-    return tuple(equations)
+    return tuple(_largest_branch(row, axis, label, branches) for axis, label in field_axes(row))
 
 
 # which step of a layer's working answers each kind of claim (the last one present)

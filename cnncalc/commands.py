@@ -219,6 +219,7 @@ def run_report(
     return _guarded(body)
 
 
+TEXT_SUFFIXES = ("", ".txt", ".text", ".log")
 REPORT_SUFFIXES = {".md": "md", ".markdown": "md", ".tex": "latex", ".html": "html", ".htm": "html"}
 
 
@@ -227,6 +228,11 @@ def format_of_file(output: str | None) -> str:
     if output is None:
         return "text"
     suffix = os.path.splitext(output)[1].lower()
+    if suffix not in REPORT_SUFFIXES and suffix not in TEXT_SUFFIXES:
+        raise UsageError(
+            f"cannot tell a report format from '{suffix}': write .txt, .md, .tex or .html, "
+            "or give --format (for a PDF, write .tex and run pdflatex)"
+        )
     return REPORT_SUFFIXES.get(suffix, "text")
 
 

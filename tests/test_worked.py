@@ -460,3 +460,14 @@ def test_check_at_another_input_says_the_claims_were_written_for_the_spec_s():
     result = CliRunner().invoke(app, ["check", spec, "--input", "3x224x224"])
     assert "note: the claims were written for the spec's input 3×227×227" in result.output
     assert "note:" not in CliRunner().invoke(app, ["check", spec]).output
+
+
+def test_an_unknown_report_suffix_asks_for_a_format(tmp_path):
+    spec = str(ROOT / "specs" / "lenet5.yaml")
+    result = CliRunner().invoke(app, ["report", spec, "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2 and "cannot tell a report format from '.pdf'" in result.output
+    assert not (tmp_path / "x.pdf").exists()
+    text = CliRunner().invoke(app, ["report", spec, "-o", str(tmp_path / "x.txt")])
+    assert text.exit_code == 0 and (tmp_path / "x.txt").read_text(encoding="utf-8").startswith(
+        "LeNet"
+    )

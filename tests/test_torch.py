@@ -294,6 +294,9 @@ def test_verify_json_gives_mismatches_as_numbers(monkeypatch):
     totals = [mismatch for mismatch in document["mismatches"] if mismatch["layer"] is None]
     assert {"check": "params", "cnncalc": 61_709, "torch": 61_706}.items() <= totals[0].items()
     assert document["layers"][0]["checks"]["shape"]["torch"] == [1, 6, 28, 28]
+    # the totals use the same keys as the layers
+    (params,) = [item for item in document["totals"] if item["check"] == "params"]
+    assert params == {"check": "params", "cnncalc": 61_709, "torch": 61_706, "ok": False}
 
 
 def test_verify_table_columns_come_from_every_layer():

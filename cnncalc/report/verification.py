@@ -144,7 +144,8 @@ def verification_json(result: Verification) -> str:
             {
                 "check": check.name,
                 "cnncalc": arith.as_json(check.expected),
-                "actual": arith.as_json(check.actual),
+                # as for layers: what PyTorch (or the peer tool the check names) measured
+                "torch": arith.as_json(check.actual),
                 "ok": check.ok,
             }
             for check in result.totals

@@ -332,7 +332,8 @@ def remainder(numerator: Dim, denominator: Dim) -> Dim | None:
 
 
 def maximum(a: Dim, b: Dim) -> Dim:
-    if isinstance(a, int) and isinstance(b, int):
+    # exact numbers (ints, and the fractions of a transposed conv's jumps) compare directly
+    if isinstance(a, int | Fraction) and isinstance(b, int | Fraction):
         return max(a, b)
     order = _order(a, b)
     if order is not None:
@@ -341,7 +342,7 @@ def maximum(a: Dim, b: Dim) -> Dim:
 
 
 def minimum(a: Dim, b: Dim) -> Dim:
-    if isinstance(a, int) and isinstance(b, int):
+    if isinstance(a, int | Fraction) and isinstance(b, int | Fraction):
         return min(a, b)
     order = _order(a, b)
     if order is not None:

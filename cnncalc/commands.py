@@ -131,6 +131,11 @@ def run_export(spec: str, target: str, output: str | None, input_text: str | Non
 
 
 def _load_analysis(spec: str, input_text: str | None, symbolic: bool = False) -> Any:
+    return _load(spec, input_text, symbolic)[1]
+
+
+def _load(spec: str, input_text: str | None, symbolic: bool = False) -> tuple[Any, Any]:
+    """The loaded spec and its analysis (at ``--input``, or in H, W for ``symbolic``)."""
     from .engine import analyse
     from .spec import load_spec
 
@@ -138,7 +143,7 @@ def _load_analysis(spec: str, input_text: str | None, symbolic: bool = False) ->
     dims = parse_input(input_text) if input_text is not None else None
     if symbolic and dims is None:
         dims = [loaded.input[0], "H", "W"] if len(loaded.input) == 3 else None
-    return analyse(loaded, dims)
+    return loaded, analyse(loaded, dims)
 
 
 def _guarded(run: Any) -> int:
@@ -241,25 +246,24 @@ def run_check(spec: str, input_text: str | None = None, fmt: str = "table") -> i
     from .report.check_report import check_json, check_text
 
     def body() -> int:
-        analysis = _load_analysis(spec, input_text)
+        loaded, analysis = _load(spec, input_text)
         if analysis.symbolic:
             raise UsageError(
                 "check judges claims at numeric sizes; give --input numbers (3x224x224) "
                 "or leave it out for the spec's own input"
             )
-        _warn_other_input(spec, analysis)
+        _warn_other_input(loaded, analysis)
         _write(check_json(analysis) if fmt == "json" else check_text(analysis), None)
         return 0 if all(claim.ok for claim in analysis.claims) else 1
 
     return _guarded(body)
 
 
-def _warn_other_input(spec: str, analysis: Any) -> None:
+def _warn_other_input(loaded: Any, analysis: Any) -> None:
     """Claims are written for the spec's input: judged at another, say so (on stderr)."""
     from .engine import input_dims
-    from .spec import load_spec
 
-    written = input_dims(load_spec(spec).input)
+    written = input_dims(loaded.input)
     if analysis.claims and tuple(written) != tuple(analysis.input_shape):
         shape = "×".join(str(dim) for dim in written)
         given = "×".join(str(dim) for dim in analysis.input_shape)

@@ -810,33 +810,13 @@ def merged_field(fields: list[tuple[Any, Any, Any]], full_size: list[bool]) -> t
     start = sliding[0][2]
     end = arith.normalize(sliding[0][2] + sliding[0][0])
     for size, _, first in sliding[1:]:
-        start = _smaller(start, first)
-        end = _larger(end, arith.normalize(first + size))
+        start = arith.minimum(start, first)
+        end = arith.maximum(end, arith.normalize(first + size))
     size = arith.normalize(end - start)
     for other, _, _ in fields:
-        size = _larger(size, other)
+        size = arith.maximum(size, other)
     jump = max(sliding, key=lambda item: _order(item[0]))[1]
     return size, jump, start
-
-
-def _smaller(a: Any, b: Any) -> Any:
-    if isinstance(a, int | Fraction) and isinstance(b, int | Fraction):
-        return min(a, b)
-    sign = arith.sign_of(arith.normalize(a - b))
-    if sign is None:
-        return arith.minimum(a, b)
-    return a if sign <= 0 else b
-
-
-def _larger(a: Any, b: Any) -> Any:
-    """The larger of two field values; ints and exact fractions (a transposed conv's
-    jumps) compare directly, formulas through their sign."""
-    if isinstance(a, int | Fraction) and isinstance(b, int | Fraction):
-        return max(a, b)
-    sign = arith.sign_of(arith.normalize(a - b))
-    if sign is None:
-        return arith.maximum(a, b)
-    return a if sign >= 0 else b
 
 
 def _advance(

@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import arith
 from ..errors import Loc, SpecError
-from .result import Row, Totals
+from .result import Row, Totals, field_sizes
 
 LAYER_KEYS = ("output", "params", "weights", "macs", "flops", "receptive_field")
 TOTAL_KEYS = ("output", "params", "weights", "macs", "flops", "depth", "receptive_field")
@@ -62,10 +62,7 @@ def judge_row(row: Row, expect: Mapping[str, Any], locs: Mapping[str, Loc]) -> l
         "weights": row.weights,
         "macs": row.macs,
         "flops": row.flops,
-        # a flat output has no receptive field: as in the tables, a claim about it is wrong
-        "receptive_field": tuple(size for size, _jump, _start in row.receptive_field)
-        if len(row.output_shape) == 3
-        else (),
+        "receptive_field": field_sizes(row),
     }
     return [_judge(row.path, key, expect[key], actual[key], locs.get(key)) for key in expect]
 

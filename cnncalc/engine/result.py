@@ -72,15 +72,19 @@ class Row:
         return tuple((axis.pad_before, axis.pad_after) for axis in axes)
 
     @property
+    def spatial_field(self) -> tuple[Any, ...]:
+        """The receptive field of a C×H×W output; () for a flat one, which has none (the
+        tables leave it blank, JSON gives [], a claim about it is wrong)."""
+        return self.receptive_field if len(self.output_shape) == 3 else ()
+
+    @property
     def other_ops(self) -> Any:
         return arith.normalize(sum(self.ops.get(name, 0) for name in OP_CATEGORIES))
 
 
 def field_sizes(row: Row) -> tuple[Any, ...]:
     """The receptive-field size per spatial axis; () for a flat output."""
-    if len(row.output_shape) != 3:
-        return ()
-    return tuple(entry[0] for entry in row.receptive_field)
+    return tuple(entry[0] for entry in row.spatial_field)
 
 
 def final_field(rows: Iterable[Row]) -> tuple[Any, ...]:

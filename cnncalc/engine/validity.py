@@ -58,6 +58,11 @@ def smallest_inputs(
     return found
 
 
+def bounds_text(valid_from: Mapping[str, int]) -> str:
+    """``H ≥ 32, W ≥ 32``: the smallest sizes as the tables and the reports write them."""
+    return ", ".join(f"{name} ≥ {size:,}" for name, size in valid_from.items())
+
+
 def _valid(
     analyse: Callable[[Sequence[Any]], Any], input_shape: Sequence[Any], sizes: Mapping[str, int]
 ) -> bool:

@@ -183,7 +183,7 @@ class ConvTranspose(LayerKind):
             ),
             ("K", text(values["filters"])),
         )
-        same = all(values[key][0] == values[key][1] for key in values if key in PER_AXIS)
+        same = all(values[key][0] == values[key][1] for key in PER_AXIS)
         same = same and row.input_shape[1] == row.input_shape[2]
         height = (
             Equation("H_out", "", "likewise", text(row.output_shape[1]))

@@ -9,7 +9,7 @@ fvcore counts adaptive *average* pooling as one flop per input element, max as 0
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import Any, ClassVar
 
@@ -18,13 +18,20 @@ from .base import Cost, Field, LayerKind, Pair, TorchCode, Where
 from .explain import Equation, Explanation, no_parameters, text, volume
 
 
-def window_total(size_in: Any, size_out: int) -> Any:
-    """Σ over the outputs of the window lengths along one axis (exact, also symbolic)."""
-    total: Any = 0
+def window_lengths(size_in: Any, size_out: int) -> Iterator[Any]:
+    """The length of each of PyTorch's adaptive windows along one axis: output i of n over
+    L pools ⌊i·L/n⌋ … ⌈(i + 1)·L/n⌉ (exact, also symbolic)."""
     for index in range(size_out):
         start = arith.floor_div(index * size_in, size_out)
         end = arith.ceil_div((index + 1) * size_in, size_out)
-        total = total + end - start
+        yield arith.normalize(end - start)
+
+
+def window_total(size_in: Any, size_out: int) -> Any:
+    """Σ over the outputs of the window lengths along one axis."""
+    total: Any = 0
+    for length in window_lengths(size_in, size_out):
+        total = total + length
     return arith.normalize(total)
 
 
@@ -33,10 +40,8 @@ def adaptive_window(size_in: Any, size_out: int) -> tuple[Any, Any, int]:
     L/n, 0). The windows start at ⌊i·L/n⌋, so unless n divides L they are not evenly spaced:
     the jump is then their exact mean spacing, a fraction."""
     longest: Any = 0
-    for index in range(size_out):
-        start = arith.floor_div(index * size_in, size_out)
-        end = arith.ceil_div((index + 1) * size_in, size_out)
-        longest = _longer(longest, arith.normalize(end - start))
+    for length in window_lengths(size_in, size_out):
+        longest = arith.maximum(longest, length)
     if isinstance(size_in, int):
         spacing: Any = Fraction(size_in, size_out)
         spacing = spacing.numerator if spacing.denominator == 1 else spacing
@@ -58,12 +63,6 @@ def _uneven_warning(sizes_in: tuple[Any, Any], sizes_out: tuple[int, int]) -> tu
         f"adaptive windows are uneven ({', '.join(uneven)}): the receptive fields of the "
         "layers after it use the windows' mean spacing, so they are approximate",
     )
-
-
-def _longer(a: Any, b: Any) -> Any:
-    if isinstance(a, int) and isinstance(b, int):
-        return max(a, b)
-    return arith.maximum(a, b)
 
 
 class _Adaptive(LayerKind):

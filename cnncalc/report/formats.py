@@ -58,7 +58,7 @@ def _row_json(row: Row, convention: Convention) -> dict[str, Any]:
                 "jump": arith.as_json(jump),
                 "start": arith.as_json(start),
             }
-            for size, jump, start in (row.receptive_field if len(row.output_shape) == 3 else ())
+            for size, jump, start in row.spatial_field
         ],
         "module": row.is_module,
         "warnings": list(row.warnings),

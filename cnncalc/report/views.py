@@ -13,6 +13,7 @@ from typing import Any
 from .. import arith
 from ..engine.conventions import Convention
 from ..engine.result import OP_CATEGORIES, Analysis, Row
+from ..engine.validity import bounds_text
 
 
 def shape_text(shape: Sequence[Any]) -> str:
@@ -31,9 +32,7 @@ def per_axis_text(values: Sequence[Any]) -> str:
 def _field_values(row: Row, index: int) -> list[Any]:
     """Size (0), jump (1) or start (2) of a row's receptive field per axis (H, W); none for
     flat tensors."""
-    if not row.receptive_field or len(row.output_shape) != 3:
-        return []
-    return [axis[index] for axis in row.receptive_field]
+    return [axis[index] for axis in row.spatial_field]
 
 
 def field_text(row: Row) -> str:
@@ -100,6 +99,12 @@ FIELD = Column("RF", field_text)
 JUMP = Column("jump", _field_part(1))
 START = Column("start", _field_part(2))
 DEPTH = Column("depth", lambda row: row.depth, numeric=True)
+NON_TRAINABLE = Column("non-trainable", lambda row: row.keras_non_trainable, numeric=True)
+KERAS_PARAMS = Column(
+    "params (Keras)",
+    lambda row: arith.normalize(row.params + row.keras_non_trainable),
+    numeric=True,
+)
 
 
 def flops_column(convention: Convention) -> Column:
@@ -110,26 +115,15 @@ def columns_for(command: str, convention: Convention) -> list[Column]:
     """The columns of ``command``'s table."""
     if command == "shape":
         return [LAYER, KIND, INPUT, OUTPUT, PADDING, FIELD, JUMP, START]
-    params = params_column(convention)
+    keras = convention.name == "keras"
+    # Keras counts batchnorm's moving mean and variance as (non-trainable) parameters
+    params = KERAS_PARAMS if keras else PARAMS
     if command == "params":
-        extra = [Column("non-trainable", lambda row: row.keras_non_trainable, numeric=True)]
-        if convention.name != "keras":
-            extra = []
+        extra = [NON_TRAINABLE] if keras else []
         return [LAYER, KIND, OUTPUT, WEIGHTS, BIASES, *extra, params, BUFFERS]
     if command == "flops":
         return [LAYER, KIND, OUTPUT, MACS, flops_column(convention), OTHER]
     return [LAYER, KIND, OUTPUT, params, MACS, FIELD, DEPTH]
-
-
-def params_column(convention: Convention) -> Column:
-    """Keras counts batchnorm's moving mean and variance as (non-trainable) parameters."""
-    if convention.name == "keras":
-        return Column(
-            "params (Keras)",
-            lambda row: arith.normalize(row.params + row.keras_non_trainable),
-            numeric=True,
-        )
-    return PARAMS
 
 
 def number(value: Any) -> str:
@@ -202,7 +196,7 @@ def _reconciles(command: str, convention: Convention) -> bool:
 
 def valid_text(valid_from: Mapping[str, int]) -> str:
     """``H ≥ 32, W ≥ 32 (…)``: where a symbolic analysis' formulas hold."""
-    bounds = ", ".join(f"{name} ≥ {size:,}" for name, size in valid_from.items())
+    bounds = bounds_text(valid_from)
     if all(size == 1 for size in valid_from.values()):
         return f"{bounds} (any size)"
     return f"{bounds} (the smallest input every layer accepts)"

@@ -16,6 +16,7 @@ from .. import arith
 from ..engine.claims import Claim
 from ..engine.plan import GroupStep, LayerStep, MergeStep, Step
 from ..engine.result import Analysis, Row, final_field
+from ..engine.validity import bounds_text
 from ..layers import KINDS
 from ..layers.explain import Equation, Explanation, factor, text, volume
 from ..layers.geometry import coverage_advice, coverage_warning
@@ -461,8 +462,9 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
             "what one pixel of the last spatial map sees of the input",
         )
     if analysis.valid_from:
-        bounds = ", ".join(f"{name} ≥ {size:,}" for name, size in analysis.valid_from.items())
-        yield Fact("valid for", bounds, "the smallest input every layer accepts")
+        yield Fact(
+            "valid for", bounds_text(analysis.valid_from), "the smallest input every layer accepts"
+        )
 
 
 def _conventions(no_bias: bool) -> Iterator[str]:

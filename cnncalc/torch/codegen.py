@@ -32,11 +32,11 @@ class BuildError(CnncalcError):
     """The spec cannot be turned into a PyTorch module (e.g. symbolic input)."""
 
 
-def error_text(error: Exception) -> str:
-    """``RuntimeError: mat1 and mat2 ...``: an exception's type and first line, without
-    torch's multi-line context."""
+def error_text(error: Exception, limit: int | None = None) -> str:
+    """``RuntimeError: mat1 and mat2 ...``: an exception's type and first line (cut to
+    ``limit`` characters), without torch's multi-line context."""
     lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return f"{type(error).__name__}: {lines[0][:limit]}" if lines else type(error).__name__
 
 
 class LayerBuildError(BuildError):

@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import arith
 from .build import build, to_analysis
-from .codegen import BuildError, Program, attribute, generate
+from .codegen import BuildError, Program, attribute, error_text, generate
 
 INDENT = "    "
 
@@ -146,10 +146,8 @@ def export_onnx(
             )
     except Exception as error:  # report, don't crash
         # torch's messages may append the whole traced graph: its first line says what failed
-        lines = str(error).strip().splitlines()
-        first = lines[0][:300] if lines else ""
         raise BuildError(
-            f"torch.onnx.export failed: {type(error).__name__}: {first} (the PyTorch module "
+            f"torch.onnx.export failed: {error_text(error, 300)} (the PyTorch module "
             "itself works: `cnncalc export --to torch` and `cnncalc verify` do not need ONNX)"
         ) from None
     notes = (_warning_line(caught_warning) for caught_warning in caught)

@@ -323,9 +323,7 @@ def _peer(tool: str, analysis: Analysis, batch: int, device: str) -> tuple[list[
     try:
         return _run_peer(tool, analysis, batch, device)
     except Exception as error:  # fvcore/torchinfo (or torch under them) gave up
-        text = str(error).strip().splitlines()
-        detail = f": {text[0][:200]}" if text else ""
-        return [], f"{tool} failed: {type(error).__name__}{detail}"
+        return [], f"{tool} failed: {error_text(error, 200)}"
 
 
 def _fvcore(model: Any, inputs: Any) -> int:

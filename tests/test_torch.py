@@ -254,8 +254,8 @@ def test_verify_cli_json():
     assert document["schema"] == "cnncalc/verification@1" and document["ok"] is True
 
 
-def test_verify_cli_mismatch_exit_1(monkeypatch):
-    """A wrong rule in the engine is caught: the layer path and both values are printed."""
+def _one_weight_too_many(monkeypatch):
+    """Make the engine count one conv weight too many, as a wrong rule would."""
     conv = KINDS["conv"]
     original = type(conv).infer
 
@@ -264,6 +264,11 @@ def test_verify_cli_mismatch_exit_1(monkeypatch):
         return type(cost)(**{**cost.__dict__, "weights": cost.weights + 1})
 
     monkeypatch.setattr(type(conv), "infer", wrong)
+
+
+def test_verify_cli_mismatch_exit_1(monkeypatch):
+    """A wrong rule in the engine is caught: the layer path and both values are printed."""
+    _one_weight_too_many(monkeypatch)
     result = runner.invoke(app, ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers"])
     assert result.exit_code == 1
     assert "c1" in result.output and "cnncalc 157 ≠ torch 156" in result.output
@@ -271,14 +276,7 @@ def test_verify_cli_mismatch_exit_1(monkeypatch):
 
 def test_verify_json_gives_mismatches_as_numbers(monkeypatch):
     """Counts are JSON ints and shapes lists of ints, not Python reprs inside strings."""
-    conv = KINDS["conv"]
-    original = type(conv).infer
-
-    def wrong(self, values, shape, where):
-        cost = original(self, values, shape, where)
-        return type(cost)(**{**cost.__dict__, "weights": cost.weights + 1})
-
-    monkeypatch.setattr(type(conv), "infer", wrong)
+    _one_weight_too_many(monkeypatch)
     arguments = ["verify", str(ROOT / "specs" / "lenet5.yaml"), "--no-peers", "-f", "json"]
     result = runner.invoke(app, arguments)
     assert result.exit_code == 1
@@ -314,14 +312,7 @@ def test_verify_table_columns_come_from_every_layer():
 
 
 def test_verify_table_keeps_columns_aligned_past_a_mismatch(monkeypatch):
-    conv = KINDS["conv"]
-    original = type(conv).infer
-
-    def wrong(self, values, shape, where):
-        cost = original(self, values, shape, where)
-        return type(cost)(**{**cost.__dict__, "weights": cost.weights + 1})
-
-    monkeypatch.setattr(type(conv), "infer", wrong)
+    _one_weight_too_many(monkeypatch)
     table = verification_table(verify(ROOT / "specs" / "lenet5.yaml", peers=()))
     header, *rows = table.splitlines()[1:13]
     column = header.index("MACs")

@@ -11,7 +11,7 @@ CORE := $(VENV)/.installed-core
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml | $(CORE)
-	$(BIN)/pip install --quiet -e ".[dev,peers,onnx]"
+	$(BIN)/pip install --quiet -e ".[dev,peers,onnx,train,visualise]"
 	touch $(STAMP)
 
 # cnncalc alone (typer, rich, pyyaml, sympy): all the analysis commands need, no torch.

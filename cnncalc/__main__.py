@@ -1,5 +1,5 @@
-"""``python -m cnncalc``."""
+"""``python -m cnncalc``: the same as the console script."""
 
-from .entry import main
+from .cli import main
 
 main()

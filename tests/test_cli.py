@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cnncalc.cli import app
-from cnncalc.entry import parse_fast
+from cnncalc.cli.fast import parse_fast
 from cnncalc.layers import KINDS
 
 from .conftest import ROOT
@@ -212,7 +212,7 @@ def test_bad_input_option_exits_2():
     ],
 )
 def test_fast_path_prints_what_typer_prints(argv, capsys, monkeypatch):
-    from cnncalc import entry
+    from cnncalc.cli import fast as entry
 
     assert parse_fast(argv) is not None
     monkeypatch.setattr(sys, "argv", ["cnncalc", *argv])
@@ -244,7 +244,8 @@ def test_anything_unusual_goes_to_typer(argv):
 def test_the_console_script_never_imports_torch_or_sympy():
     spec = str(ROOT / "specs" / "resnet152.yaml")
     code = (
-        f"import sys; from cnncalc import entry; sys.argv = ['cnncalc', 'summary', {spec!r}]\n"
+        "import sys; from cnncalc.cli import fast as entry\n"
+        f"sys.argv = ['cnncalc', 'summary', {spec!r}]\n"
         "try:\n    entry.main()\nexcept SystemExit:\n    pass\n"
         "print('torch' in sys.modules, 'sympy' in sys.modules, 'typer' in sys.modules)"
     )

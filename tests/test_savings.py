@@ -16,7 +16,7 @@ from typer import Typer
 from typer.testing import CliRunner
 
 import cnncalc
-from cnncalc.cli_analysis_extra import register
+from cnncalc.cli.savings import register
 from cnncalc.engine.compare import compare, stages
 from cnncalc.engine.savings import (
     FACTORISED,

@@ -1,4 +1,4 @@
-"""Console-script entry point: a fast path for the analysis commands, typer for the rest.
+"""The console script's fast path for the analysis commands; typer for everything else.
 
 ``cnncalc summary SPEC`` must cost a small fraction of ``import torch``; typer (with
 pydantic) alone costs more than our whole analysis, so plain invocations of
@@ -10,8 +10,11 @@ malformed option — goes to typer, which prints its usual messages.
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 
-from .commands import ANALYSIS_COMMANDS, CONVENTIONS, FORMATS
+from ..engine.conventions import CONVENTIONS
+from ..report.formats import FORMATS
+from .run import ANALYSIS_COMMANDS
 
 _OPTIONS = {
     "--input": "input",
@@ -23,7 +26,7 @@ _OPTIONS = {
     "--convention": "convention",
     "-c": "convention",
 }
-_CHOICES = {"format": FORMATS, "convention": CONVENTIONS}
+_CHOICES: dict[str, Collection[str]] = {"format": FORMATS, "convention": CONVENTIONS}
 
 
 def parse_fast(argv: list[str]) -> dict[str, str] | None:
@@ -59,11 +62,11 @@ def parse_fast(argv: list[str]) -> dict[str, str] | None:
 def main() -> None:
     options = parse_fast(sys.argv[1:])
     if options is None:
-        from .cli import app
+        from .application import app
 
         app()
         return
-    from .commands import run_analysis
+    from .run import run_analysis
 
     sys.exit(
         run_analysis(

@@ -1,8 +1,12 @@
-"""The analysis commands as plain functions: what ``cnncalc shape/params/flops/summary`` do.
+"""The commands as plain functions returning an exit status, with the one error boundary.
 
-Both front ends call :func:`run_analysis`: the typer app (``cnncalc.cli``) and the fast
-path (``cnncalc.entry``) that serves these four commands without importing typer, so a
-whole ``cnncalc summary`` process stays a small fraction of ``python -c "import torch"``.
+No typer here. Both front ends call :func:`run_analysis`: the typer app
+(:mod:`cnncalc.cli.application`) and the fast path (:mod:`cnncalc.cli.fast`) that serves
+shape/params/flops/summary without importing typer, so a whole ``cnncalc summary`` process
+stays a small fraction of ``python -c "import torch"``.
+
+Every command body runs inside :func:`guarded`: a user error (a bad spec, a bad value, a
+missing optional dependency) prints one message and returns exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,11 +15,9 @@ import os
 import sys
 from typing import Any
 
-from .errors import CnncalcError, SpecError
+from ..errors import CnncalcError, SpecError
 
 ANALYSIS_COMMANDS = ("shape", "params", "flops", "summary")
-FORMATS = ("table", "json", "csv", "md")
-CONVENTIONS = ("cnncalc", "fvcore", "fvcore_training", "flopcounter", "torchinfo", "keras")
 
 
 class UsageError(CnncalcError):
@@ -58,10 +60,10 @@ def run_analysis(
     convention: str = "cnncalc",
 ) -> int:
     """Analyse ``spec`` and print ``command``'s view; returns the exit status (0 or 2)."""
-    from .engine import analyse
-    from .engine.conventions import get_convention
-    from .report.formats import render
-    from .spec import load_spec
+    from ..engine import analyse
+    from ..engine.conventions import get_convention
+    from ..report.formats import render
+    from ..spec import load_spec
 
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
@@ -69,10 +71,10 @@ def run_analysis(
         sys.stdout.write(render(analysis, command, fmt, get_convention(convention)) + "\n")
         return 0
 
-    return _guarded(body)
+    return guarded(body)
 
 
-def _torch_missing() -> str | None:
+def torch_missing() -> str | None:
     import importlib.util
 
     if importlib.util.find_spec("torch") is None:
@@ -91,32 +93,32 @@ def run_verify(
     """Check the engine against PyTorch; 0 when everything agrees, 1 on a mismatch or a
     layer PyTorch refused (reported in the chosen format), 2 on a bad spec or a missing
     dependency."""
-    missing = _torch_missing()
+    missing = torch_missing()
     if missing:
         sys.stderr.write(missing + "\n")
         return 2
-    from .report.verification import verification_json, verification_table
-    from .torch.verify import PEERS, verify
+    from ..report.verification import verification_json, verification_table
+    from ..torch.verify import PEERS, verify
 
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
         result = verify(spec, dims, batch=batch, device=device, peers=PEERS if peers else ())
-        _write(verification_json(result) if fmt == "json" else verification_table(result), None)
+        write(verification_json(result) if fmt == "json" else verification_table(result), None)
         return 0 if result.ok else 1
 
-    return _guarded(body)
+    return guarded(body)
 
 
 def run_export(spec: str, target: str, output: str | None, input_text: str | None = None) -> int:
     """Write ``spec`` as standalone PyTorch source (stdout or ``output``) or as ONNX."""
-    from .torch.export import export_onnx, export_source
+    from ..torch.export import export_onnx, export_source
 
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
         if target != "onnx":
-            _write(export_source(spec, dims), output)
+            write(export_source(spec, dims), output)
             return 0
-        missing = _torch_missing()
+        missing = torch_missing()
         if missing:
             raise UsageError(missing.removeprefix("error: "))
         if not output:
@@ -127,7 +129,7 @@ def run_export(spec: str, target: str, output: str | None, input_text: str | Non
             sys.stderr.write(f"note: torch.onnx warned: {note}\n")
         return 0
 
-    return _guarded(body)
+    return guarded(body)
 
 
 def _load_analysis(spec: str, input_text: str | None, symbolic: bool = False) -> Any:
@@ -136,8 +138,8 @@ def _load_analysis(spec: str, input_text: str | None, symbolic: bool = False) ->
 
 def _load(spec: str, input_text: str | None, symbolic: bool = False) -> tuple[Any, Any]:
     """The loaded spec and its analysis (at ``--input``, or in H, W for ``symbolic``)."""
-    from .engine import analyse
-    from .spec import load_spec
+    from ..engine import analyse
+    from ..spec import load_spec
 
     loaded = load_spec(spec)
     dims = parse_input(input_text) if input_text is not None else None
@@ -146,7 +148,7 @@ def _load(spec: str, input_text: str | None, symbolic: bool = False) -> tuple[An
     return loaded, analyse(loaded, dims)
 
 
-def _guarded(run: Any) -> int:
+def guarded(run: Any) -> int:
     """Run a command body; SpecError and other user errors print one message, status 2."""
     try:
         return int(run())
@@ -158,7 +160,7 @@ def _guarded(run: Any) -> int:
         return 2
 
 
-def _write(text: str, output: str | None) -> None:
+def write(text: str, output: str | None) -> None:
     if output:
         try:
             with open(output, "w", encoding="utf-8") as handle:
@@ -175,18 +177,18 @@ REPORT_FORMATS = ("text", "md", "latex", "html")
 
 def render_report(report: Any, fmt: str) -> str:
     if fmt == "md":
-        from .report.markdown_report import report_markdown
+        from ..report.markdown_report import report_markdown
 
         return str(report_markdown(report))
     if fmt == "latex":
-        from .report.latex_report import report_latex
+        from ..report.latex_report import report_latex
 
         return str(report_latex(report))
     if fmt == "html":
-        from .report.html_report import report_html
+        from ..report.html_report import report_html
 
         return str(report_html(report))
-    from .report.text_report import report_text
+    from ..report.text_report import report_text
 
     return report_text(report)
 
@@ -201,7 +203,7 @@ def run_report(
     symbolic: bool = False,
 ) -> int:
     """The worked solution of ``spec`` (terminal when ``fmt`` is None)."""
-    from .report.worked import worked_report
+    from ..report.worked import worked_report
 
     def body() -> int:
         if fmt == "terminal" and output:
@@ -213,15 +215,15 @@ def run_report(
         if fmt == "terminal" or (fmt is None and output is None and sys.stdout.isatty()):
             from rich.console import Console
 
-            from .report.rich_report import print_report_rich
+            from ..report.rich_report import print_report_rich
 
             # asked for by name: colour even through a pipe (| less -R)
             print_report_rich(report, Console(force_terminal=fmt == "terminal" or None))
             return 0
-        _write(render_report(report, fmt or format_of_file(output)), output)
+        write(render_report(report, fmt or format_of_file(output)), output)
         return 0
 
-    return _guarded(body)
+    return guarded(body)
 
 
 TEXT_SUFFIXES = ("", ".txt", ".text", ".log")
@@ -243,7 +245,7 @@ def format_of_file(output: str | None) -> str:
 
 def run_check(spec: str, input_text: str | None = None, fmt: str = "table") -> int:
     """Every ``expect:`` claim, right or wrong; 1 when any is wrong."""
-    from .report.check_report import check_json, check_text
+    from ..report.check_report import check_json, check_text
 
     def body() -> int:
         loaded, analysis = _load(spec, input_text)
@@ -253,15 +255,15 @@ def run_check(spec: str, input_text: str | None = None, fmt: str = "table") -> i
                 "or leave it out for the spec's own input"
             )
         _warn_other_input(loaded, analysis)
-        _write(check_json(analysis) if fmt == "json" else check_text(analysis), None)
+        write(check_json(analysis) if fmt == "json" else check_text(analysis), None)
         return 0 if all(claim.ok for claim in analysis.claims) else 1
 
-    return _guarded(body)
+    return guarded(body)
 
 
 def _warn_other_input(loaded: Any, analysis: Any) -> None:
     """Claims are written for the spec's input: judged at another, say so (on stderr)."""
-    from .engine import input_dims
+    from ..engine import input_dims
 
     written = input_dims(loaded.input)
     if analysis.claims and tuple(written) != tuple(analysis.input_shape):
@@ -280,32 +282,58 @@ def run_memory(
     optimizer: str = "adam",
     fmt: str = "table",
 ) -> int:
-    from .engine.memory import memory_report
-    from .report.memory_report import memory_json, memory_text
+    from ..engine.memory import memory_report
+    from ..report.memory_report import memory_json, memory_text
 
     def body() -> int:
         report = memory_report(_load_analysis(spec, input_text), batch, dtype, optimizer)
-        _write(memory_json(report) if fmt == "json" else memory_text(report), None)
+        write(memory_json(report) if fmt == "json" else memory_text(report), None)
         return 0
 
-    return _guarded(body)
+    return guarded(body)
 
 
 def run_calculator(volume: str, layer: dict[str, Any], no_bias: bool = False) -> int:
-    from .calculators import one_layer, parse_volume
+    from ..calculators import one_layer, parse_volume
 
     def body() -> int:
-        _write(one_layer(parse_volume(volume), layer, no_bias), None)
+        write(one_layer(parse_volume(volume), layer, no_bias), None)
         return 0
 
-    return _guarded(body)
+    return guarded(body)
 
 
 def run_padding(kernel: int, dilation: int, stride: int) -> int:
-    from .calculators import padding
+    from ..calculators import padding
 
     def body() -> int:
-        _write(padding(kernel, dilation, stride), None)
+        write(padding(kernel, dilation, stride), None)
         return 0
 
-    return _guarded(body)
+    return guarded(body)
+
+
+def run_savings(spec: str, input_text: str | None = None, fmt: str = "table") -> int:
+    """Print every saving of ``spec``; returns the exit status (0, or 2 on a bad spec)."""
+    from ..engine.savings import find_savings
+    from ..report.savings_report import render_savings
+
+    def body() -> int:
+        analysis = _load_analysis(spec, input_text)
+        write(render_savings(analysis, find_savings(analysis), fmt), None)
+        return 0
+
+    return guarded(body)
+
+
+def run_compare(first: str, second: str, input_text: str | None = None, fmt: str = "table") -> int:
+    """Print ``first`` and ``second`` side by side; returns the exit status (0 or 2)."""
+    from ..engine.compare import compare
+    from ..report.compare_report import render_comparison
+
+    def body() -> int:
+        analyses = [_load_analysis(spec, input_text) for spec in (first, second)]
+        write(render_comparison(compare(*analyses), fmt), None)
+        return 0
+
+    return guarded(body)

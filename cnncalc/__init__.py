@@ -37,6 +37,10 @@ _LAZY = {
     "memory_report": ("cnncalc.engine.memory", "memory_report"),
     "find_savings": ("cnncalc.engine.savings", "find_savings"),
     "compare": ("cnncalc.engine.compare", "compare"),
+    "read_dataset": ("cnncalc.train.datasets", "read_dataset"),
+    "load_weights": ("cnncalc.train.transfer", "load_weights"),
+    "replace_head": ("cnncalc.train.transfer", "replace_head"),
+    "freeze": ("cnncalc.train.transfer", "freeze"),
 }
 
 
@@ -64,9 +68,13 @@ __all__ = [
     "export_onnx",
     "export_source",
     "find_savings",
+    "freeze",
     "load_spec",
+    "load_weights",
     "memory_report",
     "parse_spec",
+    "read_dataset",
+    "replace_head",
     "verify",
     "worked_report",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -270,3 +271,19 @@ def test_heads_that_cannot_be_replaced():
         replace_head(spec, 5)
     with pytest.raises(TransferError, match="a positive number of classes, got 0"):
         replace_head(LENET5, 0)
+
+
+def test_readme_example(resnet18_file, tmp_path, monkeypatch, capsys):
+    """The README's transfer-learning example prints what the README shows."""
+    section = (
+        (ROOT / "README.md")
+        .read_text(encoding="utf-8")
+        .split("## Data sources and transfer learning")[1]
+    )
+    code = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, flags=re.S).group(1)
+    (tmp_path / "resnet18-f37072fd.pth").symlink_to(resnet18_file[0])
+    (tmp_path / "specs").symlink_to(ROOT / "specs")
+    monkeypatch.chdir(tmp_path)
+    exec(code, {})
+    assert capsys.readouterr().out == shown

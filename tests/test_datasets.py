@@ -300,6 +300,20 @@ def test_cifar_truncated_and_missing(tmp_path):
     assert fetch_command(tmp_path, "cifar10") in str(error.value)
 
 
+def test_cifar_labels_that_are_not_numbers(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    write_cifar10(folder)
+    batch = cifar_batch(2)
+    batch["labels"] = ["cat", "dog"]
+    write_pickle(folder / "data_batch_4", batch)
+    with pytest.raises(DataError, match="'labels' does not hold one label per image"):
+        read_dataset("cifar10", tmp_path)
+    batch["labels"] = [3, 10]
+    write_pickle(folder / "data_batch_4", batch)
+    with pytest.raises(DataError, match="a label is outside 0-9"):
+        read_dataset("cifar10", tmp_path)
+
+
 def test_cifar_wrong_row_length(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"
     write_cifar10(folder)
@@ -391,6 +405,14 @@ def test_one_class_and_unknown_class_folders(tmp_path):
         read_dataset(str(tmp_path))
     (tmp_path / "val" / "eel" / "0.png").unlink()
     with pytest.raises(DataError, match=r"class folder .*eel holds no images"):
+        read_dataset(str(tmp_path))
+
+
+def test_two_folders_for_one_split(tmp_path):
+    for split in ("train", "val", "valid"):
+        for name in ("a", "b"):
+            write_png(tmp_path / split / name / "0.png", np.zeros((2, 2), np.uint8), "L")
+    with pytest.raises(DataError, match=r"has two val folders, val/ and valid/: keep one"):
         read_dataset(str(tmp_path))
 
 

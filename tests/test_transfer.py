@@ -169,6 +169,16 @@ def test_freeze_by_pattern_on_lenet():
         freeze(model, up_to="layer3")
 
 
+def test_wrapped_models_are_unwrapped(tmp_path):
+    source = tmp_path / "lenet.pt"
+    torch.save(lenet(7).state_dict(), source)
+    wrapped = torch.nn.DataParallel(lenet(8))  # as DistributedDataParallel wraps it
+    assert load_weights(wrapped, source, strict=True).complete
+    assert torch.equal(wrapped.module.c1.weight, torch.load(source)["c1.weight"])
+    assert freeze(wrapped, ["c1"]).frozen == 156
+    assert [group["name"] for group in parameter_groups(wrapped, 0.1, 0.5)] == ["backbone", "head"]
+
+
 def test_freeze_needs_a_cnncalc_model():
     with pytest.raises(TransferError, match=r"needs a model built by cnncalc\.build"):
         freeze(torch.nn.Linear(2, 2), ["*"])
@@ -235,6 +245,9 @@ def test_replace_head_in_a_named_sequence_with_shorthand():
     assert replacement.new_params == 4096 * 10 + 10
     assert int(replacement.analysis.totals.params) == 138_357_544 - 4_097_000 + 40_970
     rebuilt = cnncalc.parse_spec(replacement.text)  # the text alone rebuilds the variant
+    assert cnncalc.load_spec(ROOT / "specs" / "vgg16.yaml").published["params"] == 138_357_544
+    assert rebuilt.published == {} and replacement.analysis.published == {}
+    assert "# published: removed (its totals are for the 1000-class head)" in replacement.text
     assert int(cnncalc.analyse(rebuilt).totals.params) == 134_301_514
     model = cnncalc.build(replacement.analysis, device="meta")
     assert sum(p.numel() for p in model.parameters()) == 134_301_514

@@ -119,6 +119,7 @@ def load_weights(model: Any, path: str | os.PathLike[str], *, strict: bool = Fal
     """
     shown = os.fspath(path)
     state, source = _state_dict(_read(shown), shown)
+    model = unwrap(model)
     ours = model.state_dict()
     loaded = [name for name in ours if name in state and _shape(state[name]) == _shape(ours[name])]
     mismatched = tuple(
@@ -224,8 +225,9 @@ def _check(report: WeightReport, ours: list[str], theirs: list[str]) -> None:
 class HeadReplacement:
     """The spec variant whose final linear layer (``head``) has ``new_classes`` outputs.
 
-    ``text`` is its YAML (the original with the one value changed and a comment), which a
-    checkpoint carries so the model can be rebuilt; ``analysis`` is the engine's, from which
+    ``text`` is its YAML (the original with the one value changed and a comment, and
+    without the ``published:`` totals, which were the original's), which a checkpoint
+    carries so the model can be rebuilt; ``analysis`` is the engine's, from which
     ``cnncalc.build(replacement.analysis)`` builds the model.
     """
 
@@ -342,7 +344,20 @@ def _patched_text(spec: Spec, node: LayerNode, head: Row, classes: int) -> str:
     end = start + len(match.group(0).rstrip()) if match else start
     comment = f"  # new head: {head.output_shape[0]} → {classes} classes"
     lines[loc.line - 1] = line[:start] + str(classes) + line[end:] + comment
-    return "\n".join(lines) + "\n"
+    return "\n".join(_without_published(lines, head)) + "\n"
+
+
+def _without_published(lines: list[str], head: Row) -> list[str]:
+    """The lines without the top-level ``published:`` mapping: its totals are the original
+    head's, and reports would mark the variant's totals wrong against them."""
+    start = next((i for i, line in enumerate(lines) if re.match(r"published\s*:", line)), None)
+    if start is None:
+        return lines
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t"):
+        end += 1
+    note = f"# published: removed (its totals are for the {head.output_shape[0]}-class head)"
+    return [*lines[:start], note, *lines[end:]]
 
 
 def _check_variant(before: Analysis, after: Analysis, head: Row, classes: int, file: str) -> None:
@@ -425,10 +440,14 @@ def freeze(model: Any, patterns: Sequence[str] = (), *, up_to: str | None = None
     ``patterns``: layer paths as the engine names them, with shell wildcards (``fnmatch``:
     ``layer1.*``, ``*.bn?``); a group's path (``layer2``) means every layer inside it.
     ``up_to``: every layer from the input up to and including the named layer or group, in
-    the engine's order. Layers frozen earlier stay frozen and are counted. Frozen batchnorm
+    the engine's order. Layers frozen earlier stay frozen and are counted; with neither
+    argument nothing changes and the report gives the counts as they are. Frozen batchnorm
     layers must also stay in eval mode while training: call
-    :func:`keep_frozen_batchnorm_eval` after each ``model.train()``.
+    :func:`keep_frozen_batchnorm_eval` after each ``model.train()``. Freeze before wrapping
+    the model in DistributedDataParallel (a wrapped model is unwrapped here, as in every
+    function of this module).
     """
+    model = unwrap(model)
     analysis = _analysis_of(model)
     leaves = [row for row in _leaves(analysis) if row.is_module]
     chosen = _matching(leaves, analysis, patterns, up_to)
@@ -443,8 +462,16 @@ def freeze(model: Any, patterns: Sequence[str] = (), *, up_to: str | None = None
     return report
 
 
+def unwrap(model: Any) -> Any:
+    """The model inside a (Distributed)DataParallel wrapper, or the model itself."""
+    from torch import nn
+
+    wrappers = (nn.DataParallel, nn.parallel.DistributedDataParallel)
+    return model.module if isinstance(model, wrappers) else model
+
+
 def _analysis_of(model: Any) -> Analysis:
-    analysis = getattr(getattr(model, "module", model), "analysis", None)
+    analysis = getattr(unwrap(model), "analysis", None)
     if not isinstance(analysis, Analysis):
         raise TransferError(
             "freezing by layer path needs a model built by cnncalc.build (it carries the "
@@ -531,7 +558,7 @@ def keep_frozen_batchnorm_eval(model: Any) -> int:
     """
     from torch.nn.modules.batchnorm import _BatchNorm
 
-    inner = getattr(model, "module", model)
+    inner = unwrap(model)
     count = 0
     for path in getattr(inner, "frozen_layers", ()):
         module = inner.get_submodule(path)
@@ -569,7 +596,7 @@ def parameter_groups(
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
             hint = "; to keep the backbone fixed, freeze it instead" if value == 0 else ""
             raise TransferError(f"the {name} must be a positive number, got {value!r}{hint}")
-    inner = getattr(model, "module", model)
+    inner = unwrap(model)
     if head is None:
         head = _head_row(_analysis_of(inner), "the model").path
     backbone: list[Any] = []
@@ -600,4 +627,5 @@ __all__ = [
     "parameter_groups",
     "replace_head",
     "train_mode",
+    "unwrap",
 ]

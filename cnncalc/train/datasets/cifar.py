@@ -157,14 +157,15 @@ def _split(
                 path,
                 f"'data' rows hold {data.shape[1]} values, not 3072 (3×32×32)",
             )
-        labels_array = np.asarray(batch_labels if batch_labels is not None else [], dtype=np.int64)
+        try:
+            labels_array = np.asarray(batch_labels, dtype=np.int64)
+        except (TypeError, ValueError):
+            labels_array = np.zeros(0, dtype=np.int64)  # reported just below
         if labels_array.shape != (data.shape[0],):
             raise corrupt_file(
                 entry, directory, path, f"'{labels_key}' does not hold one label per image"
             )
-        if labels_array.size and not 0 <= int(labels_array.min()) <= int(labels_array.max()) < len(
-            classes
-        ):
+        if labels_array.size and (labels_array.min() < 0 or labels_array.max() >= len(classes)):
             raise corrupt_file(entry, directory, path, f"a label is outside 0-{len(classes) - 1}")
         images.append(data.reshape(-1, 3, 32, 32))
         labels.append(labels_array)

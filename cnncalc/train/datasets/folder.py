@@ -57,7 +57,15 @@ def read_image_folder(
     if not directory.is_dir():
         raise DataError(f"data folder {directory} does not exist")
     folders = _subfolders(directory)
-    splits = {SPLIT_FOLDERS[path.name]: path for path in folders if path.name in SPLIT_FOLDERS}
+    splits: dict[str, Path] = {}
+    for path in (path for path in folders if path.name in SPLIT_FOLDERS):
+        split = SPLIT_FOLDERS[path.name]
+        if split in splits:
+            raise DataError(
+                f"{directory} has two {split} folders, {splits[split].name}/ and {path.name}/: "
+                "keep one"
+            )
+        splits[split] = path
     if not splits:
         return read_folder_splits({"train": directory}, image_size, class_names)
     others = [path.name for path in folders if path.name not in SPLIT_FOLDERS]

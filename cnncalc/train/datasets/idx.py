@@ -10,6 +10,7 @@ uint8), its label files 0x00000801 (N uint8).
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ def parse_idx(data: bytes) -> Any:
         raise IdxError(f"{len(data)} bytes, shorter than its {header}-byte header")
     dims = tuple(int.from_bytes(data[4 + 4 * axis : 8 + 4 * axis], "big") for axis in range(ndim))
     dtype = np.dtype(IDX_TYPES[type_code])
-    expected = header + dtype.itemsize * int(np.prod(dims, dtype=np.int64))
+    expected = header + dtype.itemsize * math.prod(dims)  # Python ints: no overflow
     if len(data) != expected:
         shape = "×".join(str(dim) for dim in dims)
         raise IdxError(

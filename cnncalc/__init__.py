@@ -37,6 +37,11 @@ _LAZY = {
     "memory_report": ("cnncalc.engine.memory", "memory_report"),
     "find_savings": ("cnncalc.engine.savings", "find_savings"),
     "compare": ("cnncalc.engine.compare", "compare"),
+    # cnncalc.train is the training package, and calling it trains (cnncalc/train/__init__.py)
+    "train": ("cnncalc.train", ""),
+    "evaluate": ("cnncalc.train.api", "evaluate"),
+    "predict": ("cnncalc.train.api", "predict"),
+    "load_checkpoint": ("cnncalc.train.checkpoint", "load_checkpoint"),
 }
 
 
@@ -45,7 +50,8 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         module, attribute = _LAZY[name]
-        return getattr(importlib.import_module(module), attribute)
+        imported = importlib.import_module(module)
+        return getattr(imported, attribute) if attribute else imported
     raise AttributeError(f"module 'cnncalc' has no attribute '{name}'")
 
 
@@ -61,12 +67,16 @@ __all__ = [
     "analyse_file",
     "build",
     "compare",
+    "evaluate",
     "export_onnx",
     "export_source",
     "find_savings",
+    "load_checkpoint",
     "load_spec",
     "memory_report",
     "parse_spec",
+    "predict",
+    "train",
     "verify",
     "worked_report",
 ]

@@ -144,9 +144,13 @@ def train(
     world = world_from_environment()
     device = select_device(config.device, world)
     world = start(device.type)
+    import torch
+
+    threads = torch.get_num_threads()
     try:
         return _train(config, text, path, state, resume, world, device, quiet, stream)
     finally:
+        torch.set_num_threads(threads)  # a library call leaves the process as it found it
         stop(world)
 
 

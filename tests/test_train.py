@@ -32,7 +32,7 @@ from cnncalc.train.trainer import Trainer  # noqa: E402
 from .conftest import ROOT  # noqa: E402
 
 LENET = str(ROOT / "specs" / "lenet5.yaml")
-QUICK = {"threads": 1, "seed": 0}
+QUICK = {"threads": 1, "seed": 0, "plots": False}
 """One thread: bitwise results that do not depend on the machine's cores, and no
 oversubscription on a shared CI runner."""
 
@@ -41,7 +41,9 @@ oversubscription on a shared CI runner."""
 def lenet_run(tmp_path_factory):
     """LeNet-5 trained once on the digits (5 epochs, ~1 s of training), shared by the tests."""
     runs = tmp_path_factory.mktemp("runs")
-    return cnncalc.train(LENET, epochs=5, runs_dir=str(runs), quiet=True, **QUICK)
+    return cnncalc.train(
+        LENET, epochs=5, runs_dir=str(runs), quiet=True, **{**QUICK, "plots": True}
+    )
 
 
 def test_lenet5_learns_the_digits(lenet_run):
@@ -293,7 +295,7 @@ def test_a_colour_spec_on_grey_digits_names_the_fix(tmp_path):
         input: [3, 16, 16]
         layers: [{conv: {filters: 4, kernel: 3}}, flatten, {linear: 10}]
     """)  # fmt: skip
-    with pytest.raises(DataError, match=r"3-channel images but the train split has 1.*--channels 3"):
+    with pytest.raises(DataError, match=r"3-channel images but the train split has 1.*channels 3"):
         cnncalc.train(spec, runs_dir=str(tmp_path), quiet=True, **QUICK)
     result = cnncalc.train(spec, channels=3, fast_dev_run=True, quiet=True, **QUICK)
     assert result.stopped == "fast dev run" and result.run_dir is None

@@ -151,6 +151,10 @@ def train(
         str | None, _option("Run folder name (default: the spec's file name).", RUN)
     ] = None,
     runs_dir: Annotated[str | None, _option("Where run folders go (./runs).", RUN)] = None,
+    plots: Annotated[
+        bool | None,
+        _option("Draw curves and confusion matrices (PNG).", RUN, "--plots/--no-plots"),
+    ] = None,
     resume: Annotated[
         str | None,
         _option("Continue a run folder or checkpoint exactly (may raise --epochs).", RUN),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import SpecError
 from . import checkpoint as checkpoints
 from .config import ConfigError, TrainConfig, config_from_dict, config_text, resolve_config
 from .data import Batches, Data, check_head, prepare_data, read_source, take
@@ -43,6 +44,7 @@ RESUMABLE = frozenset(
         "pin_memory",
         "data_dir",
         "compile",
+        "plots",
     )
 )
 """Settings a resume may change; the others would make it a different run."""
@@ -100,12 +102,16 @@ def resolve(
 ) -> tuple[TrainConfig, dict[str, str], str, str, dict[str, Any] | None]:
     """The configuration a run would use, with where each value came from."""
     from ..spec import parse_spec
+    from ..spec.parser import attach_source
 
     state = checkpoints.read_state(resume) if resume is not None else None
     text, path = _spec_source(spec, state)
     loaded = parse_spec(text, path)
     if state is None:
-        config, origin = resolve_config(loaded.train, settings, path)
+        try:
+            config, origin = resolve_config(loaded.train, settings, path)
+        except SpecError as error:
+            raise attach_source(error, loaded.lines) from None
         return config, origin, text, path, None
     saved = config_from_dict(state["config"])
     changed = {key: value for key, value in (settings or {}).items() if value is not None}
@@ -315,12 +321,15 @@ def _finish(
     assert run_dir is not None
     history = trainer.position.history
     write_logs(run_dir, history)
-    write_curves(run_dir, history)
     metrics = trainer.best_metrics or trainer.last_metrics
     if metrics is not None:
-        write_confusion(run_dir, metrics)
         write_metrics(run_dir, metrics)
-    write_report(run_dir, _summary(trainer, analysis, data, config, device, world, path), metrics)
+    if config.plots:
+        write_curves(run_dir, history)
+        if metrics is not None:
+            write_confusion(run_dir, metrics)
+    summary = _summary(trainer, analysis, data, config, device, world, path)
+    write_report(run_dir, summary, metrics, pictures=config.plots)
 
 
 def _summary(
@@ -365,10 +374,10 @@ def _summary(
         "trainable": analysis.totals.trainable_params,
         "measured_params": sum(p.numel() for p in trainer.model.parameters()),
         "macs": analysis.totals.macs,
-        "achieved_gmacs": 3 * analysis.totals.macs * rate * world.size / 1e9,
+        "achieved_gmacs": 3 * analysis.totals.macs * rate / 1e9,
         "memory_estimate": f"{human_bytes(estimate)} at batch {trainer.micro} ({optimizer})",
         "memory_measured": measured,
-        "images_per_second": rate * world.size,
+        "images_per_second": rate,
         "best_accuracy": metrics.accuracy if metrics else 0.0,
         "best_epoch": trainer.position.best_epoch,
         "seconds": seconds,
@@ -391,7 +400,7 @@ def _result(
     history = tuple(trainer.position.history)
     seen = sum(row["images_per_second"] * row["seconds"] for row in history)
     seconds = sum(row["seconds"] for row in history)
-    rate = world.size * seen / seconds if seconds else 0.0
+    rate = seen / seconds if seconds else 0.0  # the rows count every process's images
     metrics = trainer.best_metrics or trainer.last_metrics
     stopped = trainer.stopped
     if config.fast_dev_run:

@@ -108,8 +108,9 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _first_line(error: Exception) -> str:
+    """The first sentence of an exception's message (torch's run to a paragraph)."""
     text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    return text[0].split(". ")[0].rstrip(".") if text else type(error).__name__
 
 
 def resolve_checkpoint_path(path: str | os.PathLike[str]) -> Path:

@@ -8,7 +8,7 @@ carries, and what ``--print-config`` prints, each value with where it came from.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -28,7 +28,11 @@ DEFAULT_WEIGHT_DECAY = {"sgd": 0.0, "adam": 0.0, "adamw": 0.01}
 
 
 class ConfigError(CnncalcError):
-    """A training setting that cannot be used (exit status 2)."""
+    """A training setting that cannot be used (exit status 2); ``key`` names the setting."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -41,13 +45,13 @@ class TrainConfig:
     epochs: int = 10
     batch: int = 64
     optimizer: str = "sgd"
-    lr: float = 0.0
+    lr: float = 0.05
     momentum: float = 0.9
     nesterov: bool = False
-    weight_decay: float = -1.0
+    weight_decay: float = 0.0
     schedule: str = "cosine"
     warmup_epochs: float = 0.0
-    step_size: int = 0
+    step_size: int = 3
     gamma: float = 0.1
     min_lr: float = 0.0
     plateau_patience: int = 2
@@ -78,6 +82,7 @@ class TrainConfig:
     threads: int = 0
     name: str = ""
     runs_dir: str = "runs"
+    plots: bool = True
 
 
 HELP = {
@@ -101,17 +106,19 @@ HELP = {
     "max_steps": "stop after this many optimizer steps in all (0: run every epoch)",
     "overfit_batch": "train this many steps on one batch and check it is learnt (0: off)",
     "threads": "CPU threads for PyTorch (0: its default)",
+    "plots": "draw the curves and confusion matrices (PNG) in the run folder",
 }
 
 
-def defaults_for(config: TrainConfig) -> TrainConfig:
-    """Fill the values that depend on others (lr and weight decay by optimizer, step size)."""
+def defaults_for(config: TrainConfig, given: Collection[str]) -> TrainConfig:
+    """Fill the values that depend on others and were not ``given`` (lr and weight decay by
+    optimizer, the step schedule's step)."""
     changes: dict[str, Any] = {}
-    if config.lr == 0.0:
+    if "lr" not in given:
         changes["lr"] = DEFAULT_LR.get(config.optimizer, 0.05)
-    if config.weight_decay == -1.0:
+    if "weight_decay" not in given:
         changes["weight_decay"] = DEFAULT_WEIGHT_DECAY.get(config.optimizer, 0.0)
-    if config.step_size == 0:
+    if "step_size" not in given:
         changes["step_size"] = max(1, config.epochs // 3)
     return replace(config, **changes)
 
@@ -141,8 +148,17 @@ def resolve_config(
             raise ConfigError(f"unknown training setting '{key}'")
         values[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
         origin[name] = "command line"
-    config = defaults_for(TrainConfig(**values))
-    check_config(config)
+    config = defaults_for(TrainConfig(**values), values)
+    try:
+        check_config(config)
+    except ConfigError as error:
+        # a bad value written in the spec: say where
+        if error.key and origin.get(error.key) == "spec" and spec_train is not None:
+            written = next(k for k in spec_train if str(k).replace("-", "_") == error.key)
+            raise ConfigError(
+                f"{_where_in_spec(spec_train, written, spec_file)}: {error}", error.key
+            ) from None
+        raise
     return config, {name: origin.get(name, "default") for name in FIELD_TYPES}
 
 
@@ -194,7 +210,8 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
         hint = did_you_mean(value, choices)
         raise ConfigError(
             f"unknown {name.replace('_', ' ')} '{value}': choose from {', '.join(choices)}"
-            + (f" ({hint})" if hint else "")
+            + (f" ({hint})" if hint else ""),
+            key=name,
         )
 
 
@@ -212,6 +229,7 @@ def check_config(config: TrainConfig) -> None:
             f"(e.g. {DEFAULT_LR[config.optimizer]} for {config.optimizer})"
         )
     _positive("epochs", config.epochs)
+    _positive("step_size", config.step_size)
     _positive("batch", config.batch)
     _positive("accumulate", config.accumulate)
     _positive("log_every", config.log_every)

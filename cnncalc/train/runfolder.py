@@ -176,8 +176,11 @@ def report_rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def write_report(run_dir: Path, summary: Mapping[str, Any], metrics: Metrics | None) -> None:
-    """``report.md`` and ``report.html``: the engine's numbers beside the measured ones."""
+def write_report(
+    run_dir: Path, summary: Mapping[str, Any], metrics: Metrics | None, pictures: bool = True
+) -> None:
+    """``report.md`` and ``report.html``: the engine's numbers beside the measured ones (and
+    the curves and confusion matrices when they were drawn)."""
     rows = report_rows(summary)
     lines = [
         f"# Training run: {summary['spec_name']}",
@@ -192,8 +195,7 @@ def write_report(run_dir: Path, summary: Mapping[str, Any], metrics: Metrics | N
         "",
         f"**Reproducibility:** {summary['guarantee']}.",
         "",
-        "![curves](curves.png)",
-        "",
+        *(["![curves](curves.png)", ""] if pictures else []),
     ]
     if metrics is not None:
         lines += [
@@ -203,27 +205,38 @@ def write_report(run_dir: Path, summary: Mapping[str, Any], metrics: Metrics | N
             metrics_text(metrics),
             "```",
             "",
-            "![confusion](confusion.png) ![confusion, row-normalised](confusion_normalised.png)",
-            "",
         ]
+        if pictures:
+            lines += [
+                "![confusion](confusion.png) "
+                "![confusion, row-normalised](confusion_normalised.png)",
+                "",
+            ]
     write_text(run_dir / "report.md", "\n".join(lines))
-    write_text(run_dir / "report.html", _html(summary, rows, metrics))
+    write_text(run_dir / "report.html", _html(summary, rows, metrics, pictures))
 
 
 def _html(
-    summary: Mapping[str, Any], rows: Sequence[tuple[str, str, str]], metrics: Metrics | None
+    summary: Mapping[str, Any],
+    rows: Sequence[tuple[str, str, str]],
+    metrics: Metrics | None,
+    pictures: bool,
 ) -> str:
     escape = html.escape
     table = "".join(
         f"<tr><td>{escape(a)}</td><td>{escape(b)}</td><td>{escape(c)}</td></tr>" for a, b, c in rows
     )
-    block = (
-        f"<h2>Validation metrics (best epoch)</h2><pre>{escape(metrics_text(metrics))}</pre>"
+    confusion = (
         '<img src="confusion.png" alt="confusion matrix">'
         '<img src="confusion_normalised.png" alt="row-normalised confusion matrix">'
+    )
+    block = (
+        f"<h2>Validation metrics (best epoch)</h2><pre>{escape(metrics_text(metrics))}</pre>"
+        + (confusion if pictures else "")
         if metrics is not None
         else ""
     )
+    curves = '<img src="curves.png" alt="training curves">' if pictures else ""
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{escape(summary['spec_name'])} training run</title>"
@@ -236,5 +249,5 @@ def _html(
         "<table><tr><th>quantity</th><th>engine (cnncalc analysis)</th>"
         f"<th>measured in training</th></tr>{table}</table>"
         f"<p><b>Reproducibility:</b> {escape(summary['guarantee'])}.</p>"
-        f'<img src="curves.png" alt="training curves">{block}</body></html>\n'
+        f"{curves}{block}</body></html>\n"
     )

@@ -328,3 +328,66 @@ def test_overfit_one_batch():
     result = cnncalc.train(LENET, overfit_batch=40, batch=16, lr=0.05, quiet=True, **QUICK)
     assert result.run_dir is None
     assert result.history[-1]["train_acc"] == 1.0
+
+
+# -- schedules and stopping --------------------------------------------------------------
+
+
+def _rates(config, steps_per_epoch):
+    from cnncalc.train.optim import learning_rate
+
+    total = config.epochs * steps_per_epoch
+    return [learning_rate(config, step, steps_per_epoch) for step in range(total)]
+
+
+def _torch_rates(scheduler_factory, total, lr):
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=lr)
+    scheduler = scheduler_factory(optimizer)
+    rates = []
+    for _ in range(total):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_schedules_match_pytorchs_schedulers():
+    from cnncalc.train.config import resolve_config
+
+    lr_scheduler = torch.optim.lr_scheduler
+    cosine, _ = resolve_config({}, {"schedule": "cosine", "epochs": 4, "lr": 0.1, "min_lr": 0.001})
+    reference = _torch_rates(
+        lambda o: lr_scheduler.CosineAnnealingLR(o, 40, eta_min=0.001), 40, 0.1
+    )
+    assert _rates(cosine, 10) == pytest.approx(reference)
+    one_cycle, _ = resolve_config({}, {"schedule": "onecycle", "epochs": 4, "lr": 0.1})
+    reference = _torch_rates(
+        lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=40, anneal_strategy="cos"),
+        40, 0.1,
+    )  # fmt: skip
+    assert _rates(one_cycle, 10) == pytest.approx(reference)
+    step, _ = resolve_config({}, {"schedule": "step", "epochs": 6, "lr": 0.1, "step_size": 2})
+    reference = _torch_rates(lambda o: lr_scheduler.StepLR(o, 20, gamma=0.1), 60, 0.1)
+    assert _rates(step, 10) == pytest.approx(reference)
+    # linear warm-up over 1.5 epochs of 4 steps: 6 steps reaching lr at the sixth
+    warm, _ = resolve_config({}, {"schedule": "none", "epochs": 3, "lr": 0.6, "warmup_epochs": 1.5})
+    assert _rates(warm, 4)[:7] == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.6])
+
+
+def test_plateau_lowers_the_rate_after_its_patience():
+    from cnncalc.train.optim import Plateau
+
+    plateau = Plateau()
+    for accuracy in (0.5, 0.6, 0.6, 0.6, 0.55, 0.7):
+        plateau.update(accuracy, higher_is_better=True, patience=2, gamma=0.1)
+    # 0.6 is not beaten for three epochs (more than the patience of 2): one reduction
+    assert plateau.scale == pytest.approx(0.1) and plateau.best == 0.7
+
+
+def test_early_stop_ends_the_run(tmp_path):
+    # a rate too small to change anything: validation accuracy never improves on epoch 1
+    result = cnncalc.train(LENET, epochs=6, lr=1e-12, early_stop=2, fraction=0.2,
+                           runs_dir=str(tmp_path), quiet=True, **QUICK)  # fmt: skip
+    assert result.stopped.startswith("early stop") and len(result.history) == 3
+    assert result.best_epoch == 1

@@ -204,6 +204,7 @@ def _train(
         for note in data.notes:
             out.write(f"note: {note}\n")
         out.write(_header(analysis, data, config, device, world, run_dir))
+    progress = Progress.for_terminal(config, out) if show else None
     trainer = Trainer(
         config,
         data,
@@ -213,9 +214,10 @@ def _train(
         device,
         world,
         run_dir,
-        on_epoch=(lambda row: print(epoch_line(row, config), file=out)) if show else None,
-        progress=Progress.for_terminal(config, out) if show else None,
+        progress=progress,
     )
+    if show:
+        trainer.on_epoch = lambda row: _print_line(epoch_line(row, config), progress, out)
     if state is not None:
         trainer.restore(state)
     if run_dir is not None and world.main:
@@ -297,6 +299,13 @@ def _header(
         f"{config.schedule} schedule, batch {config.batch}, {config.epochs} epoch(s) on "
         f"{device}{processes} {where}\n"
     )
+
+
+def _print_line(text: str, progress: Progress | None, out: IO[str]) -> None:
+    if progress is not None:
+        progress.line(text)
+    else:
+        print(text, file=out, flush=True)
 
 
 def epoch_line(row: Mapping[str, Any], config: TrainConfig) -> str:
@@ -464,6 +473,7 @@ class Progress:
             transient=True,
         )
         self.task: Any = None
+        self.epoch = ""
         self.bar.start()
 
     @classmethod
@@ -474,9 +484,10 @@ class Progress:
         self, position: Any, total: int, loss: float, accuracy: float, images_per_second: float
     ) -> None:
         epoch = f"{position.epoch + 1}/{self.config.epochs}"
-        if self.task is None or self.bar.tasks[self.task].fields["epoch"] != epoch:
+        if self.task is None or self.epoch != epoch:
             if self.task is not None:
                 self.bar.remove_task(self.task)
+            self.epoch = epoch
             self.task = self.bar.add_task(
                 "train",
                 total=total,
@@ -492,6 +503,10 @@ class Progress:
             accuracy=accuracy,
             rate=images_per_second,
         )
+
+    def line(self, text: str) -> None:
+        """A line above the bar (the epoch summary)."""
+        self.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         self.bar.stop()

@@ -78,13 +78,18 @@ def learning_rate(
 
 
 def _one_cycle(peak: float, step: int, total: int) -> float:
+    """As ``OneCycleLR(anneal_strategy="cos")``: the rise ends at step 0.3·total − 1 and the
+    fall at the last step, each a half cosine."""
     start = peak / ONECYCLE_START_DIVISOR
     end = start / ONECYCLE_END_DIVISOR
-    rise = max(1, round(ONECYCLE_RISE * total))
-    if step < rise:
-        return start + (peak - start) * (1 - math.cos(math.pi * step / rise)) / 2
-    progress = min(1.0, (step - rise) / max(1, total - rise))
-    return end + (peak - end) * (1 + math.cos(math.pi * progress)) / 2
+    rise = max(1.0, ONECYCLE_RISE * total - 1)
+    if step <= rise:
+        return _cosine_between(start, peak, step / rise)
+    return _cosine_between(peak, end, min(1.0, (step - rise) / max(1.0, total - 1 - rise)))
+
+
+def _cosine_between(first: float, last: float, progress: float) -> float:
+    return last + (first - last) * (1 + math.cos(math.pi * progress)) / 2
 
 
 def set_rate(optimizer: Any, rate: float) -> None:

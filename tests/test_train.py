@@ -299,6 +299,7 @@ def test_a_colour_spec_on_grey_digits_names_the_fix(tmp_path):
         cnncalc.train(spec, runs_dir=str(tmp_path), quiet=True, **QUICK)
     result = cnncalc.train(spec, channels=3, fast_dev_run=True, quiet=True, **QUICK)
     assert result.stopped == "fast dev run" and result.run_dir is None
+    assert result.metrics is not None and result.metrics.total == 144  # the validation pass
 
 
 def test_a_head_of_the_wrong_size_names_the_fix(tmp_path):
@@ -391,3 +392,21 @@ def test_early_stop_ends_the_run(tmp_path):
                            runs_dir=str(tmp_path), quiet=True, **QUICK)  # fmt: skip
     assert result.stopped.startswith("early stop") and len(result.history) == 3
     assert result.best_epoch == 1
+
+
+def test_a_checkpoint_of_another_format_names_its_writer(tmp_path):
+    path = tmp_path / "old.pt"
+    torch.save({"format": "cnncalc-checkpoint/0", "versions": {"cnncalc": "0.0.9"}}, path)
+    with pytest.raises(checkpoints.CheckpointError, match=r"written by cnncalc 0\.0\.9"):
+        cnncalc.load_checkpoint(path)
+    torch.save({"conv.weight": torch.zeros(1)}, path)  # a plain state_dict
+    with pytest.raises(checkpoints.CheckpointError, match="not a cnncalc checkpoint"):
+        cnncalc.load_checkpoint(path)
+
+
+def test_a_time_budget_stops_with_a_checkpoint(tmp_path):
+    result = cnncalc.train(LENET, time_budget=1e-6, fraction=0.2, runs_dir=str(tmp_path),
+                           quiet=True, **QUICK)  # fmt: skip
+    assert result.stopped == "time budget"
+    state = torch.load(result.run_dir / "last.pt", weights_only=True)
+    assert state["position"]["step"] == 1  # stopped after its first step, resumable there

@@ -228,6 +228,10 @@ def _train(
     started = time.perf_counter()
     try:
         trainer.run()
+        if config.fast_dev_run:  # the validation pass the one step skipped
+            trainer.last_metrics = evaluate_split(
+                trainer.eval_model(), trainer.val_batches, data.classes, world, None, trainer.micro
+            ).metrics
     finally:
         if trainer.progress is not None:
             trainer.progress.close()

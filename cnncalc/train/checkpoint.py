@@ -98,11 +98,17 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"or not a cnncalc checkpoint; use the run's other checkpoint ({BEST} or {LAST}) "
             "or train again"
         ) from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+    if not isinstance(state, dict) or "format" not in state:
         raise CheckpointError(
-            f"{file} is not a {CHECKPOINT_FORMAT} checkpoint (found {found!r}): a plain PyTorch "
-            "state_dict is loaded for transfer learning with --weights, not --resume/evaluate"
+            f"{file} is not a cnncalc checkpoint (a plain PyTorch state_dict or another "
+            "program's file?): evaluate, predict and --resume read the best.pt or last.pt "
+            "that cnncalc train writes"
+        )
+    if state["format"] != CHECKPOINT_FORMAT:
+        writer = state.get("versions", {}).get("cnncalc", "an unknown version")
+        raise CheckpointError(
+            f"{file} is in format {state['format']!r}, written by cnncalc {writer}; this cnncalc "
+            f"reads {CHECKPOINT_FORMAT}: use the cnncalc version that wrote it"
         )
     return dict(state)
 

@@ -238,8 +238,8 @@ def check_head(output_features: Any, classes: Sequence[str]) -> None:
     if output_features != len(classes):
         raise DataError(
             f"the spec's head gives {output_features} outputs but the data has {len(classes)} "
-            f"classes: change the last layer to {len(classes)} features, or give --new-head "
-            f"to replace it for {len(classes)} classes"
+            f"classes: change the spec's last layer to {len(classes)} features (e.g. "
+            f"'linear: {len(classes)}'), or train on data with {output_features} classes"
         )
 
 

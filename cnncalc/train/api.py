@@ -450,9 +450,17 @@ def result_text(result: TrainResult, seconds: float) -> str:
         return (
             f"fast dev run ok: one step and a validation pass in {seconds:.1f} s; nothing written"
         )
-    accuracy = f"best val acc {result.best_accuracy:.4f} (epoch {result.best_epoch})"
     where = f"; run folder {result.run_dir}" if result.run_dir is not None else ""
-    return f"{result.stopped}: {accuracy}, {result.images_per_second:,.0f} img/s{where}"
+    resume = (
+        f"; continue with: cnncalc train --resume {result.run_dir}"
+        if result.run_dir is not None and result.stopped in ("interrupted", "time budget")
+        else ""
+    )
+    if not result.history:
+        return f"{result.stopped} before the first epoch ended{where}{resume}"
+    accuracy = f"best val acc {result.best_accuracy:.4f} (epoch {result.best_epoch})"
+    rate = f"{result.images_per_second:,.0f} img/s"
+    return f"{result.stopped}: {accuracy}, {rate}{where}{resume}"
 
 
 class Progress:

@@ -355,10 +355,11 @@ class Trainer:
                 continue
             self.optimizer_step()
             position.step += 1
-            if position.step % config.log_every == 0 or index + 1 == self.micro_batches:
+            logging = position.step % config.log_every == 0 or index + 1 == self.micro_batches
+            if logging:
                 self.check_finite(first_bad)
                 self.report_progress(sums, loss_sum, correct, seen, epoch_start)
-            if self.must_stop(interrupt, start):
+            if self.must_stop(interrupt, start, logging):
                 self.check_finite(first_bad)
                 position.epoch_sums = self.epoch_sums(sums, loss_sum, correct, seen, epoch_start)
                 return False
@@ -417,18 +418,36 @@ class Trainer:
                 f"--clip-grad 1.0 or a --warmup-epochs, or check the data{kept}"
             )
 
-    def must_stop(self, interrupt: Interrupt, start: float) -> bool:
+    def must_stop(self, interrupt: Interrupt, start: float, logging: bool) -> bool:
+        """Whether to stop after this step. A clock or a signal can differ between processes,
+        so N processes decide together, at logging intervals (one all-reduce there); alone,
+        after any step."""
         config = self.config
-        if interrupt.asked:
-            self.stopped = "interrupted"
-            return True
         if config.max_steps and self.position.step >= config.max_steps:
-            self.stopped = "max steps"
+            self.stopped = "max steps"  # the same step on every process
             return True
-        if config.time_budget and time.perf_counter() - start > config.time_budget * 60:
+        if self.world.distributed and not logging:
+            return False
+        over_time = (
+            bool(config.time_budget) and time.perf_counter() - start > config.time_budget * 60
+        )
+        interrupted, over_time = self.agree(interrupt.asked, over_time)
+        if interrupted:
+            self.stopped = "interrupted"
+        elif over_time:
             self.stopped = "time budget"
-            return True
-        return False
+        return interrupted or over_time
+
+    def agree(self, *flags: bool) -> tuple[bool, ...]:
+        """Each flag true on any process is true on all (a max all-reduce; alone, as given)."""
+        if not self.world.distributed:
+            return flags
+        import torch
+        import torch.distributed as dist
+
+        values = torch.tensor([int(flag) for flag in flags], device=self.device)
+        dist.all_reduce(values, op=dist.ReduceOp.MAX)
+        return tuple(bool(value) for value in values.tolist())
 
     def epoch_sums(
         self, sums: dict[str, float], loss_sum: Any, correct: Any, seen: int, epoch_start: float
@@ -512,7 +531,7 @@ class Trainer:
                 f"early stop ({config.monitor} not better for {config.early_stop} epochs)"
             )
             return True
-        if config.time_budget and position.elapsed > config.time_budget * 60:
+        if config.time_budget and self.agree(position.elapsed > config.time_budget * 60)[0]:
             self.stopped = "time budget"
             return True
         return bool(config.max_steps and position.step >= config.max_steps)

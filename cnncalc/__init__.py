@@ -41,6 +41,11 @@ _LAZY = {
     "load_weights": ("cnncalc.train.transfer", "load_weights"),
     "replace_head": ("cnncalc.train.transfer", "replace_head"),
     "freeze": ("cnncalc.train.transfer", "freeze"),
+    # cnncalc.train is the training package, and calling it trains (cnncalc/train/__init__.py)
+    "train": ("cnncalc.train", ""),
+    "evaluate": ("cnncalc.train.api", "evaluate"),
+    "predict": ("cnncalc.train.api", "predict"),
+    "load_checkpoint": ("cnncalc.train.checkpoint", "load_checkpoint"),
 }
 
 
@@ -49,7 +54,8 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         module, attribute = _LAZY[name]
-        return getattr(importlib.import_module(module), attribute)
+        imported = importlib.import_module(module)
+        return getattr(imported, attribute) if attribute else imported
     raise AttributeError(f"module 'cnncalc' has no attribute '{name}'")
 
 
@@ -65,16 +71,20 @@ __all__ = [
     "analyse_file",
     "build",
     "compare",
+    "evaluate",
     "export_onnx",
     "export_source",
     "find_savings",
     "freeze",
+    "load_checkpoint",
     "load_spec",
     "load_weights",
     "memory_report",
     "parse_spec",
+    "predict",
     "read_dataset",
     "replace_head",
+    "train",
     "verify",
     "worked_report",
 ]

@@ -118,6 +118,8 @@ class Spec:
     default_locs: dict[str, dict[str, Loc]] = field(default_factory=dict)
     blocks: dict[str, BlockDef] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list, repr=False)
+    train: dict[str, Any] = field(default_factory=dict)
+    """The ``train:`` section as written (a located mapping): settings for ``cnncalc train``."""
     expect: dict[str, Any] = field(default_factory=dict)
     """Claimed totals (``expect:`` at the top level)."""
     expect_locs: dict[str, Loc] = field(default_factory=dict)

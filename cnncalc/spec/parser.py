@@ -32,6 +32,7 @@ TOP_KEYS = (
     "blocks",
     "layers",
     "expect",
+    "train",
 )
 MERGES = ("concat", "add", "multiply")
 STRUCTURES = ("sequence", *MERGES, "residual", "dense_block", "repeat")
@@ -186,7 +187,23 @@ class _Parser:
         )
         if "expect" in data:
             spec.expect, spec.expect_locs = self._expect(data["expect"], data.value_locs["expect"])
+        if "train" in data:
+            spec.train = self._train(data["train"], data.value_locs["train"])
         return spec
+
+    def _train(self, value: Any, loc: Loc) -> YamlMap:
+        """``train:`` settings are data for ``cnncalc train`` (cnncalc/train/config.py checks
+        the keys and values, with their positions); the analysis ignores them."""
+        if value is None:
+            return YamlMap()
+        if not isinstance(value, YamlMap):
+            raise SpecError(
+                f"'train' must be a mapping of training settings, not {_type_name(value)}",
+                loc,
+                key="train",
+                hint="train: {optimizer: sgd, lr: 0.05, epochs: 10, batch: 64}",
+            )
+        return value
 
     def _expect(self, value: Any, loc: Loc) -> tuple[dict[str, Any], dict[str, Loc]]:
         """Claims: a mapping such as {output: 55x55x96, params: 34944}."""

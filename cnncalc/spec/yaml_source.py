@@ -132,7 +132,7 @@ class _Converter:
             )
         try:
             return _scalar_constructor.construct_object(node)
-        except (yaml.YAMLError, ValueError):
+        except (yaml.YAMLError, ValueError, IndexError):  # IndexError: PyYAML on '!!float '
             raise SpecError(
                 f"'{node.value}' is not a valid {_tag_text(node.tag)} value",
                 _loc(self.file, node),

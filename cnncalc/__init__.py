@@ -37,6 +37,8 @@ _LAZY = {
     "memory_report": ("cnncalc.engine.memory", "memory_report"),
     "find_savings": ("cnncalc.engine.savings", "find_savings"),
     "compare": ("cnncalc.engine.compare", "compare"),
+    "generate_quiz": ("cnncalc.quiz", "generate"),
+    "grade_quiz": ("cnncalc.quiz", "grade"),
 }
 
 
@@ -64,6 +66,8 @@ __all__ = [
     "export_onnx",
     "export_source",
     "find_savings",
+    "generate_quiz",
+    "grade_quiz",
     "load_spec",
     "memory_report",
     "parse_spec",

@@ -207,7 +207,6 @@ def grade(key: Paper | Sequence[Paper], answers: Any) -> Grading:
             notes.append(
                 f"no paper in the key for student '{sheet.student}'"
                 + (f" (the key has {names})" if names else "")
-                + ": not graded"
             )
             continue
         grades.append(grade_sheet(paper, sheet))

@@ -31,7 +31,7 @@ def quiz(
     topics: Annotated[
         str | None,
         typer.Option(
-            "--topics", "-t", help="Comma-separated topics (default: all; see the list in errors)."
+            "--topics", "-t", help="Comma-separated topics (default: all; a wrong one lists them)."
         ),
     ] = None,
     count: Annotated[int, typer.Option("--count", "-n", help="Questions per paper.")] = 10,

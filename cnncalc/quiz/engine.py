@@ -142,6 +142,8 @@ def describe(layer: Layer | str) -> str:
         parts = ["batchnorm"]
     elif kind == "global_avgpool":
         parts = ["global average pooling"]
+    elif kind == "lrn":
+        parts = ["local response normalisation"]
     else:
         parts = [kind.replace("_", " ")]
     if fields.get("bias") is False:

@@ -355,13 +355,14 @@ def _stack(rng: random.Random, level: str, length: int) -> list[Layer | str]:
         if index % 2 == 1 and rng.random() < 0.6:
             layers.append({"maxpool": {"kernel": 2, "stride": 2}})
             continue
+        kernel = pick(rng, (1, 3, 5))
         fields: dict[str, Any] = {
             "filters": pick(rng, FILTERS[level]),
-            "kernel": pick(rng, (1, 3, 5)),
-            "padding": "same",
+            "kernel": kernel,
+            "padding": "same" if kernel > 1 else 0,
         }
-        if level == "hard" and rng.random() < 0.3:
-            fields["stride"], fields["padding"] = 2, 1
+        if level == "hard" and kernel > 1 and rng.random() < 0.3:
+            fields["stride"], fields["padding"] = 2, kernel // 2
         layers += [{"conv": fields}, "relu"]
     return layers
 

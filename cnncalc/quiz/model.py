@@ -89,6 +89,8 @@ class Answer:
 
     def value_text(self) -> str:
         if self.is_volume:
+            if len(self.value) == 1:  # a flat output: one number, as the tables write it
+                return f"{self.value[0]:,}"
             return "×".join(str(part) for part in self.value)
         if self.decimals is not None:
             return f"{self.value:.{self.decimals}f}"

@@ -44,7 +44,8 @@ def _header(paper: Paper, key: bool) -> list[str]:
         f"{kind}: {who}"
         if not key
         else f"{kind}" + (f" for {paper.student}" if paper.student else ""),
-        f"Seed {paper.seed} · {paper.difficulty} · {len(paper.questions)} questions · "
+        f"Seed {paper.seed} · {paper.difficulty} · {len(paper.questions)} "
+        f"question{'s' if len(paper.questions) != 1 else ''} · "
         f"{_marks(paper.marks)}" + (f" · about {paper.source}" if paper.source else ""),
     ]
 
@@ -84,7 +85,8 @@ def question_markdown(question: Question, key: bool) -> list[str]:
     lines.append("")
     lines += [f"- {_box_text(answer, key)}" for answer in question.answers]
     if key:
-        lines += ["", "Working:", "", "```text", *question.working, "```"]
+        # tildes, so that a key pasted into Markdown inside a ``` block stays one block
+        lines += ["", "Working:", "", "~~~text", *question.working, "~~~"]
     return lines
 
 

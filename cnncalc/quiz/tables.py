@@ -75,8 +75,13 @@ def _volume_value(row: Row) -> tuple[int, ...]:
 
 
 def _candidates(rows: list[Row]) -> list[tuple[Row, str]]:
-    cells = [(row, "volume") for row in rows]
-    cells += [(row, "params") for row in rows if row.params]
+    """The cells worth asking, in reading order: volumes a layer changes, and parameters."""
+    cells = []
+    for row in rows:
+        if tuple(row.output_shape) != tuple(row.input_shape):
+            cells.append((row, "volume"))
+        if row.params:
+            cells.append((row, "params"))
     return cells
 
 

@@ -34,6 +34,8 @@ class Built:
         self.outputs: dict[str, torch.Tensor] = {}
         hooks = []
         for row in self.analysis.layers:
+            if not row.is_module:
+                continue  # a merge (concat, add): a line of forward, no module
             module = self.model.get_submodule(row.path)
             hooks.append(module.register_forward_hook(self._record(row.path)))
         with torch.no_grad():
@@ -53,7 +55,13 @@ class Built:
         return hook
 
     def output(self, path: str) -> tuple[int, ...]:
-        return tuple(self.outputs[path].shape[1:])
+        if path in self.outputs:
+            return tuple(self.outputs[path].shape[1:])
+        # a merge (concat, add) is a line of forward: its output is what the next module
+        # in the network's order receives
+        paths = [row.path for row in self.analysis.layers]
+        following = next(p for p in paths[paths.index(path) + 1 :] if p in self.inputs)
+        return tuple(self.inputs[following].shape[1:])
 
     def params(self, path: str) -> int:
         module = self.model.get_submodule(path) if path else self.model
@@ -273,10 +281,12 @@ def _wrong_row(question: Any, model: Built, measure: Any) -> int:
     """The one table row whose shown cell disagrees with PyTorch (every other agrees)."""
     headers, *rows = question.table
     column = headers.index("output H×W×D" if measure.of == "volume" else "parameters")
-    paths = {row.name: row.path for row in model.analysis.layers}
+    paths = {row.path: row.path for row in model.analysis.layers}
     wrong = []
     for row in rows:
         path = paths[row[1]]
+        if path not in model.outputs:
+            continue  # a merge, never asked
         shown_volume, shown_params = _parse_cell(row[3]), _parse_cell(row[4])
         volume = _volume(model.output(path))
         volume_ok = shown_volume == (volume if len(volume) > 1 else volume[0])

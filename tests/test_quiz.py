@@ -66,6 +66,18 @@ def test_questions_about_a_given_network_agree_with_pytorch() -> None:
                 assert box.value == quiz_oracle.answer(question, box), (seed, question.topic, box)
 
 
+@pytest.mark.parametrize("stem", ["resnet18", "googlenet", "lenet5"])
+def test_questions_about_bundled_networks_agree_with_pytorch(stem: str) -> None:
+    """Branches, residual adds and concats in the tables; the receptive field of deep
+    layers is left out (their windows run off the image, where gradients are clipped)."""
+    topics = ["output-volume", "parameters", "flops", "memory", "layer-table", "find-the-mistake"]
+    for seed in range(2):
+        paper = generate(topics, count=6, seed=seed, source=ROOT / "specs" / f"{stem}.yaml")
+        for question in paper.questions:
+            for box in question.answers:
+                assert box.value == quiz_oracle.answer(question, box), (seed, question.topic, box)
+
+
 def test_the_same_seed_gives_the_same_paper_byte_for_byte() -> None:
     first = papers_json([generate(count=22, difficulty="hard", seed=7)], key=True)
     second = papers_json([generate(count=22, difficulty="hard", seed=7)], key=True)

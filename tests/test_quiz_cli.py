@@ -288,3 +288,14 @@ def test_grade_refuses_a_paper_without_answers(tmp_path: Path) -> None:
     result = run("grade", str(tmp_path / "paper.json"), str(tmp_path / "a.yaml"))
     assert result.exit_code == 2
     assert "this is a paper without its answers" in result.output
+
+
+def test_a_class_into_a_directory(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.txt"
+    roster.write_text("Ada Lovelace\nBen\n", encoding="utf-8")
+    out = tmp_path / "exam"
+    result = run("quiz", "--students", str(roster), "--count", "2", "-o", f"{out}/")
+    assert result.exit_code == 0, result.output
+    names = sorted(path.name for path in out.iterdir())
+    assert names == ["key.json", "key.md", "paper-Ada_Lovelace.md", "paper-Ben.md", "paper.md"]
+    assert "Name: Ada Lovelace" in (out / "paper-Ada_Lovelace.md").read_text()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
@@ -146,6 +147,13 @@ def write_papers(papers: Any, fmt: str | None, output: str | None, key: bool) ->
             write(render(papers, chosen, with_key), str(folder / f"{name}.{EXTENSIONS[chosen]}"))
         if chosen != "json":  # the key as JSON too: what 'cnncalc grade' reads
             write(render(papers, "json", True), str(folder / "key.json"))
+        if len(papers) > 1:  # and each student's paper alone, to hand out
+            for paper in papers:
+                name = re.sub(r"[^\w.-]+", "_", paper.student).strip("._") or str(paper.seed)
+                write(
+                    render([paper], chosen, False),
+                    str(folder / f"paper-{name}.{EXTENSIONS[chosen]}"),
+                )
         return 0
     write(render(papers, _format_of(fmt, output), key), output)
     return 0

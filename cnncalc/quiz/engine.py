@@ -9,7 +9,8 @@ receptive field by itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import yaml
@@ -18,7 +19,7 @@ from ..engine import Analysis, Row, analyse
 from ..errors import SpecError
 from ..layers.explain import volume
 from ..report.text_report import layer_lines
-from ..report.worked import LayerWork, layer_explanation, report_warnings
+from ..report.worked import LayerWork, layer_explanation, report_warnings, worked_report
 from ..spec import parse_spec
 
 Layer = dict[str, Any]
@@ -34,6 +35,20 @@ class Built:
 
     def row(self, path: str) -> Row:
         return self.analysis.row(path)
+
+    @cached_property
+    def worked(self) -> dict[str, LayerWork]:
+        """The worked report's working of every layer and merge, by path: a concat's
+        D = D₁ + D₂ + … as ``cnncalc report`` writes it."""
+        report = worked_report(self.analysis)
+        return {work.row.path: work for work in report.work if not work.row.is_group}
+
+    def work_lines(self, rows: Iterable[Row]) -> list[str]:
+        lines: list[str] = []
+        for row in rows:
+            work = self.worked[row.path]
+            lines += layer_lines(replace(work, title=f"{row.path} ({row.kind})", level=0), False)
+        return lines
 
     @property
     def last(self) -> Row:
@@ -145,7 +160,7 @@ def describe(layer: Layer | str) -> str:
     elif kind == "lrn":
         parts = ["local response normalisation"]
     else:
-        parts = [kind.replace("_", " ")]
+        parts = [kind.replace("_", " ")]  # merges (concat, add) and the rest: their kind
     if fields.get("bias") is False:
         parts.append("no bias")
     return ", ".join(parts)

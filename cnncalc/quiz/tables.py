@@ -34,8 +34,11 @@ def table_rows(built: Built) -> list[Row]:
     rows = [
         row
         for row in built.analysis.layers
-        if KINDS[row.kind].category not in ("activation", "regularization")
-        and row.kind not in ("flatten", "identity")
+        if row.kind not in KINDS  # a merge: concat, add, multiply
+        or (
+            KINDS[row.kind].category not in ("activation", "regularization")
+            and row.kind not in ("flatten", "identity")
+        )
     ]
     return rows[:MAX_ROWS]
 
@@ -50,7 +53,7 @@ def _table(rows: list[Row], blanks: dict[tuple[str, str], str]) -> list[tuple[st
         table.append(
             (
                 str(number),
-                row.name,
+                row.path,
                 describe_row(row),
                 blanks.get((row.path, "volume"), _cell(row, "volume")),
                 blanks.get((row.path, "params"), _cell(row, "params")),
@@ -62,11 +65,11 @@ def _table(rows: list[Row], blanks: dict[tuple[str, str], str]) -> list[tuple[st
 def _box(row: Row, column: str, spec: str = "network") -> Box:
     if column == "volume":
         return Box(
-            f"{row.name}: output volume",
+            f"{row.path}: output volume",
             tuple(_volume_value(row)),
             Measure("volume", spec, row.path),
         )
-    return Box(f"{row.name}: parameters", row.params, Measure("params", spec, row.path))
+    return Box(f"{row.path}: parameters", row.params, Measure("params", spec, row.path))
 
 
 def _volume_value(row: Row) -> tuple[int, ...]:
@@ -78,6 +81,8 @@ def _candidates(rows: list[Row]) -> list[tuple[Row, str]]:
     """The cells worth asking, in reading order: volumes a layer changes, and parameters."""
     cells = []
     for row in rows:
+        if not row.is_module:
+            continue  # a concat or add: shown, for the depths, but not asked
         if tuple(row.output_shape) != tuple(row.input_shape):
             cells.append((row, "volume"))
         if row.params:
@@ -146,7 +151,7 @@ def layer_table(rng: random.Random, level: str, given: Built | None = None) -> D
             "parameters as weights + biases.",
         ],
         boxes,
-        work_lines(row for row in rows if row.path in blanked),
+        built.work_lines(row for row in rows if row.path in blanked),
         {"network": built.text},
         _table(rows, blanks),
     )
@@ -206,8 +211,8 @@ def find_mistake(rng: random.Random, level: str, given: Built | None = None) -> 
             _box(row, column),
         ],
         [
-            f"Row {number} ({row.name}): {wrong} is wrong ({slip}); the engine's working:",
-            *work_lines([row]),
+            f"Row {number} ({row.path}): {wrong} is wrong ({slip}); the engine's working:",
+            *built.work_lines([row]),
         ],
         {"network": built.text},
         table,
@@ -261,7 +266,7 @@ def _weighted(built: Built) -> list[Row]:
 
 def _about(built: Built, row: Row) -> str:
     return (
-        f"In {built.analysis.name}, layer {row.name} ({describe_row(row)}) receives "
+        f"In {built.analysis.name}, layer {row.path} ({describe_row(row)}) receives "
         f"{shown(row.input_shape)}."
     )
 
@@ -276,7 +281,7 @@ def about_output(built: Built) -> Any:
             "Output volume",
             [_about(built, row), "What is its output volume?"],
             [_box(row, "volume")],
-            work_lines([row]),
+            built.work_lines([row]),
             {"network": built.text},
         )
 
@@ -298,7 +303,7 @@ def about_parameters(built: Built) -> Any:
             "Parameters",
             [_about(built, row), "How many parameters has it?"],
             boxes,
-            work_lines([row]),
+            built.work_lines([row]),
             {"network": built.text},
         )
 
@@ -322,11 +327,20 @@ def about_flops(built: Built) -> Any:
                 Box("MACs", row.macs, Measure("macs", "network", row.path)),
                 Box("FLOPs", row.flops, Measure("flops", "network", row.path)),
             ],
-            work_lines([row]),
+            built.work_lines([row]),
             {"network": built.text},
         )
 
     return generate
+
+
+def _field_chain(built: Built, row: Row) -> list[Row]:
+    """The windows whose recurrence leads to ``row``'s field: every one before it in a
+    straight network; in one with branches, ``row``'s own (its r_in and j_in are given)."""
+    layers = list(built.analysis.layers)
+    if any(layer.kind not in KINDS for layer in layers):
+        return [row]
+    return [layer for layer in layers[: layers.index(row) + 1] if "axes" in layer.details]
 
 
 def about_field(built: Built) -> Any:
@@ -340,18 +354,13 @@ def about_field(built: Built) -> Any:
             "Receptive field",
             [
                 f"In {built.analysis.name}, how wide (in input pixels) is the receptive field of "
-                f"one output of layer {row.name}, and what is its jump?"
+                f"one output of layer {row.path}, and what is its jump?"
             ],
             [
                 Box("receptive field r", size, Measure("field", "network", row.path, 1)),
                 Box("jump j", jump, Measure("jump", "network", row.path, 1)),
             ],
-            work_lines(
-                r
-                for r in built.analysis.layers
-                if "axes" in r.details
-                and built.analysis.layers.index(r) <= built.analysis.layers.index(row)
-            ),
+            built.work_lines(_field_chain(built, row)),
             {"network": built.text},
         )
 
@@ -360,7 +369,7 @@ def about_field(built: Built) -> Any:
 
 def about_memory(built: Built) -> Any:
     def generate(rng: random.Random, level: str) -> Draft:
-        rows = list(built.analysis.layers)
+        rows = _windowed(built) + _weighted(built) or list(built.analysis.layers)
         row = rows[rng.randrange(len(rows))]
         batch = pick(rng, (1, 8, 32))
         activations = memory_report(built.analysis, batch=batch).training.activations
@@ -368,7 +377,7 @@ def about_memory(built: Built) -> Any:
         return Draft(
             "Activation memory",
             [
-                f"In {built.analysis.name}, how many values does layer {row.name} output for one "
+                f"In {built.analysis.name}, how many values does layer {row.path} output for one "
                 f"image, and how many MiB do all the layers' outputs take for a batch of {batch} "
                 "in float32 (to 2 decimals)?"
             ],
@@ -384,7 +393,7 @@ def about_memory(built: Built) -> Any:
                 ),
             ],
             [
-                f"{row.name}: {shown(row.output_shape)} = {row.activation_elements:,} values",
+                f"{row.path}: {shown(row.output_shape)} = {row.activation_elements:,} values",
                 f"all layers: {activations:,} bytes for {batch} image(s) ≈ {mib:.2f} MiB",
             ],
             {"network": built.text},

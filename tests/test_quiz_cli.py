@@ -160,7 +160,7 @@ def test_interactive_checks_each_answer_and_shows_the_working_after_a_wrong_one(
     wrong = ["1", "nonsense", second.answers[2].value_text()]
     result = run(
         "quiz",
-        "-i",
+        "--interactive",
         "--topics",
         "output-volume",
         "--count",
@@ -181,7 +181,7 @@ def test_interactive_checks_each_answer_and_shows_the_working_after_a_wrong_one(
 
 
 def test_interactive_stops_cleanly_at_the_end_of_input() -> None:
-    result = run("quiz", "-i", "--count", "3", "--seed", "1", input="")
+    result = run("quiz", "--interactive", "--count", "3", "--seed", "1", input="")
     assert result.exit_code == 0
     assert result.output.rstrip().endswith("stopped: score 0/0")
 

@@ -64,7 +64,7 @@ def quiz(
     ] = None,
     key: Annotated[bool, typer.Option("--key", help="The answer key, with the working.")] = False,
     interactive: Annotated[
-        bool, typer.Option("--interactive", "-i", help="Answer in the terminal, one at a time.")
+        bool, typer.Option("--interactive", help="Answer in the terminal, one at a time.")
     ] = False,
 ) -> None:
     """Exam questions with worked answer keys, from the engine's layer rules.
@@ -187,6 +187,8 @@ def run_interactive(paper: Any) -> int:
         wrong = False
         for answer in question.answers:
             unit = f" ({answer.unit}, to {answer.decimals} decimals)" if answer.unit else ""
+            if answer.is_volume and len(answer.value) == 3:
+                unit = " (H×W×D)"
             given = _ask(f"({answer.key}) {answer.label}{unit} = ")
             if given is None:
                 return _score(score, asked, stopped=True)

@@ -37,7 +37,13 @@ FILTERS = {
     "medium": (16, 32, 48, 64, 96, 128),
     "hard": (24, 48, 64, 96, 128, 192, 256),
 }
-SIZES = {"easy": range(5, 65), "medium": range(12, 129), "hard": range(15, 228)}
+SIZES: dict[str, Any] = {
+    # easy: the sizes of exam papers (powers of two, MNIST's 28, the odd sizes that stride 2
+    # divides exactly); medium and hard: anything in range
+    "easy": (7, 9, 11, 13, 15, 16, 17, 24, 25, 27, 28, 29, 31, 32, 33, 48, 55, 56, 57, 63, 64),
+    "medium": range(12, 129),
+    "hard": range(15, 228),
+}
 DIMENSIONS = (("H_out", 1), ("W_out", 2), ("D_out", 0))
 MIB = 2**20
 MAX_MACS = {"easy": 5 * 10**7, "medium": 10**9, "hard": 5 * 10**9}

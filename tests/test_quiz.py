@@ -291,6 +291,16 @@ def test_answer_files_yaml_and_csv(tmp_path) -> None:
     ]
 
 
+def test_spreadsheet_csv_with_a_byte_order_mark_and_semicolons(tmp_path) -> None:
+    paper = generate(["parameters"], count=1, seed=1)
+    first = paper.questions[0].answers[0]
+    (tmp_path / "a.csv").write_text(
+        f"student;{first.key}\nAda;{first.value}\n", encoding="utf-8-sig"
+    )
+    (sheet,) = load_answers(tmp_path / "a.csv")
+    assert sheet.student == "Ada" and grade(paper, sheet).students[0].score == first.marks
+
+
 @pytest.mark.parametrize(
     "name, text, message",
     [

@@ -6,8 +6,6 @@ the options, the files and the terminal session of ``--interactive``.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import sys
 from pathlib import Path
@@ -94,12 +92,13 @@ def quiz(
 def read_roster(path: Path) -> list[str]:
     """Names from a roster: a CSV with a 'student' or 'name' column, or one name per line."""
     from ..quiz import QuizError
+    from ..quiz.grading import csv_rows
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise QuizError(f"cannot read the roster {path}: {error}") from None
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    rows = [row for row in csv_rows(text) if any(cell.strip() for cell in row)]
     if not rows:
         raise QuizError(f"{path}: the roster is empty")
     header = [cell.strip().lower() for cell in rows[0]]

@@ -254,7 +254,8 @@ def load_answers(path: str | os.PathLike[str]) -> list[Sheet]:
             f"'{suffix or 'no extension'}'"
         )
     try:
-        text = Path(where).read_text(encoding="utf-8")
+        # utf-8-sig: spreadsheets export CSV with a byte-order mark before the header
+        text = Path(where).read_text(encoding="utf-8-sig")
     except OSError as error:
         raise QuizError(f"cannot read {where}: {error.strerror or error}") from None
     except UnicodeDecodeError:
@@ -267,8 +268,16 @@ def load_answers(path: str | os.PathLike[str]) -> list[Sheet]:
     return sheets
 
 
+def csv_rows(text: str) -> list[list[str]]:
+    """The rows of a CSV, comma- or semicolon-separated (spreadsheets in locales with a
+    decimal comma write semicolons)."""
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+
+
 def _csv_sheets(text: str, where: str) -> list[Sheet]:
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = csv_rows(text)
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise QuizError(

@@ -78,6 +78,14 @@ def test_questions_about_bundled_networks_agree_with_pytorch(stem: str) -> None:
                 assert box.value == quiz_oracle.answer(question, box), (seed, question.topic, box)
 
 
+def test_the_library_example_runs() -> None:
+    import doctest
+
+    import cnncalc.quiz
+
+    assert doctest.testmod(cnncalc.quiz).failed == 0
+
+
 def test_the_same_seed_gives_the_same_paper_byte_for_byte() -> None:
     first = papers_json([generate(count=22, difficulty="hard", seed=7)], key=True)
     second = papers_json([generate(count=22, difficulty="hard", seed=7)], key=True)

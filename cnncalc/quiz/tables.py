@@ -13,11 +13,22 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ..engine import Row
+from ..engine import Row, analyse
 from ..engine.memory import memory_report
 from ..layers import KINDS
+from ..spec import parse_spec
 from .drafts import Box, Draft, draw, pick
-from .engine import Built, Layer, build, describe, describe_row, shown, try_build, work_lines
+from .engine import (
+    Built,
+    Layer,
+    build,
+    describe,
+    describe_row,
+    shown,
+    spec_text,
+    try_build,
+    work_lines,
+)
 from .generators import MIB, failing_network, register
 from .model import Measure, QuizError
 
@@ -122,9 +133,6 @@ def _network(rng: random.Random, level: str) -> tuple[Built, str]:
     names = [name for name in BUNDLED[level] if (SPECS / f"{name}.yaml").is_file()]
     if names and rng.random() < 0.5:
         name = pick(rng, tuple(names))
-        from ..engine import analyse
-        from ..spec import parse_spec
-
         text = (SPECS / f"{name}.yaml").read_text(encoding="utf-8")
         analysis = analyse(parse_spec(text, f"specs/{name}.yaml"))
         return Built(text, analysis), analysis.name
@@ -243,14 +251,8 @@ def cannot_work(rng: random.Random, level: str) -> Draft:
             *work_lines(row for row in prefix.analysis.layers if "axes" in row.details),
             f"layer {failing}: {error.message}{hint}",
         ],
-        {"network": _spec_without_check(shape, layers), "prefix": prefix.text},
+        {"network": spec_text(shape, layers), "prefix": prefix.text},
     )
-
-
-def _spec_without_check(shape: list[int], layers: list[Any]) -> str:
-    from .engine import spec_text
-
-    return spec_text(shape, layers)
 
 
 # ------------------------------------------------------------------ --from SPEC

@@ -25,7 +25,7 @@ from ..engine.savings import (
 from ..errors import SpecError
 from ..layers.geometry import lost_pixels
 from ..report.text_report import equation_line
-from .drafts import Box, Draft, draw, pick
+from .drafts import MAX_TRIES, Box, Draft, draw, pick
 from .engine import Built, Layer, build, describe, exact, shown, try_build, work_lines
 from .model import Measure, QuizError
 
@@ -695,7 +695,7 @@ def describe_all(layers: list[Any]) -> str:
 def failing_network(rng: random.Random, level: str) -> tuple[list[int], list[Any], int, SpecError]:
     """A stack that cannot work: a window larger than what reaches it (the notes' tables with
     wrong strides end like this). Returns input, layers, the 1-based failing layer, the error."""
-    while True:
+    for _ in range(MAX_TRIES):
         size = pick(rng, (16, 24, 28, 32))
         layers: list[Any] = []
         for _ in range(pick(rng, (3, 4, 5))):
@@ -723,6 +723,7 @@ def failing_network(rng: random.Random, level: str) -> tuple[list[int], list[Any
                     if index >= 2:
                         return shape, layers, index, error
                     break
+    raise QuizError("could not draw a network that cannot work")  # pragma: no cover
 
 
 # ------------------------------------------------------------------ the registry

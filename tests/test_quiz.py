@@ -277,6 +277,9 @@ def test_a_class_is_matched_by_name_and_summarised_by_topic(tmp_path) -> None:
         ("Ben", papers[1].marks - 2),
     ]
     assert grading.notes == ("no paper in the key for student 'Zoe' (the key has 'Ada', 'Ben')",)
+    anonymous = grade(papers, {"1a": "1"})
+    assert not anonymous.students
+    assert anonymous.notes[0].startswith("answers without a student's name, and the key has 2")
     topics = {rate.name: (rate.right, rate.asked) for rate in grading.per_topic()}
     boxes = sum(len(paper.questions[0].answers) for paper in papers)
     assert topics == {"flops": (2, 4), "parameters": (boxes, boxes)}

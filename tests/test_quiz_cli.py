@@ -299,3 +299,13 @@ def test_a_class_into_a_directory(tmp_path: Path) -> None:
     names = sorted(path.name for path in out.iterdir())
     assert names == ["key.json", "key.md", "paper-Ada_Lovelace.md", "paper-Ben.md", "paper.md"]
     assert "Name: Ada Lovelace" in (out / "paper-Ada_Lovelace.md").read_text()
+
+
+def test_grade_with_no_sheet_for_any_paper_exits_2(tmp_path: Path) -> None:
+    key_path, _ = _write_class(tmp_path)
+    (tmp_path / "zoe.yaml").write_text("student: Zoe\nanswers: {1a: 3}\n")
+    result = run("grade", str(key_path), str(tmp_path / "zoe.yaml"))
+    assert result.exit_code == 2
+    assert "nothing to grade: no paper in the key for student 'Zoe' (the key has 'Ada', 'Ben')" in (
+        result.output
+    )

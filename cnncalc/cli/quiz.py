@@ -243,6 +243,10 @@ def grade(
         from .run import write
 
         grading = grade_answers(load_key(key), load_answers(answers))
+        if not grading.students:
+            from ..quiz import QuizError
+
+            raise QuizError(f"{answers}: nothing to grade: " + "; ".join(grading.notes))
         for note in grading.notes:
             sys.stderr.write(f"warning: not graded: {note}\n")
         write(grading_text(grading), output)

@@ -203,14 +203,25 @@ def grade(key: Paper | Sequence[Paper], answers: Any) -> Grading:
     for sheet in sheets:
         paper = _paper_for(papers, sheet)
         if paper is None:
-            names = ", ".join(repr(paper.student) for paper in papers if paper.student)
-            notes.append(
-                f"no paper in the key for student '{sheet.student}'"
-                + (f" (the key has {names})" if names else "")
-            )
+            notes.append(_unmatched(papers, sheet))
             continue
         grades.append(grade_sheet(paper, sheet))
     return Grading(tuple(grades), tuple(notes))
+
+
+def _unmatched(papers: tuple[Paper, ...], sheet: Sheet) -> str:
+    """Why a sheet has no paper, and how to name it."""
+    if sheet.seed is not None:
+        return f"no paper in the key has seed {sheet.seed} (student '{sheet.student}')"
+    if not sheet.student:
+        return (
+            f"answers without a student's name, and the key has {len(papers)} papers: "
+            "add 'student: NAME' (or a student column), or the paper's seed"
+        )
+    names = ", ".join(repr(paper.student) for paper in papers if paper.student)
+    return f"no paper in the key for student '{sheet.student}'" + (
+        f" (the key has {names})" if names else ""
+    )
 
 
 def _sheets(answers: Any) -> list[Sheet]:

@@ -46,6 +46,8 @@ _LAZY = {
     "evaluate": ("cnncalc.train.api", "evaluate"),
     "predict": ("cnncalc.train.api", "predict"),
     "load_checkpoint": ("cnncalc.train.checkpoint", "load_checkpoint"),
+    "generate_quiz": ("cnncalc.quiz", "generate"),
+    "grade_quiz": ("cnncalc.quiz", "grade"),
 }
 
 
@@ -76,6 +78,8 @@ __all__ = [
     "export_source",
     "find_savings",
     "freeze",
+    "generate_quiz",
+    "grade_quiz",
     "load_checkpoint",
     "load_spec",
     "load_weights",

@@ -13,7 +13,7 @@ import typer
 
 from .. import __version__
 
-COMMAND_GROUPS = ("analysis", "report", "savings", "pytorch", "calculators", "train")
+COMMAND_GROUPS = ("analysis", "report", "savings", "pytorch", "calculators", "train", "quiz")
 
 app = typer.Typer(
     name="cnncalc",

@@ -37,6 +37,7 @@ _LAZY = {
     "memory_report": ("cnncalc.engine.memory", "memory_report"),
     "find_savings": ("cnncalc.engine.savings", "find_savings"),
     "compare": ("cnncalc.engine.compare", "compare"),
+    "profile": ("cnncalc.profile", "profile"),
 }
 
 
@@ -67,6 +68,7 @@ __all__ = [
     "load_spec",
     "memory_report",
     "parse_spec",
+    "profile",
     "verify",
     "worked_report",
 ]

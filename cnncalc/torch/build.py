@@ -51,14 +51,20 @@ def build(
     input_shape: Sequence[Any] | None = None,
     *,
     device: Any = None,
+    regions: bool = False,
 ) -> Any:
-    """The spec as an ``nn.Module`` (on ``device``: ``"meta"`` allocates nothing)."""
+    """The spec as an ``nn.Module`` (on ``device``: ``"meta"`` allocates nothing).
+
+    ``regions=True`` runs each spec layer inside a ``torch.profiler.record_function`` range
+    named by its path (for ``cnncalc.profile``); off, the forward has no such code."""
     import torch
 
     check_device(device)
     analysis = to_analysis(spec, input_shape)
-    program = generate(analysis, trace=True)
+    program = generate(analysis, trace=True, regions=regions)
     namespace = torch_namespace()
+    if regions:
+        namespace["_region"] = torch.profiler.record_function
     with torch.device(device or "cpu"):
         modules = {
             item.path: construct(item.path, item.source, namespace) for item in program.modules

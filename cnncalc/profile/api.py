@@ -54,7 +54,7 @@ def profile(
     repeats: int = 7,
     warmup: int = 3,
     layer_repeats: int = 3,
-    min_sample_s: float = 0.02,
+    min_sample_s: float = 0.005,
     calibrate: bool | None = None,
     peak_tflops: float | None = None,
     peak_gbs: float | None = None,

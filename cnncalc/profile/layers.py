@@ -32,6 +32,9 @@ class LayerTimes:
     backward: dict[str, float] | None
     ops: dict[str, int]
     profiled_forward: float
+    """The layers' medians plus the median time between them: robust, like the medians, to
+    a repeat that the operating system interrupted (the plain median of whole forwards
+    need not equal the sum of the layers' medians)."""
     profiled_backward: float | None
 
 
@@ -48,6 +51,15 @@ def _descendants(event: Any) -> Iterable[Any]:
     for child in event.cpu_children:
         yield child
         yield from _descendants(child)
+
+
+def _regions(event: Any, wanted: set[str]) -> Iterable[Any]:
+    """The outermost layer ranges under ``event``."""
+    for child in event.cpu_children:
+        if child.name in wanted:
+            yield child
+        else:
+            yield from _regions(child, wanted)
 
 
 def _op_count(event: Any, cuda: bool) -> int:
@@ -88,12 +100,13 @@ def attribute(events: Any, paths: Iterable[str], cuda: bool) -> LayerTimes:
     forward: dict[str, list[float]] = defaultdict(list)
     ops: dict[str, int] = {}
     owner: dict[int, tuple[str, int]] = {}  # sequence_nr → (path, repeat)
-    totals: list[float] = []
+    gaps: list[float] = []  # per repeat: the forward's time outside every layer's range
     for event in events:
         if not _on_cpu(event):
             continue
         if event.name == FORWARD:
-            totals.append(_duration(event, cuda))
+            inside = sum(_duration(child, cuda) for child in _regions(event, wanted))
+            gaps.append(max(_duration(event, cuda) - inside, 0.0))
         elif event.name in wanted:
             repeat = len(forward[event.name])
             forward[event.name].append(_duration(event, cuda))
@@ -101,12 +114,13 @@ def attribute(events: Any, paths: Iterable[str], cuda: bool) -> LayerTimes:
             for item in _descendants(event):
                 if item.sequence_nr >= 0:
                     owner.setdefault(item.sequence_nr, (event.name, repeat))
-    backward = _backward(events, owner, len(totals), cuda)
+    backward = _backward(events, owner, len(gaps), cuda)
+    medians = {path: statistics.median(times) for path, times in forward.items()}
     return LayerTimes(
-        forward={path: statistics.median(times) for path, times in forward.items()},
+        forward=medians,
         backward=backward[0] if backward else None,
         ops=ops,
-        profiled_forward=statistics.median(totals) if totals else 0.0,
+        profiled_forward=sum(medians.values()) + (statistics.median(gaps) if gaps else 0.0),
         profiled_backward=backward[1] if backward else None,
     )
 

@@ -109,9 +109,10 @@ def make_roof(
     modes = modes_used(dtype, cuda, cudnn_tf32, matmul_tf32)
     entry = lookup(device_name) if cuda else None
     notes: list[str] = []
+    given = peak_tflops is not None and peak_gbs is not None
     if calibrate is None:
-        calibrate = entry is None
-        if cuda and entry is None:
+        calibrate = entry is None and not given
+        if cuda and calibrate:
             notes.append(f"'{device_name}' is not in the peak table: the roof is calibrated")
     if calibrate:
         size, megabytes = (8192, 1024) if cuda else (512, 256)
@@ -125,6 +126,8 @@ def make_roof(
         flops = {mode: entry.flops(mode) for mode in sorted(modes)}
         bandwidth = entry.bandwidth
         source = f"table: {entry.name} ({entry.source})"
+    elif given:
+        flops, bandwidth, source = dict.fromkeys(sorted(modes), 0.0), 0.0, "given"
     else:
         raise ProfileError(
             "no roof for a CPU without calibration: drop --no-calibrate, or give "
@@ -150,4 +153,4 @@ def _overridden(
     if peak_gbs is not None:
         bandwidth = peak_gbs * GIGA
         source += f"; bandwidth {peak_gbs:g} GB/s given"
-    return flops, bandwidth, source
+    return flops, bandwidth, source.removeprefix("given; ")

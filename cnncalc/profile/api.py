@@ -72,7 +72,10 @@ def profile(
     ``calibrate``: measure the roof (default: on a CPU, or a GPU missing from the table).
     """
     subjects_in = [specs] if isinstance(specs, str | os.PathLike | Spec) else list(specs)
-    settings = _settings(subjects_in, batch, dtype, optimizer, repeats, layer_repeats)
+    run = _settings(
+        len(subjects_in), batch, dtype, train, optimizer, channels_last, compile,
+        (repeats, warmup, layer_repeats),
+    )  # fmt: skip
     check_peaks(peak_tflops, peak_gbs)
     if trace is not None:
         check_writable(trace, "--trace")
@@ -85,47 +88,14 @@ def profile(
         env = environment(target, count)
         flags = (bool(env.cudnn_tf32), bool(env.matmul_tf32))
         roof, notes = make_roof(
-            target, env.device_name, settings["dtype"], flags, calibrate, peak_tflops, peak_gbs
+            target, env.device_name, run.dtype, flags, calibrate, peak_tflops, peak_gbs
         )
-        subjects = [
-            _Subject(
-                spec,
-                input_shape,
-                target,
-                settings["dtype"],
-                train,
-                optimizer,
-                channels_last,
-                compile,
-            )
-            for spec in loaded
-        ]
-        batches = settings["batches"]
-        timings, memories = _sweep(subjects, batches, repeats, warmup, min_sample_s)
+        subjects = [_Subject(spec, input_shape, target, run) for spec in loaded]
+        timings, memories = _sweep(subjects, run.batches, repeats, warmup, min_sample_s)
         profiles = tuple(
-            subject.result(
-                timings[index],
-                memories[index],
-                max(batches),
-                layer_repeats,
-                _trace_path(trace, index),
-                roof,
-                env,
-            )
+            subject.result(timings[index], memories[index], _trace_path(trace, index), roof, env)
             for index, subject in enumerate(subjects)
         )
-    run = Settings(
-        dtype=settings["dtype"],
-        train=train,
-        optimizer=optimizer,
-        channels_last=channels_last,
-        compile=compile,
-        batches=batches,
-        repeats=repeats,
-        warmup=warmup,
-        layer_repeats=layer_repeats,
-        layer_batch=max(batches),
-    )
     return Profile(env, run, roof, profiles, notes + _run_notes(compile))
 
 
@@ -148,15 +118,12 @@ def _run_notes(compile: str | None) -> tuple[str, ...]:
 
 
 def _settings(
-    specs: list[Any],
-    batch: int | Iterable[int],
-    dtype: str,
-    optimizer: str,
-    repeats: int,
-    layer_repeats: int,
-) -> dict[str, Any]:
-    if not 1 <= len(specs) <= 2:
-        raise ProfileError(f"profile takes one spec, or two to compare; got {len(specs)}")
+    count: int, batch: int | Iterable[int], dtype: str, train: bool, optimizer: str,
+    channels_last: bool, compile: str | None, repeats: tuple[int, int, int],
+) -> Settings:  # fmt: skip
+    """The run's settings, checked before torch is imported."""
+    if not 1 <= count <= 2:
+        raise ProfileError(f"profile takes one spec, or two to compare; got {count}")
     batches = (batch,) if isinstance(batch, int) else tuple(batch)
     if not batches or any(not isinstance(size, int) or size < 1 for size in batches):
         raise ProfileError(f"batch sizes must be positive integers, got {batches}")
@@ -166,9 +133,15 @@ def _settings(
     if optimizer not in OPTIMIZER_STATES:
         choices = ", ".join(OPTIMIZER_STATES)
         raise ProfileError(f"unknown optimizer '{optimizer}' (choose from {choices})")
-    if repeats < 1 or layer_repeats < 1:
-        raise ProfileError("repeats and layer repeats must be at least 1")
-    return {"batches": tuple(dict.fromkeys(batches)), "dtype": name}
+    samples, warmup, layer_repeats = repeats
+    if samples < 1 or layer_repeats < 1 or warmup < 0:
+        raise ProfileError("repeats and layer repeats must be at least 1, warm-up at least 0")
+    batches = tuple(dict.fromkeys(batches))
+    return Settings(
+        dtype=name, train=train, optimizer=optimizer, channels_last=channels_last,
+        compile=compile, batches=batches, repeats=samples, warmup=warmup,
+        layer_repeats=layer_repeats, layer_batch=max(batches),
+    )  # fmt: skip
 
 
 def _device(device: str) -> Any:
@@ -263,31 +236,25 @@ class _Subject:
     regions (profiled per layer), their optimizers, and the input at each batch."""
 
     def __init__(
-        self,
-        spec: Spec,
-        input_shape: Sequence[int] | None,
-        device: Any,
-        dtype: str,
-        train: bool,
-        optimizer: str,
-        channels_last: bool,
-        compile: str | None,
+        self, spec: Spec, input_shape: Sequence[int] | None, device: Any, run: Settings
     ) -> None:
         import torch
 
         from ..torch.build import build
 
         self.spec = spec
+        self.run = run
         self.analysis = analyse(spec, input_shape, 1)
         self.device = device
-        self.dtype = dtype
-        self.torch_dtype = getattr(torch, dtype)
-        self.train = train
-        self.optimizer_name = optimizer
-        self.channels_last = channels_last
+        self.dtype = run.dtype
+        self.torch_dtype = getattr(torch, run.dtype)
+        self.train = run.train
+        self.optimizer_name = run.optimizer
+        self.channels_last = run.channels_last
         self.plain = self._model(build(self.analysis, device=device))
         self.plain_optimizer = self._optimizer(self.plain)
-        self.timed = torch.compile(self.plain, backend=compile) if compile else self.plain
+        compiled = torch.compile(self.plain, backend=run.compile) if run.compile else None
+        self.timed = compiled or self.plain
         self.regions = self._model(build(self.analysis, device=device, regions=True))
         self.regions_optimizer = self._optimizer(self.regions)
 
@@ -435,12 +402,12 @@ class _Subject:
         self,
         timings: list[Timing],
         memories: list[Memory],
-        batch: int,
-        repeats: int,
         trace: str | None,
         roof: Roof,
         env: Environment,
     ) -> SpecProfile:
+        """The per-layer profile at the run's largest batch, with the sweep's figures."""
+        batch, repeats = self.run.layer_batch, self.run.layer_repeats
         counted = analyse(self.spec, self.analysis.input_shape, batch)
         step = self.step(batch, regions=True)
         forward, backward = self._profiled_calls(batch)
@@ -541,8 +508,9 @@ def memory_notes(measure: str, train: bool) -> tuple[str, ...]:
         ]
     else:
         notes = [
-            "RSS growth counts pages newly touched during the call: parameters, optimizer "
-            "state and memory the allocator kept from the warm-up are not in it",
+            "RSS growth counts the pages the call touched after the C heap was trimmed: "
+            "parameters and optimizer state are not in it (they were resident before), "
+            "the library's scratch buffers are",
         ]
     if train:
         notes.append(

@@ -9,6 +9,7 @@ asynchronous launches), and enough calls per sample that one sample lasts ``min_
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import sys
 import time
@@ -159,6 +160,18 @@ def _reset_peak_rss() -> bool:
         return False
 
 
+def _trim_heap() -> None:
+    """Hand the C heap's free memory back to the kernel (glibc's ``malloc_trim``), so that
+    the call's tensors must touch fresh pages and show in the peak RSS; without it, memory
+    freed after the warm-up is reused unseen."""
+    import ctypes
+    import ctypes.util
+
+    # not glibc (no malloc_trim): the growth may undercount
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+
+
 def measure_memory(
     call: Callable[[], Any], device: Any
 ) -> tuple[int | None, int | None, int | None]:
@@ -176,6 +189,7 @@ def measure_memory(
             int(torch.cuda.max_memory_reserved(device)),
             None,
         )
+    _trim_heap()
     before = _status_kib("VmRSS")
     if before is None or not _reset_peak_rss():
         return None, None, None

@@ -236,7 +236,7 @@ def print_table(profile: Profile, console: Console, top: int | None = None) -> N
             sweep.add_row(
                 spec.name, str(timing.batch), milliseconds(timing.median),
                 milliseconds(timing.spread), f"{timing.throughput:,.1f}",
-                _measured_memory(memory), human_bytes(memory.estimate),
+                _measured_memory(memory), _estimated_memory(memory),
             )  # fmt: skip
     console.print(sweep)
     for batch, ratio in profile.ratios().items():
@@ -247,6 +247,16 @@ def print_table(profile: Profile, console: Console, top: int | None = None) -> N
     notes = {note for spec in profile.specs for memory in spec.memory for note in memory.notes}
     for note in (*profile.notes, *sorted(notes)):
         console.print(f"note: {note}", highlight=False, markup=False)
+
+
+def _estimated_memory(memory: Memory) -> str:
+    """The engine's total; beside RSS growth, also the part a fresh call allocates."""
+    total = human_bytes(memory.estimate)
+    if memory.measure != "rss":
+        return total
+    parts = memory.estimate_parts
+    fresh = sum(parts.get(name, 0) for name in ("inputs", "activations", "gradients"))
+    return f"{total} ({human_bytes(fresh)} per call)"
 
 
 def _measured_memory(memory: Memory) -> str:

@@ -433,3 +433,26 @@ def test_cuda_profile_with_kernels_per_layer(tiny, tmp_path):
     assert 0 < spec.layer_forward_s <= spec.profiled_forward_s * 1.001
     with pytest.raises(ProfileError, match="largest batch that fits is"):
         cnncalc.profile(tiny, batch=2**26, device="cuda", repeats=1, warmup=0, layer_repeats=1)
+
+
+def test_an_out_of_memory_is_caught_and_the_largest_batch_found_by_trial(tiny, monkeypatch):
+    """A step that runs out of memory above batch 5 (as CUDA would): refused with 5."""
+    from cnncalc.profile import api
+
+    original = api._Subject.step
+
+    def step(self, batch, regions=False):
+        call = original(self, batch, regions)
+
+        def guarded_call():
+            if batch > 5:
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return call()
+
+        return guarded_call
+
+    monkeypatch.setattr(api._Subject, "step", step)
+    with pytest.raises(ProfileError) as caught:
+        cnncalc.profile(tiny, batch=[2, 40], **QUICK, **GIVEN_ROOF)
+    assert "batch 40 does not fit" in str(caught.value)
+    assert "the largest batch that fits is 5 (found by trial)" in str(caught.value)

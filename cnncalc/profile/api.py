@@ -9,6 +9,7 @@ roof (:mod:`.roof`).
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
@@ -187,9 +188,9 @@ def _sweep(
         samplers = []
         for subject in subjects:
             subject.check_fits(size)
-            sampler = Sampler(subject.step(size), subject.device, min_sample_s)
-            subject.guard(size, partial(sampler.warm_up, warmup))
-            samplers.append(sampler)
+            samplers.append(
+                subject.guard(size, partial(subject.sampler, size, warmup, min_sample_s))
+            )
         samples: list[list[float]] = [[] for _ in subjects]
         for _ in range(repeats):
             for index, sampler in enumerate(samplers):
@@ -363,10 +364,19 @@ class _Subject:
         try:
             return call()
         except torch.OutOfMemoryError:
-            torch.cuda.empty_cache()
-            self._too_big(batch, self._largest_by_trial(batch), "found by trial")
+            pass  # search outside the handler: its traceback still holds the call's tensors
+        gc.collect()
+        torch.cuda.empty_cache()
+        self._too_big(batch, self._largest_by_trial(batch), "found by trial")
+
+    def sampler(self, batch: int, warmup: int, min_sample_s: float) -> Sampler:
+        """A warmed-up sampler of one step at ``batch``."""
+        sampler = Sampler(self.step(batch), self.device, min_sample_s)
+        sampler.warm_up(warmup)
+        return sampler
 
     def _largest_by_trial(self, too_big: int) -> int:
+        """Bisect for the largest batch whose step runs without a CUDA out-of-memory."""
         import torch
 
         fits, fails = 0, too_big
@@ -409,9 +419,7 @@ class _Subject:
         """The per-layer profile at the run's largest batch, with the sweep's figures."""
         batch, repeats = self.run.layer_batch, self.run.layer_repeats
         counted = analyse(self.spec, self.analysis.input_shape, batch)
-        step = self.step(batch, regions=True)
-        forward, backward = self._profiled_calls(batch)
-        self.guard(batch, lambda: [step() for _ in range(2)])  # warm-up at the exact shape
+        forward, backward = self.guard(batch, partial(self._warmed_calls, batch))
         cuda = self.device.type == "cuda"
         events = self.guard(batch, lambda: run_profiled(forward, backward, repeats, cuda, trace))
         times = attribute(events, [row.path for row in counted.layers], cuda)
@@ -432,6 +440,13 @@ class _Subject:
             profiled_backward_s=times.profiled_backward,
             attribution="record_function",
         )
+
+    def _warmed_calls(self, batch: int) -> tuple[Callable[[], Any], Any]:
+        """The profiled calls, after two untimed steps at the exact shape."""
+        step = self.step(batch, regions=True)
+        for _ in range(2):
+            step()
+        return self._profiled_calls(batch)
 
     def _profiled_calls(self, batch: int) -> tuple[Callable[[], Any], Any]:
         import torch

@@ -202,8 +202,9 @@ def available_memory(device: Any) -> int | None:
     """Bytes free for new tensors: CUDA's free memory, or the kernel's MemAvailable."""
     import torch
 
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type == "cuda":  # free on the device + what PyTorch's allocator holds unused
+        cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+        return int(torch.cuda.mem_get_info(device)[0]) + cached
     try:
         with open("/proc/meminfo", encoding="utf-8") as handle:
             for line in handle:

@@ -138,7 +138,10 @@ def profile(
             for path in write_plots(result, plots):
                 sys.stderr.write(f"wrote {path}\n")
         if trace:
-            sys.stderr.write(f"wrote {trace}\n")
+            from ..profile.api import trace_path
+
+            for index in range(len(result.specs)):
+                sys.stderr.write(f"wrote {trace_path(trace, index)}\n")
         return 0
 
     exit_with(guarded(body))

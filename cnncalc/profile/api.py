@@ -94,7 +94,7 @@ def profile(
         subjects = [_Subject(spec, input_shape, target, run) for spec in loaded]
         timings, memories = _sweep(subjects, run.batches, repeats, warmup, min_sample_s)
         profiles = tuple(
-            subject.result(timings[index], memories[index], _trace_path(trace, index), roof, env)
+            subject.result(timings[index], memories[index], trace_path(trace, index), roof, env)
             for index, subject in enumerate(subjects)
         )
     return Profile(env, run, roof, profiles, notes + _run_notes(compile))
@@ -166,7 +166,7 @@ def _device(device: str) -> Any:
     return target
 
 
-def _trace_path(trace: str | os.PathLike[str] | None, index: int) -> str | None:
+def trace_path(trace: str | os.PathLike[str] | None, index: int) -> str | None:
     """The Chrome trace for spec ``index``: the file given, then ``name-2.json`` for a second."""
     if trace is None:
         return None

@@ -48,6 +48,7 @@ _LAZY = {
     "load_checkpoint": ("cnncalc.train.checkpoint", "load_checkpoint"),
     "generate_quiz": ("cnncalc.quiz", "generate"),
     "grade_quiz": ("cnncalc.quiz", "grade"),
+    "profile": ("cnncalc.profile", "profile"),
 }
 
 
@@ -86,6 +87,7 @@ __all__ = [
     "memory_report",
     "parse_spec",
     "predict",
+    "profile",
     "read_dataset",
     "replace_head",
     "train",

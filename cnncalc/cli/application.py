@@ -13,7 +13,16 @@ import typer
 
 from .. import __version__
 
-COMMAND_GROUPS = ("analysis", "report", "savings", "pytorch", "calculators", "train", "quiz")
+COMMAND_GROUPS = (
+    "analysis",
+    "report",
+    "savings",
+    "pytorch",
+    "calculators",
+    "train",
+    "quiz",
+    "profile",
+)
 
 app = typer.Typer(
     name="cnncalc",

@@ -51,14 +51,20 @@ def build(
     input_shape: Sequence[Any] | None = None,
     *,
     device: Any = None,
+    regions: bool = False,
 ) -> Any:
-    """The spec as an ``nn.Module`` (on ``device``: ``"meta"`` allocates nothing)."""
+    """The spec as an ``nn.Module`` (on ``device``: ``"meta"`` allocates nothing).
+
+    ``regions=True`` runs each spec layer inside a ``torch.profiler.record_function`` range
+    named by its path (for ``cnncalc.profile``); off, the forward has no such code."""
     import torch
 
     check_device(device)
     analysis = to_analysis(spec, input_shape)
-    program = generate(analysis, trace=True)
+    program = generate(analysis, trace=True, regions=regions)
     namespace = torch_namespace()
+    if regions:
+        namespace["_region"] = region_type()
     with torch.device(device or "cpu"):
         modules = {
             item.path: construct(item.path, item.source, namespace) for item in program.modules
@@ -67,6 +73,16 @@ def build(
         _attach(model, program.tree, modules, namespace["nn"])
     model.analysis = analysis
     return model
+
+
+def region_type() -> Any:
+    """A context manager that opens a named profiler range: the C++ ``_RecordFunctionFast``
+    (torch ≥ 2.1; what Inductor uses, a few times cheaper than the Python
+    ``record_function``, and free when no profiler runs), else ``record_function``."""
+    import torch
+
+    fast = getattr(torch._C._profiler, "_RecordFunctionFast", None)
+    return fast if fast is not None else torch.profiler.record_function
 
 
 def construct(path: str, source: str, namespace: dict[str, Any]) -> Any:

@@ -91,8 +91,13 @@ def torch_code(row: Row) -> TorchCode:
         raise LayerBuildError(row.path, "", error) from error
 
 
-def generate(analysis: Analysis, trace: bool = False) -> Program:
-    """Modules and forward statements for a numeric analysis."""
+def generate(analysis: Analysis, trace: bool = False, regions: bool = False) -> Program:
+    """Modules and forward statements for a numeric analysis.
+
+    ``regions``: wrap each layer's statement in ``with _region(path):`` (the builder binds
+    ``_region`` to ``torch.profiler.record_function``), so a profiler attributes every op,
+    merges and inline functions included, to its spec layer. Off by default: the forward is
+    then exactly what it was, at no cost."""
     if analysis.symbolic:
         symbols = ", ".join(analysis.symbols)
         raise BuildError(
@@ -103,7 +108,7 @@ def generate(analysis: Analysis, trace: bool = False) -> Program:
     for row, code in _module_layers(analysis.steps):
         program.modules.append(Module(row.path, code.module or ""))
         _insert(program.tree, row.path.split("."), code.module or "")
-    writer = _Forward(trace)
+    writer = _Forward(trace, regions)
     result = writer.emit(analysis.steps, "x", "x")
     program.forward = [*writer.lines, f"return {result}"]
     return program
@@ -165,8 +170,9 @@ def _module_is_last(call: str) -> bool:
 class _Forward:
     """Writes forward statements; each branch gets a fresh variable."""
 
-    def __init__(self, trace: bool) -> None:
+    def __init__(self, trace: bool, regions: bool = False) -> None:
         self.trace = trace
+        self.regions = regions
         self.lines: list[str] = []
         self.count = 0
 
@@ -209,6 +215,9 @@ class _Forward:
     def statement(self, row: Row, text: str, target: str, record: bool) -> None:
         if self.trace:
             self.lines.append(f"self._at = {row.path!r}")
+        if self.regions:
+            self.lines.append(f"with _region({row.path!r}):")
+            text = f"    {text}"
         self.lines.append(f"{text}  # {row.path}: {shape_comment(row)}")
         if self.trace and record:
             self.lines.append(f"self._record({row.path!r}, {target})")

@@ -37,6 +37,10 @@ _LAZY = {
     "memory_report": ("cnncalc.engine.memory", "memory_report"),
     "find_savings": ("cnncalc.engine.savings", "find_savings"),
     "compare": ("cnncalc.engine.compare", "compare"),
+    # visualise: the model of a spec or checkpoint, and what it attends to (cnncalc.visualise)
+    "saliency": ("cnncalc.visualise", "saliency"),
+    "grad_cam": ("cnncalc.visualise", "grad_cam"),
+    "occlusion": ("cnncalc.visualise", "occlusion"),
 }
 
 
@@ -64,9 +68,12 @@ __all__ = [
     "export_onnx",
     "export_source",
     "find_savings",
+    "grad_cam",
     "load_spec",
     "memory_report",
+    "occlusion",
     "parse_spec",
+    "saliency",
     "verify",
     "worked_report",
 ]

@@ -13,7 +13,7 @@ import typer
 
 from .. import __version__
 
-COMMAND_GROUPS = ("analysis", "report", "savings", "pytorch", "calculators")
+COMMAND_GROUPS = ("analysis", "report", "savings", "pytorch", "calculators", "visualise")
 
 app = typer.Typer(
     name="cnncalc",

@@ -15,6 +15,8 @@ paths, as ``cnncalc summary`` prints them. torch is imported inside the function
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .deconvnet import deconvnet
 from .gallery import gallery
 from .images import Batch, digit_samples, load_images
@@ -25,7 +27,7 @@ from .occlusion import default_window, occlusion
 from .sanity import SanityReport, sanity_check
 from .source import Normalisation, Source, VisualiseError, load_source
 
-ATTRIBUTION_METHODS = {
+ATTRIBUTION_METHODS: dict[str, Callable[..., Explanation]] = {
     "saliency": saliency,
     "guided-backprop": guided_backprop,
     "grad-cam": grad_cam,

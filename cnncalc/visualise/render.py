@@ -154,7 +154,7 @@ def _unit(plane: Any) -> Any:
 def sanity_png(report: SanityReport) -> bytes:
     """The first image's map after each step, and the similarity curve."""
     steps = report.steps
-    figure = _figure(1.4 * (len(steps) + 1) + 0.5, 4.2)
+    figure = _figure(max(6.0, 1.4 * (len(steps) + 1) + 0.5), 5.0)
     grid = figure.add_gridspec(2, len(steps) + 1, height_ratios=[1, 1.2])
     first = figure.add_subplot(grid[0, 0])
     first.imshow(abs(report.original.maps[0]), cmap="jet")
@@ -175,6 +175,7 @@ def sanity_png(report: SanityReport) -> bytes:
     curve.tick_params(axis="x", labelrotation=60, labelsize=6)
     curve.legend(fontsize=7)
     figure.suptitle(f"sanity check of {report.method} (Adebayo et al. 2018)", fontsize=9)
+    figure.subplots_adjust(bottom=0.28, top=0.85, hspace=0.5)
     return png_bytes(figure)
 
 

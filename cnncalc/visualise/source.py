@@ -112,14 +112,11 @@ REQUIRED_KEYS = ("format", "spec", "input_shape", "classes", "normalisation", "m
 
 
 def _read_checkpoint(path: Path) -> dict[str, Any]:
-    import pickle
-    import zipfile
-
     import torch
 
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError) as error:
+    except Exception as error:  # any file at all may be given: struct, zip, pickle errors…
         raise VisualiseError(
             f"{path}: not a spec (.yaml) nor a checkpoint torch can read with "
             f"weights_only=True ({_reason(error)})"

@@ -452,3 +452,36 @@ def test_deconvnet_from_a_layer_projects_one_activation(small):
     # one 3×3 unit of conv2 after a 2×2 pool over a 3×3 conv: an 8×8 window of the input
     nonzero = np.argwhere(np.abs(result.attributions[0]).sum(axis=0) > 0)
     assert (nonzero.max(axis=0) - nonzero.min(axis=0) + 1 <= 8).all()
+
+
+POOLED = """\
+name: conv, pool, linear
+input: [1, 2, 2]
+layers:
+  - conv: {filters: 1, kernel: 1, bias: false, name: conv}
+  - global_avgpool
+  - flatten
+  - linear: {features: 2, bias: false, name: fc}
+"""
+
+
+def test_grad_cam_by_hand(tmp_path):
+    """A = x (a 1×1 conv of weight 1), logit0 = 2·mean(A): dlogit0/dA = 2/4 everywhere, so
+    α = 0.5 and the map is ReLU(0.5·x)."""
+    source = load_source(write_spec(tmp_path, POOLED))
+    with torch.no_grad():
+        source.model.conv.weight.fill_(1.0)
+        source.model.fc.weight.copy_(torch.tensor([[2.0], [-1.0]]))
+    pixels = np.array([[[[1.0, -2.0], [3.0, 0.0]]]], dtype=np.float32)
+    result = grad_cam(source, Batch(pixels, (None,), ("hand",)), layer="conv", target=0)
+    np.testing.assert_allclose(result.attributions[0, 0], [[0.5, 0.0], [1.5, 0.0]], rtol=1e-6)
+    other = grad_cam(source, Batch(pixels, (None,), ("hand",)), layer="conv", target=1)
+    np.testing.assert_allclose(other.attributions[0, 0], [[0.0, 0.5], [0.0, 0.0]], atol=1e-7)
+
+
+def test_digit_labels_are_targets_only_for_digit_classes(lenet):
+    from dataclasses import replace
+
+    assert digit_samples(lenet, 2).labels == (0, 1)
+    named = replace(lenet, classes=tuple(f"class {index}" for index in range(10)))
+    assert digit_samples(named, 2).labels == (None, None)  # then the prediction is explained

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 import typer
 
 from ..visualise import METHODS
-from .common import choice_type, exit_with, value_of
+from .common import InputOption, choice_type, exit_with, value_of
 
 if TYPE_CHECKING:
     Method: TypeAlias = str
@@ -126,6 +126,7 @@ def visualise(
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of a spec's fresh weights.")] = 0,
+    input: InputOption = None,
 ) -> None:
     """Look inside the network: filters, activations, occlusion, saliency, guided backprop,
     Grad-CAM, guided Grad-CAM, the deconvnet, or all of them in an HTML gallery.
@@ -141,6 +142,7 @@ def visualise(
     options = Options(
         value_of(method), source, list(images or []), layer, target, samples, spec, patch,
         stride, value_of(mode), sanity, value_of(format) if format else None, output, seed,
+        input,
     )  # fmt: skip
     exit_with(guarded(lambda: run_visualise(options)))
 
@@ -152,7 +154,7 @@ class Options:
         (
             self.method, self.source, self.images, self.layer, self.target, self.samples,
             self.spec, self.patch, self.stride, self.mode, self.sanity, self.format,
-            self.output, self.seed,
+            self.output, self.seed, self.input,
         ) = values  # fmt: skip
 
 
@@ -161,7 +163,7 @@ def run_visualise(options: Options) -> int:
     from ..visualise.source import load_source
 
     fmt = output_format(options)
-    source = load_source(options.source, options.spec, options.seed)
+    source = load_source(options.source, options.spec, options.seed, _input_shape(options))
     if options.method == "filters":
         return _filters(source, options, fmt)
     batch = _batch(source, options)
@@ -177,6 +179,18 @@ def run_visualise(options: Options) -> int:
     result = _attribution(source, batch, options)
     _emit(result, render.explanation_png, render.explanation_json, _explanation_text, options, fmt)
     return 0
+
+
+def _input_shape(options: Options) -> list[int] | None:
+    from ..visualise.source import VisualiseError
+    from .run import parse_input
+
+    if options.input is None:
+        return None
+    dims = parse_input(options.input)
+    if len(dims) != 3 or not all(isinstance(dim, int) for dim in dims):
+        raise VisualiseError(f"--input {options.input}: give numbers C×H×W, e.g. 3x64x64")
+    return [int(dim) for dim in dims]
 
 
 def output_format(options: Options) -> str:

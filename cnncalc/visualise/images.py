@@ -84,7 +84,8 @@ def _without_opaque_alpha(image: Any) -> Any:
 def digit_samples(source: Source, count: int) -> Batch:
     """``count`` images of scikit-learn's bundled digits (8×8, 0–16, no download), taken in
     turn from each class (0, 1, … 9, 0, …), resized bilinearly to the model's H×W; a
-    3-channel model gets the grey image in every channel."""
+    3-channel model gets the grey image in every channel. A digit's label is its target only
+    where the model has a class named by that digit ("3"); otherwise its prediction is."""
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -99,7 +100,10 @@ def digit_samples(source: Source, count: int) -> Batch:
     pixels = F.interpolate(pixels, size=(height, width), mode="bilinear", align_corners=False)
     pixels = pixels.clamp(0.0, 1.0).expand(-1, channels, -1, -1)
     labels = tuple(int(digits.target[index]) for index in chosen)
-    known = tuple(label if label < len(source.classes) else None for label in labels)
+    known = tuple(
+        label if label < len(source.classes) and source.classes[label] == str(label) else None
+        for label in labels
+    )
     names = tuple(
         f"digits[{index}] (a {label})" for index, label in zip(chosen, labels, strict=True)
     )

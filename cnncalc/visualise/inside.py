@@ -18,8 +18,9 @@ FILTER_MODES = ("auto", "average", "channels")
 class Filters:
     """The kernels of one conv layer. ``weights``: C_out×C_in/groups×kH×kW as trained;
     ``tiles``: what is drawn, one per kernel (kH×kW×3 in colour for a 3-channel input, kH×kW
-    averaged over the input channels, or one per (output, input channel) pair), each scaled to
-    [0, 1] on its own (min → 0, max → 1) so the pattern shows whatever its magnitude."""
+    in grey for a 1-channel one or averaged over the input channels), or one per (output,
+    input channel) pair; each scaled to [0, 1] on its own (min → 0, max → 1) so the pattern
+    shows whatever its magnitude."""
 
     layer: str
     kind: str
@@ -43,9 +44,9 @@ class Activations:
 
 
 def filters(source: Source, layer: str, mode: str = "auto") -> Filters:
-    """The kernels of the conv ``layer``: colour when it sees 3 channels (the first layer of
-    an RGB network), otherwise ``average`` (mean over input channels, one tile per filter) or
-    ``channels`` (one tile per filter and input channel)."""
+    """The kernels of the conv ``layer``: in colour when it sees 3 channels (the first layer
+    of an RGB network), in grey when it sees 1, otherwise ``average`` (mean over the input
+    channels, one tile per filter) or ``channels`` (one tile per filter and input channel)."""
     from torch import nn
 
     row = resolve_layer(source.analysis, layer)
@@ -70,7 +71,7 @@ def _mode(weights: Any, mode: str) -> str:
         if mode == "colour" and weights.shape[1] != 3:
             raise VisualiseError("colour needs a layer with 3 input channels")
         return mode
-    return "colour" if weights.shape[1] == 3 else "average"
+    return {3: "colour", 1: "grey"}.get(weights.shape[1], "average")
 
 
 def _scaled(tile: Any) -> Any:
@@ -86,7 +87,7 @@ def _tiles(weights: Any, mode: str) -> tuple[Any, int]:
     out_channels, in_channels = weights.shape[:2]
     if mode == "colour":
         tiles = [_scaled(kernel.transpose(1, 2, 0)) for kernel in weights]
-    elif mode == "average":
+    elif mode in ("average", "grey"):
         tiles = [_scaled(kernel.mean(axis=0)) for kernel in weights]
     else:
         tiles = [_scaled(plane) for kernel in weights for plane in kernel]
@@ -98,6 +99,7 @@ def _filters_caption(row: Row, weights: Any, mode: str) -> str:
     out_channels, in_channels, height, width = weights.shape
     how = {
         "colour": "in colour (the 3 input channels as R, G, B)",
+        "grey": "in grey (one input channel)",
         "average": f"averaged over the {in_channels} input channels",
         "channels": f"one row per filter, one column per input channel ({in_channels})",
     }[mode]

@@ -48,6 +48,8 @@ class Explanation:
     settings: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     map_label: str = "attribution"
+    origin: str = ""
+    """The model's file, and whether its weights are trained or fresh."""
 
 
 def working_copy(model: Any) -> Any:
@@ -103,6 +105,7 @@ def _explanation(
         predictions=tuple(int(index) for index in probabilities.argmax(dim=1)),
         probabilities=probabilities.numpy(),
         classes=source.classes,
+        origin=source.origin,
         **rest,
     )
 

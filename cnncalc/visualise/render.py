@@ -46,32 +46,52 @@ def _title(explanation: Explanation, index: int) -> str:
     predicted, target = explanation.predictions[index], explanation.targets[index]
     probability = float(explanation.probabilities[index][predicted])
     return (
-        f"predicted {classes[predicted]} (p={probability:.2f}), target {classes[target]} "
-        f"(p={float(explanation.probabilities[index][target]):.2f})"
+        f"predicted {classes[predicted]} (p={probability:.3g}), target {classes[target]} "
+        f"(p={float(explanation.probabilities[index][target]):.3g})"
     )
 
 
+PAIRS_PER_ROW = 3
+"""Images per row of an explanation picture, each as the image and the map over it."""
+
+
 def explanation_png(explanation: Explanation) -> bytes:
-    """One row per image: the image, then the map over it with a colour bar."""
+    """Each image, then the map over it with a colour bar, :data:`PAIRS_PER_ROW` to a row."""
     count = len(explanation.names)
-    figure = _figure(7.5, 3.2 * count + 0.6)
+    per_row = min(count, PAIRS_PER_ROW)
+    rows = math.ceil(count / per_row)
+    heading = _heading(explanation, wrap=40 * per_row)
+    header = 0.18 * (heading.count("\n") + 1) + 0.3
+    titles = 0.45  # the two-line titles above the top row
+    figure = _figure(6.0 * per_row, 3.3 * rows + header + titles)
     for index in range(count):
         image, colours = _image(explanation.pixels[index])
-        left = figure.add_subplot(count, 2, 2 * index + 1)
+        left = figure.add_subplot(rows, 2 * per_row, 2 * index + 1)
         left.imshow(image, cmap=colours, vmin=0, vmax=1)
         left.set_title(explanation.names[index], fontsize=8)
         left.axis("off")
-        right = figure.add_subplot(count, 2, 2 * index + 2)
+        right = figure.add_subplot(rows, 2 * per_row, 2 * index + 2)
         right.imshow(image, cmap=colours, vmin=0, vmax=1)
         shown = right.imshow(explanation.maps[index], cmap="jet", alpha=0.5)
-        figure.colorbar(shown, ax=right, fraction=0.046, pad=0.04)
-        right.set_title(_title(explanation, index), fontsize=8)
+        bar = figure.colorbar(shown, ax=right, fraction=0.046, pad=0.04, format="%.2g")
+        bar.ax.tick_params(labelsize=7)
+        right.set_title(_title(explanation, index).replace(", target", ",\ntarget"), fontsize=8)
         right.axis("off")
-    figure.suptitle(_heading(explanation), fontsize=9)
+    figure.suptitle(heading, fontsize=9)
+    figure.subplots_adjust(
+        left=0.02,
+        right=0.95,
+        bottom=0.03,
+        top=1 - (header + titles) / figure.get_figheight(),
+        hspace=0.4,
+        wspace=0.35,
+    )
     return png_bytes(figure)
 
 
-def _heading(explanation: Explanation) -> str:
+def _heading(explanation: Explanation, wrap: int = 0) -> str:
+    """The method, what the map shows, its settings and notes: one line each (wrapped to
+    ``wrap`` characters when given)."""
     lines = [f"{explanation.method}: {explanation.map_label}"]
     if explanation.method == "occlusion":
         settings = explanation.settings
@@ -80,7 +100,9 @@ def _heading(explanation: Explanation) -> str:
             f"({settings['why']}); grey = {settings['baseline']}"
         )
     lines.extend(explanation.notes)
-    return "\n".join(_wrap(line) for line in lines)
+    if explanation.origin:
+        lines.append(f"model: {explanation.origin}")
+    return "\n".join(_wrap(line, wrap) if wrap else line for line in lines)
 
 
 def _wrap(text: str, width: int = 95) -> str:
@@ -200,7 +222,8 @@ def gallery_html(title: str, origin: str, sections: Sequence[tuple[str, str, byt
         parts.append(f"<figure><h2>{html.escape(heading)}</h2>")
         if png is not None:
             parts.append(f'<img alt="{html.escape(heading)}" src="{data_uri(png)}">')
-        parts.append(f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        lines = "<br>".join(html.escape(line) for line in caption.splitlines())
+        parts.append(f"<figcaption>{lines}</figcaption></figure>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -241,6 +264,7 @@ def explanation_json(explanation: Explanation) -> dict[str, Any]:
         "method": explanation.method,
         "map": explanation.map_label,
         "layer": explanation.layer,
+        "model": explanation.origin,
         "settings": dict(explanation.settings),
         "notes": list(explanation.notes),
         "images": images,

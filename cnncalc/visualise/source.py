@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,25 +54,31 @@ class Source:
 
 
 def load_source(
-    path: str | os.PathLike[str], spec: str | os.PathLike[str] | None = None, seed: int = 0
+    path: str | os.PathLike[str],
+    spec: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    input_shape: Sequence[int] | None = None,
 ) -> Source:
-    """The model of a spec file (weights initialised with ``seed``) or of a checkpoint."""
+    """The model of a spec file (weights initialised with ``seed``, at ``input_shape`` when
+    given, else the spec's input) or of a checkpoint (at the input it was trained at)."""
     path = Path(path)
     if not path.is_file():
         raise VisualiseError(f"{path}: no such file (give a spec .yaml or a checkpoint .pt)")
     if path.suffix.lower() in SPEC_SUFFIXES:
         if spec is not None:
             raise VisualiseError(f"{path} is a spec already; --spec is for a checkpoint")
-        return _from_spec(path, seed)
+        return _from_spec(path, seed, input_shape)
+    if input_shape is not None:
+        raise VisualiseError(f"{path}: a checkpoint is explained at the input it was trained at")
     return _from_checkpoint(path, spec)
 
 
-def _from_spec(path: Path, seed: int) -> Source:
+def _from_spec(path: Path, seed: int, input_shape: Sequence[int] | None) -> Source:
     import torch
 
     from ..torch.build import build
 
-    analysis = _numeric(analyse(load_spec(path)), path)
+    analysis = _numeric(analyse(load_spec(path), input_shape), path)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = build(analysis)

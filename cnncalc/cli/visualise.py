@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
@@ -140,22 +141,44 @@ def visualise(
         sys.stderr.write(missing.replace("cnncalc[torch]", "cnncalc[visualise]") + "\n")
         raise typer.Exit(2)
     options = Options(
-        value_of(method), source, list(images or []), layer, target, samples, spec, patch,
-        stride, value_of(mode), sanity, value_of(format) if format else None, output, seed,
-        input,
-    )  # fmt: skip
+        method=value_of(method),
+        source=source,
+        images=list(images or []),
+        layer=layer,
+        target=target,
+        samples=samples,
+        spec=spec,
+        patch=patch,
+        stride=stride,
+        mode=value_of(mode),
+        sanity=sanity,
+        format=value_of(format) if format else None,
+        output=output,
+        seed=seed,
+        input=input,
+    )
     exit_with(guarded(lambda: run_visualise(options)))
 
 
+@dataclass(frozen=True)
 class Options:
     """The command's options, as the runner reads them."""
 
-    def __init__(self, *values: Any) -> None:
-        (
-            self.method, self.source, self.images, self.layer, self.target, self.samples,
-            self.spec, self.patch, self.stride, self.mode, self.sanity, self.format,
-            self.output, self.seed, self.input,
-        ) = values  # fmt: skip
+    method: str
+    source: Path
+    images: list[Path]
+    layer: str | None
+    target: str | None
+    samples: int | None
+    spec: Path | None
+    patch: int | None
+    stride: int | None
+    mode: str
+    sanity: bool
+    format: str | None
+    output: str | None
+    seed: int
+    input: str | None
 
 
 def run_visualise(options: Options) -> int:
@@ -326,11 +349,11 @@ def _emit(result: Any, png: Any, data: Any, text: Any, options: Options, fmt: st
 
 
 def _explanation_text(result: Any) -> str:
-    from ..visualise.render import _heading, _title
+    from ..visualise.render import heading, image_title
 
-    lines = [_heading(result)]
+    lines = [heading(result)]
     for index, name in enumerate(result.names):
-        lines.append(f"{name}: {_title(result, index)}")
+        lines.append(f"{name}: {image_title(result, index)}")
     return "\n".join(lines)
 
 

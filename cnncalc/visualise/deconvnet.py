@@ -28,11 +28,11 @@ from .layers import capture, spatial_layer
 from .methods import (
     OTHER_NONLINEAR,
     Explanation,
-    _explanation,
-    _input_gradient,
-    _relu_rule_model,
     channel_max,
     choose_targets,
+    explanation_of,
+    input_gradient,
+    relu_rule_model,
 )
 from .source import Source, VisualiseError
 
@@ -65,17 +65,17 @@ def deconvnet(
     from .rules import PassThrough, replace_modules
 
     passed = check_deconvnet(source)
-    model, _ = _relu_rule_model(source, "deconvnet")
+    model, _ = relu_rule_model(source, "deconvnet")
     replace_modules(model, nn.LocalResponseNorm, PassThrough)
     notes = (
         [f"contrast normalisation passed through unchanged: {', '.join(passed)}"] if passed else []
     )
     if layer is None:
-        signal, logits, targets = _input_gradient(model, source, batch, target)
+        signal, logits, targets = input_gradient(model, source, batch, target)
         start = "the target class's logit"
     else:
         signal, logits, targets, start = _from_activation(model, source, batch, layer, target)
-    return _explanation(
+    return explanation_of(
         "deconvnet",
         source,
         batch,

@@ -11,11 +11,11 @@ from .layers import last_spatial_layer
 from .methods import grad_cam, guided_backprop, guided_grad_cam, saliency
 from .occlusion import occlusion
 from .render import (
-    _heading,
     activations_png,
     explanation_png,
     filters_png,
     gallery_html,
+    heading,
 )
 from .source import Source, VisualiseError
 
@@ -33,12 +33,12 @@ def gallery(source: Source, batch: Batch, progress: Any = None) -> str:
         sections.append((f"activations of {layer}", maps.caption, activations_png(maps)))
     for method in (saliency, guided_backprop, grad_cam, guided_grad_cam):
         result = method(source, batch)
-        sections.append((result.method, _heading(result), explanation_png(result)))
+        sections.append((result.method, heading(result), explanation_png(result)))
     result = occlusion(source, batch, progress=progress)
-    sections.append(("occlusion", _heading(result), explanation_png(result)))
+    sections.append(("occlusion", heading(result), explanation_png(result)))
     try:
         result = deconvnet(source, batch)
-        sections.append(("deconvnet", _heading(result), explanation_png(result)))
+        sections.append(("deconvnet", heading(result), explanation_png(result)))
     except VisualiseError as refused:
         sections.append(("deconvnet", str(refused), None))
     title = f"cnncalc visualise: {source.analysis.name}"

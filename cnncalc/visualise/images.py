@@ -7,6 +7,7 @@ Either way the result is a :class:`Batch` of pixels in [0, 1] at the model's inp
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ def normalised(source: Source, batch: Batch) -> Any:
     return (pixels - mean) / std
 
 
-def load_images(source: Source, paths: list[str | os.PathLike[str]]) -> Batch:
+def load_images(source: Source, paths: Sequence[str | os.PathLike[str]]) -> Batch:
     """Read each image (PNG, JPEG…), check its channels, resize it to the model's H×W."""
     import numpy as np
 

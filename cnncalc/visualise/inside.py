@@ -8,7 +8,7 @@ from typing import Any
 from ..engine import Row
 from .images import Batch, normalised
 from .layers import capture, module_at, resolve_layer
-from .methods import _shape, working_copy
+from .methods import shape_text, working_copy
 from .source import Source, VisualiseError
 
 FILTER_MODES = ("auto", "average", "channels")
@@ -125,7 +125,7 @@ def activations(source: Source, batch: Batch, layer: str) -> Activations:
 
 
 def activation_caption(row: Row) -> str:
-    text = f"{row.path} ({row.kind}): output {_shape(row.output_shape)}"
+    text = f"{row.path} ({row.kind}): output {shape_text(row.output_shape)}"
     if row.spatial_field:
         (size_h, jump_h, _), (size_w, jump_w, _) = row.spatial_field
         text += f", receptive field {size_h}×{size_w} pixels, {jump_h}×{jump_w} apart"

@@ -56,7 +56,8 @@ def working_copy(model: Any) -> Any:
     """A deep copy in eval mode, its parameters frozen, a final softmax dropped."""
     from torch import nn
 
-    clone = copy.deepcopy(model).eval()
+    # the analysis (frozen data, large for a deep spec) is shared, not copied
+    clone = copy.deepcopy(model, memo={id(model.analysis): model.analysis}).eval()
     for parameter in clone.parameters():
         parameter.requires_grad_(False)
     last = clone.analysis.layers[-1]
@@ -93,7 +94,7 @@ def class_index(source: Source, target: int | str) -> int:
     )
 
 
-def _explanation(
+def explanation_of(
     method: str, source: Source, batch: Batch, logits: Any, targets: tuple[int, ...], **rest: Any
 ) -> Explanation:
     probabilities = logits.detach().softmax(dim=1)
@@ -110,7 +111,7 @@ def _explanation(
     )
 
 
-def _input_gradient(model: Any, source: Source, batch: Batch, target: Any) -> tuple[Any, ...]:
+def input_gradient(model: Any, source: Source, batch: Batch, target: Any) -> tuple[Any, ...]:
     """(d logit_target / d input, logits, targets) for every image at once: the images are
     independent in eval mode, so the gradient of the sum is each image's gradient."""
     import torch
@@ -131,8 +132,8 @@ def channel_max(values: Any) -> Any:
 
 def saliency(source: Source, batch: Batch, target: int | str | None = None) -> Explanation:
     """|d logit / d pixel| (Simonyan et al. 2014; Captum's ``Saliency``, abs=True)."""
-    gradient, logits, targets = _input_gradient(working_copy(source.model), source, batch, target)
-    return _explanation(
+    gradient, logits, targets = input_gradient(working_copy(source.model), source, batch, target)
+    return explanation_of(
         "saliency",
         source,
         batch,
@@ -144,7 +145,7 @@ def saliency(source: Source, batch: Batch, target: int | str | None = None) -> E
     )
 
 
-def _relu_rule_model(source: Source, rule: str) -> tuple[Any, list[str]]:
+def relu_rule_model(source: Source, rule: str) -> tuple[Any, list[str]]:
     from torch import nn
 
     from .rules import RuleReLU, replace_modules
@@ -170,10 +171,10 @@ def _other_activations(source: Source) -> list[Row]:
 def guided_backprop(source: Source, batch: Batch, target: int | str | None = None) -> Explanation:
     """The gradient with every ReLU passing back only positive signal where its input was
     positive (Springenberg et al. 2015; Captum's ``GuidedBackprop``)."""
-    model, replaced = _relu_rule_model(source, "guided")
-    gradient, logits, targets = _input_gradient(model, source, batch, target)
+    model, replaced = relu_rule_model(source, "guided")
+    gradient, logits, targets = input_gradient(model, source, batch, target)
     notes = _guided_notes(source, replaced)
-    return _explanation(
+    return explanation_of(
         "guided-backprop",
         source,
         batch,
@@ -210,7 +211,7 @@ def grad_cam(
     cam, upsampled, logits, targets = _grad_cam(
         working_copy(source.model), source, batch, row, target
     )
-    return _explanation(
+    return explanation_of(
         "grad-cam",
         source,
         batch,
@@ -220,7 +221,7 @@ def grad_cam(
         attributions=cam.numpy(),
         layer=row.path,
         settings={"layer": row.path, "layer_shape": list(row.output_shape)},
-        map_label=f"Grad-CAM at {row.path} ({_shape(row.output_shape)})",
+        map_label=f"Grad-CAM at {row.path} ({shape_text(row.output_shape)})",
     )
 
 
@@ -248,12 +249,12 @@ def guided_grad_cam(
     """Guided backprop × the upsampled Grad-CAM map (Selvaraju et al. 2017; Captum's
     ``GuidedGradCam`` with bilinear interpolation)."""
     row = spatial_layer(source.analysis, layer, "guided-grad-cam")
-    model, replaced = _relu_rule_model(source, "guided")
-    guided, logits, targets = _input_gradient(model, source, batch, target)
+    model, replaced = relu_rule_model(source, "guided")
+    guided, logits, targets = input_gradient(model, source, batch, target)
     # the forward pass is the same with the guided rule, so the targets are the same
     _, upsampled, _, _ = _grad_cam(working_copy(source.model), source, batch, row, target)
     product = guided * upsampled
-    return _explanation(
+    return explanation_of(
         "guided-grad-cam",
         source,
         batch,
@@ -268,5 +269,5 @@ def guided_grad_cam(
     )
 
 
-def _shape(shape: tuple[Any, ...]) -> str:
+def shape_text(shape: tuple[Any, ...]) -> str:
     return "×".join(str(dim) for dim in shape)

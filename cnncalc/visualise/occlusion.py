@@ -20,7 +20,7 @@ from typing import Any
 from ..engine import Analysis, Row
 from .images import Batch, normalised
 from .layers import is_spatial, resolve_layer
-from .methods import Explanation, Progress, _explanation, choose_targets, working_copy
+from .methods import Explanation, Progress, choose_targets, explanation_of, working_copy
 from .source import Source, VisualiseError
 
 TARGET_FRACTION = 4
@@ -86,7 +86,7 @@ def occlusion(
         base = logits.softmax(dim=1).gather(1, torch.tensor(targets).view(-1, 1))
         attribution = spread(base.view(-1, 1, 1) - grid, window, tuple(inputs.shape[2:]))
     rows, columns = grid.shape[1:]
-    return _explanation(
+    return explanation_of(
         "occlusion",
         source,
         batch,

@@ -41,7 +41,7 @@ def _image(pixels: Any) -> tuple[Any, str | None]:
     return pixels.transpose(1, 2, 0).clip(0, 1), None
 
 
-def _title(explanation: Explanation, index: int) -> str:
+def image_title(explanation: Explanation, index: int) -> str:
     classes = explanation.classes
     predicted, target = explanation.predictions[index], explanation.targets[index]
     probability = float(explanation.probabilities[index][predicted])
@@ -60,8 +60,8 @@ def explanation_png(explanation: Explanation) -> bytes:
     count = len(explanation.names)
     per_row = min(count, PAIRS_PER_ROW)
     rows = math.ceil(count / per_row)
-    heading = _heading(explanation, wrap=40 * per_row)
-    header = 0.18 * (heading.count("\n") + 1) + 0.3
+    top_text = heading(explanation, wrap=40 * per_row)
+    header = 0.18 * (top_text.count("\n") + 1) + 0.3
     titles = 0.45  # the two-line titles above the top row
     figure = _figure(6.0 * per_row, 3.3 * rows + header + titles)
     for index in range(count):
@@ -75,9 +75,11 @@ def explanation_png(explanation: Explanation) -> bytes:
         shown = right.imshow(explanation.maps[index], cmap="jet", alpha=0.5)
         bar = figure.colorbar(shown, ax=right, fraction=0.046, pad=0.04, format="%.2g")
         bar.ax.tick_params(labelsize=7)
-        right.set_title(_title(explanation, index).replace(", target", ",\ntarget"), fontsize=8)
+        right.set_title(
+            image_title(explanation, index).replace(", target", ",\ntarget"), fontsize=8
+        )
         right.axis("off")
-    figure.suptitle(heading, fontsize=9)
+    figure.suptitle(top_text, fontsize=9)
     figure.subplots_adjust(
         left=0.02,
         right=0.95,
@@ -89,7 +91,7 @@ def explanation_png(explanation: Explanation) -> bytes:
     return png_bytes(figure)
 
 
-def _heading(explanation: Explanation, wrap: int = 0) -> str:
+def heading(explanation: Explanation, wrap: int = 0) -> str:
     """The method, what the map shows, its settings and notes: one line each (wrapped to
     ``wrap`` characters when given)."""
     lines = [f"{explanation.method}: {explanation.map_label}"]
@@ -218,10 +220,10 @@ def gallery_html(title: str, origin: str, sections: Sequence[tuple[str, str, byt
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{html.escape(origin)}</p>",
     ]
-    for heading, caption, png in sections:
-        parts.append(f"<figure><h2>{html.escape(heading)}</h2>")
+    for name, caption, png in sections:
+        parts.append(f"<figure><h2>{html.escape(name)}</h2>")
         if png is not None:
-            parts.append(f'<img alt="{html.escape(heading)}" src="{data_uri(png)}">')
+            parts.append(f'<img alt="{html.escape(name)}" src="{data_uri(png)}">')
         lines = "<br>".join(html.escape(line) for line in caption.splitlines())
         parts.append(f"<figcaption>{lines}</figcaption></figure>")
     parts.append("</body></html>")

@@ -68,7 +68,7 @@ def sanity_check(
     original = method(source, batch, **options)
     options = {**options, "target": None}
     fixed = replace(batch, labels=original.targets)  # the same targets at every step
-    model = copy.deepcopy(source.model)
+    model = copy.deepcopy(source.model, memo={id(source.analysis): source.analysis})
     layers = [row.path for row in source.analysis.layers if _has_weights(model, row.path)]
     if not layers:
         raise VisualiseError("--sanity needs layers with weights to randomise; this spec has none")

@@ -416,6 +416,15 @@ def test_checkpoint_of_another_spec_is_refused(tmp_path):
         load_source(path, spec=ROOT / "specs" / "mnist_cnn.yaml")
 
 
+def test_checkpoint_with_an_edited_spec_is_refused(tmp_path):
+    path = make_checkpoint(tmp_path, LENET, load_source(LENET))
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["spec"]["text"] = checkpoint["spec"]["text"].replace("filters: 6", "filters: 7")
+    torch.save(checkpoint, path)
+    with pytest.raises(VisualiseError, match="does not match its recorded sha256"):
+        load_source(path)
+
+
 def test_unreadable_and_wrong_channel_images(tmp_path, lenet):
     from PIL import Image
 

@@ -60,10 +60,11 @@ def explanation_png(explanation: Explanation) -> bytes:
     count = len(explanation.names)
     per_row = min(count, PAIRS_PER_ROW)
     rows = math.ceil(count / per_row)
-    top_text = heading(explanation, wrap=40 * per_row)
+    width = max(7.5, 6.0 * per_row)
+    top_text = heading(explanation, wrap=int(width * 13))
     header = 0.18 * (top_text.count("\n") + 1) + 0.3
     titles = 0.45  # the two-line titles above the top row
-    figure = _figure(6.0 * per_row, 3.3 * rows + header + titles)
+    figure = _figure(width, 3.3 * rows + header + titles)
     for index in range(count):
         image, colours = _image(explanation.pixels[index])
         left = figure.add_subplot(rows, 2 * per_row, 2 * index + 1)
@@ -82,7 +83,7 @@ def explanation_png(explanation: Explanation) -> bytes:
     figure.suptitle(top_text, fontsize=9)
     figure.subplots_adjust(
         left=0.02,
-        right=0.95,
+        right=1 - 0.7 / width,  # room for the colour bar's labels
         bottom=0.03,
         top=1 - (header + titles) / figure.get_figheight(),
         hspace=0.4,

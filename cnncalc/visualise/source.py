@@ -95,6 +95,11 @@ def _from_checkpoint(path: Path, spec: str | os.PathLike[str] | None) -> Source:
     checkpoint = _read_checkpoint(path)
     recorded = checkpoint["spec"]
     text = str(recorded["text"])
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != recorded.get("sha256"):
+        raise VisualiseError(
+            f"{path}: the spec text inside does not match its recorded sha256 (the checkpoint "
+            "was edited or damaged); write it again with cnncalc train"
+        )
     if spec is not None:
         _check_same_spec(path, Path(spec), recorded)
     loaded = parse_spec(text, str(recorded.get("path") or f"{path}:spec"))

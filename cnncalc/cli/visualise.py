@@ -371,16 +371,19 @@ def _write(content: bytes, options: Options, suffix: str) -> None:
 
 
 def _progress_bar() -> Any:
-    """A progress callback drawing a bar on stderr when it is a terminal; None otherwise."""
+    """A progress callback drawing a bar on stderr when it is a terminal; None otherwise.
+    The bar starts with the first report and goes when the work is done."""
     if not sys.stderr.isatty():
         return None
+    from rich.console import Console
     from rich.progress import Progress
 
-    bar = Progress(transient=True)
+    bar = Progress(transient=True, console=Console(stderr=True))
     task = bar.add_task("occluding", total=None)
-    bar.start()
 
     def advance(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
         bar.update(task, completed=done, total=total)
         if done >= total:
             bar.stop()

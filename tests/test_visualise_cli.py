@@ -54,6 +54,23 @@ def test_png_is_written(tmp_path, method, extra):
     assert content.startswith(PNG_SIGNATURE) and len(content) > 5_000
 
 
+def test_the_command_lists_every_method_without_loading_the_library():
+    import subprocess
+    import sys
+
+    from cnncalc import visualise
+    from cnncalc.cli import visualise as command
+
+    assert command.METHODS == visualise.METHODS
+    assert set(visualise.ATTRIBUTION_METHODS) < set(command.METHODS)
+    check = (
+        "import sys, cnncalc.cli.application; "
+        "print(any(name.startswith('cnncalc.visualise') for name in sys.modules))"
+    )
+    started = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert started.stdout.strip() == "False", started.stderr
+
+
 def test_png_into_a_directory_and_from_image_files(tmp_path):
     image = digit_file(tmp_path)
     result = invoke("guided-backprop", LENET, image, image, "-o", tmp_path)

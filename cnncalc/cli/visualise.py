@@ -14,8 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import typer
 
-from ..visualise import METHODS
 from .common import InputOption, choice_type, exit_with, value_of
+
+METHODS = (
+    *("filters", "activations", "saliency", "guided-backprop", "grad-cam", "guided-grad-cam"),
+    *("occlusion", "deconvnet", "gallery"),
+)
+"""cnncalc.visualise.METHODS, written out: importing the library to list them would slow every
+command's start (tests/test_visualise_cli.py checks the two agree)."""
 
 if TYPE_CHECKING:
     Method: TypeAlias = str

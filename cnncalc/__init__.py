@@ -49,6 +49,10 @@ _LAZY = {
     "generate_quiz": ("cnncalc.quiz", "generate"),
     "grade_quiz": ("cnncalc.quiz", "grade"),
     "profile": ("cnncalc.profile", "profile"),
+    # visualise: the model of a spec or checkpoint, and what it attends to (cnncalc.visualise)
+    "saliency": ("cnncalc.visualise", "saliency"),
+    "grad_cam": ("cnncalc.visualise", "grad_cam"),
+    "occlusion": ("cnncalc.visualise", "occlusion"),
 }
 
 
@@ -80,16 +84,19 @@ __all__ = [
     "find_savings",
     "freeze",
     "generate_quiz",
+    "grad_cam",
     "grade_quiz",
     "load_checkpoint",
     "load_spec",
     "load_weights",
     "memory_report",
+    "occlusion",
     "parse_spec",
     "predict",
     "profile",
     "read_dataset",
     "replace_head",
+    "saliency",
     "train",
     "verify",
     "worked_report",

@@ -22,6 +22,7 @@ COMMAND_GROUPS = (
     "train",
     "quiz",
     "profile",
+    "visualise",
 )
 
 app = typer.Typer(

@@ -150,6 +150,16 @@ CASES: dict[str, Expect] = {
     "cli_input_commas": Expect(located=False),
 }
 
+CASES.update(
+    {
+        # --- graph references (from:, outputs:) and training-only heads
+        "from_unknown_name": Expect(layer="concat1", key="from"),
+        "from_later_layer": Expect(layer="add1", key="from"),
+        "from_enclosing_group": Expect(layer="down1", key="from"),
+        "outputs_unknown_name": Expect(key="outputs"),
+    }
+)
+
 CRASHES: dict[str, str] = {}
 """Cases where cnncalc crashes or exits 0: every test of the case is a strict xfail."""
 

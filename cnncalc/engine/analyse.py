@@ -16,6 +16,7 @@ from ..layers import KINDS, REQUIRED, Cost, LayerKind, Where
 from ..spec.expr import ExpressionError, evaluate, names_in
 from ..spec.nodes import (
     BlockDef,
+    Branch,
     CallNode,
     DenseNode,
     LayerNode,
@@ -27,7 +28,8 @@ from ..spec.nodes import (
     Spec,
 )
 from ..spec.parser import attach_source
-from .plan import GroupStep, LayerStep, MergeStep, Step
+from .graph import INPUT, Tensor, Tensors
+from .plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from .result import Analysis, Row, Warning_, final_field, summarize
 from .validity import smallest_inputs
 
@@ -44,6 +46,8 @@ class Flow:
     field: tuple[tuple[Any, Any, Any], ...] = ((1, 1, 0), (1, 1, 0))
     """(receptive-field size, jump, start) per spatial axis; start is the input pixel where
     the first output's window begins (negative: inside the padding)."""
+    source: str = ""
+    """The path of the row whose output this is ('' for the network's input)."""
 
 
 @dataclass
@@ -143,6 +147,10 @@ class _Engine:
         self.claims: list[Any] = []
         self.flat_input = False
         self.judging = True
+        self.tensors = Tensors(spec)
+        self.training_only = False
+        """Inside a training-only head: its rows are marked so."""
+        self.training_heads: list[Row] = []
 
     # ------------------------------------------------------------------ entry
 
@@ -159,7 +167,12 @@ class _Engine:
                 spec.layers[0].loc if spec.layers else spec.input_loc,
                 hint="check the repeat and dense_block counts, and blocks that call blocks",
             )
-        flow = self.items(spec.layers, Flow(dims), Scope("", 0), {})
+        start = Flow(dims)
+        self.tensors.add("", _input_row(dims, start.field), start)
+        flow = self.items(spec.layers, start, Scope("", 0), {})
+        outputs = tuple(self.tensors.find(name, "", loc, "outputs") for name, loc in spec.outputs)
+        if outputs:
+            flow = replace(flow, depth=max(output.flow.depth for output in outputs))
         for name, block in spec.blocks.items():
             if name not in self.called:
                 _check_keys(block.body, f"block '{name}'")
@@ -184,6 +197,8 @@ class _Engine:
             warnings=tuple(self.warnings),
             symbols=symbols,
             steps=tuple(self.steps),
+            outputs=tuple(output.row for output in outputs),
+            training_outputs=tuple(self.training_heads),
             # published totals hold for the spec's own input only
             published=spec.published if dims == input_dims(spec.input) else {},
         )
@@ -245,6 +260,33 @@ class _Engine:
         return flow
 
     def item(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        if node.source is not None:
+            flow = self.read(self.find(node.source, scope, node.source_loc or node.loc))
+        if node.training_only:
+            return self.training_head(node, flow, scope, env)
+        return self.item_body(node, flow, scope, env)
+
+    def find(self, reference: str, scope: Scope, loc: Loc, key: str = "from") -> Tensor:
+        return self.tensors.find(reference, scope.prefix, loc, key)
+
+    def read(self, tensor: Tensor) -> Flow:
+        """The current tensor becomes an earlier output (a ``ReadStep`` in the plan)."""
+        self.steps.append(ReadStep(tensor.path, tensor.row))
+        return tensor.flow
+
+    def training_head(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        """A training-only head: analysed on ``flow`` with its rows marked; the items after
+        it read ``flow`` again, and ``train()`` returns the head's output as well."""
+        outer, self.training_only = self.training_only, True
+        try:
+            out = self.item_body(node, flow, scope, env)
+        finally:
+            self.training_only = outer
+        if not outer:
+            self.training_heads.append(self.tensors.made[out.source].row)
+        return self.read(self.tensors.made[flow.source])
+
+    def item_body(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         if isinstance(node, LayerNode):
             return self.items(node.then, self.layer(node, flow, scope, env), scope, env)
         if isinstance(node, CallNode):
@@ -338,11 +380,13 @@ class _Engine:
             fvcore_training=totals.fvcore_training,
             torchinfo=totals.torchinfo,
             is_group=True,
+            training_only=self.training_only,
             depth=out.depth,
             receptive_field=out.field,
             receptive_field_in=flow.field,
         )
         self.steps.append(GroupStep(row, steps))
+        self.tensors.add(row.path, row, out)
         return out
 
     def group_items(
@@ -370,7 +414,7 @@ class _Engine:
         cost = kind.infer(values, flow.shape, where)
         self.count_layer(node.loc)
         depth = flow.depth + (1 if kind.weight_layer else 0)
-        out = Flow(cost.output, depth, _advance(flow.field, cost.window))
+        out = Flow(cost.output, depth, _advance(flow.field, cost.window), where.path)
         row = self.add_row(
             where.path, name, kind.name, scope.level, flow, out, cost, kind.weight_layer, values
         )
@@ -414,6 +458,7 @@ class _Engine:
             torchinfo=_times(cost.torchinfo, batch),
             weight_layer=weight_layer,
             is_module=module,
+            training_only=self.training_only,
             depth=out.depth,
             receptive_field=out.field,
             receptive_field_in=flow.field,
@@ -422,6 +467,7 @@ class _Engine:
             warnings=cost.warnings,
         )
         self.rows.append(row)
+        self.tensors.add(path, row, out)
         self.warnings.extend(Warning_(path, text) for text in cost.warnings)
         return row
 
@@ -576,18 +622,36 @@ class _Engine:
         outs: list[tuple[str, Flow]] = []
         branches: list[tuple[Step, ...]] = []
         for index, branch in enumerate(node.branches, start=1):
+            start = flow
+            if branch.source is not None:
+                source = self.find(branch.source, scope, branch.source_loc or branch.loc)
+                start = source.flow
             if not branch.items:
                 name = scope.claim(branch.name or f"branch{index}", "branch", branch.loc)
-                outs.append((name, flow))
-                branches.append(())
+                if branch.source is None:
+                    outs.append((name, flow))
+                    branches.append(())
+                else:
+                    outs.append((f"{name} (from {branch.source})", start))
+                    branches.append(self.capture(self.read, source)[1])
                 continue
             given = branch.name or f"branch{index}"
-            out, steps = self.capture(
-                self.group_items, given, "branch", branch.loc, branch.items, flow, scope, env
-            )
+            out, steps = self.capture(self.branch, given, branch, start, scope, env)
             outs.append((given, out))
             branches.append(steps)
         return self.join(node.merge, outs, branches, flow, scope, node.loc)
+
+    def branch(
+        self, given: str, branch: Branch, flow: Flow, scope: Scope, env: Mapping[str, Any]
+    ) -> Flow:
+        """A merge's branch of layers; one with ``from:`` reads that output first."""
+
+        def body(inner: Scope) -> Flow:
+            if branch.source is not None:
+                self.read(self.find(branch.source, scope, branch.source_loc or branch.loc))
+            return self.items(branch.items, flow, inner, env)
+
+        return self.group(given, "branch", "branch", branch.loc, flow, scope, body)
 
     def join(
         self,
@@ -620,7 +684,7 @@ class _Engine:
             )
             for axis in range(2)
         )
-        out_flow = Flow(shape, depth, fields)
+        out_flow = Flow(shape, depth, fields, scope.path(name))
         self.count_layer(loc)
         row = self.add_row(
             scope.path(name),
@@ -632,7 +696,7 @@ class _Engine:
             Cost(output=shape, ops=ops),
             module=False,
         )
-        self.steps.append(MergeStep(row, tuple(branches)))
+        self.steps.append(MergeStep(row, tuple(branches), flow.shape, flow.field))
         return out_flow
 
     def residual(
@@ -777,6 +841,21 @@ _STRUCTURE_LABELS: dict[type, str] = {
     ResidualNode: "residual",
     DenseNode: "dense_block",
 }
+
+
+def _input_row(dims: tuple[Any, ...], field: tuple[Any, ...]) -> Row:
+    """The network's input as a row, for references to it (``from: input``)."""
+    return Row(
+        path="",
+        name=INPUT,
+        kind="input",
+        level=0,
+        input_shape=dims,
+        output_shape=dims,
+        is_module=False,
+        receptive_field=field,
+        receptive_field_in=field,
+    )
 
 
 def _times(value: Any, batch: int) -> Any:

@@ -145,6 +145,16 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
         ("input", f"{shape_text(analysis.input_shape)} (C×H×W), batch {analysis.batch}"),
         ("output", shape_text(analysis.output_shape)),
     ]
+    if len(analysis.outputs) > 1:  # outputs: [...]: each returned tensor by name
+        lines[-1] = (
+            "outputs",
+            ", ".join(f"{row.path} {shape_text(row.output_shape)}" for row in analysis.outputs),
+        )
+    if analysis.training_outputs:
+        heads = ", ".join(
+            f"{row.path} {shape_text(row.output_shape)}" for row in analysis.training_outputs
+        )
+        lines.append(("training only", f"{heads} (returned by train() only)"))
     if analysis.valid_from:
         lines.append(("valid for", valid_text(analysis.valid_from)))
     if command in ("params", "summary"):
@@ -152,6 +162,17 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
             (
                 "params",
                 f"{number(total)} (trainable {number(trainable)}, non-trainable {number(frozen)})",
+            ),
+            *(
+                [
+                    (
+                        "of which",
+                        f"{number(totals.training_only_params)} in training-only heads "
+                        f"(inference: {number(arith.normalize(total - totals.training_only_params))})",
+                    )
+                ]
+                if analysis.training_outputs
+                else []
             ),
             ("buffers", f"{number(totals.buffers)} (BN running statistics; not parameters)"),
             ("param memory", f"{bytes_text(total)} as float32"),

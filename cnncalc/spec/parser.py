@@ -32,10 +32,11 @@ TOP_KEYS = (
     "blocks",
     "layers",
     "expect",
+    "outputs",
 )
 MERGES = ("concat", "add", "multiply")
 STRUCTURES = ("sequence", *MERGES, "residual", "dense_block", "repeat")
-COMMON_SIBLINGS = ("name", "then", "expect")
+COMMON_SIBLINGS = ("name", "then", "expect", "from", "training_only")
 KIND_KEYS = ("kind", "type", "layer", "op")
 """Keys other tools use to name a layer's kind, answered with how cnncalc spells it."""
 REPEAT_SIBLINGS = ("block", "layers", "with", "first")
@@ -186,7 +187,37 @@ class _Parser:
         )
         if "expect" in data:
             spec.expect, spec.expect_locs = self._expect(data["expect"], data.value_locs["expect"])
+        if "outputs" in data:
+            spec.outputs = self._outputs(data["outputs"], data.value_locs["outputs"])
         return spec
+
+    def _outputs(self, value: Any, loc: Loc) -> list[tuple[str, Loc]]:
+        """``outputs: [cls_head, box_head]``: names of earlier outputs, in return order."""
+        if not isinstance(value, YamlList) or not value:
+            raise SpecError(
+                "'outputs' must be a list of layer names",
+                loc,
+                key="outputs",
+                hint="outputs: [classifier, boxes]: the network returns these, in this order",
+            )
+        return [
+            (self._reference(item, value.item_locs[index], "outputs"), value.item_locs[index])
+            for index, item in enumerate(value)
+        ]
+
+    def _reference(self, value: Any, loc: Loc, key: str) -> str:
+        """A reference to an earlier output: a name, a dotted path (``layer1.0.conv2``) or
+        ``input``."""
+        text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+        parts = text.split(".")
+        if not text or any(not part or any(c.isspace() for c in part) for part in parts):
+            raise SpecError(
+                f"'{key}' must name an earlier layer, got {_type_name(value)}",
+                loc,
+                key=key,
+                hint=f"{key}: enc1 (a name), {key}: layer1.0.conv2 (a path) or {key}: input",
+            )
+        return text
 
     def _expect(self, value: Any, loc: Loc) -> tuple[dict[str, Any], dict[str, Loc]]:
         """Claims: a mapping such as {output: 55x55x96, params: 34944}."""
@@ -437,6 +468,9 @@ class _Parser:
         )
 
     def _siblings(self, node: Node, raw: YamlMap) -> None:
+        for key in ("from", "training_only"):
+            if key in raw:
+                self._graph_key(node, key, raw[key], raw.value_locs[key])
         if "name" in raw:
             node.name = self._name(raw["name"], raw.value_locs["name"])
             node.name_loc = raw.key_locs["name"]
@@ -444,6 +478,21 @@ class _Parser:
             node.then = self._item_list(raw["then"], raw.value_locs["then"], "then")
         if "expect" in raw:
             node.expect, node.expect_locs = self._expect(raw["expect"], raw.value_locs["expect"])
+
+    def _graph_key(self, node: Node, key: str, value: Any, loc: Loc) -> None:
+        """``from: enc1`` or ``training_only: true``, beside an item or among its fields."""
+        if key == "from":
+            node.source = self._reference(value, loc, "from")
+            node.source_loc = loc
+            return
+        if not isinstance(value, bool):
+            raise SpecError(
+                f"'training_only' must be true or false, got {_type_name(value)}",
+                loc,
+                key="training_only",
+                hint="training_only: true marks an auxiliary head that runs in train() only",
+            )
+        node.training_only = value
 
     def _name(self, value: Any, loc: Loc) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int):
@@ -489,6 +538,9 @@ class _Parser:
                 if key == "expect":
                     node.expect, node.expect_locs = self._expect(item, value.value_locs[key])
                     continue
+                if key in ("from", "training_only"):
+                    self._graph_key(node, key, item, value.value_locs[key])
+                    continue
                 node.values[key] = item
                 node.key_locs[key] = value.key_locs[key]
                 node.value_locs[key] = value.value_locs[key]
@@ -523,6 +575,8 @@ class _Parser:
                 node.name_loc = value.key_locs[key]
             elif key == "expect":
                 node.expect, node.expect_locs = self._expect(item, value.value_locs[key])
+            elif key in ("from", "training_only"):
+                self._graph_key(node, key, item, value.value_locs[key])
             else:
                 node.args[key] = item
                 node.key_locs[key] = value.key_locs[key]
@@ -539,11 +593,19 @@ class _Parser:
         branches = []
         for index, raw in enumerate(value):
             item_loc = value.item_locs[index]
-            if isinstance(raw, YamlMap) and "layers" in raw:
-                self._check_keys(raw, ("name", "layers"), "a branch")
+            if isinstance(raw, YamlMap) and ("layers" in raw or "from" in raw):
+                self._check_keys(raw, ("name", "layers", "from"), "a branch")
                 name = self._name(raw["name"], raw.value_locs["name"]) if "name" in raw else None
-                items = self._item_list(raw["layers"], raw.value_locs["layers"], "branch")
-                branches.append(Branch(item_loc, name, items))
+                items = (
+                    self._item_list(raw["layers"], raw.value_locs["layers"], "branch")
+                    if "layers" in raw
+                    else []
+                )
+                branch = Branch(item_loc, name, items)
+                if "from" in raw:
+                    branch.source_loc = raw.value_locs["from"]
+                    branch.source = self._reference(raw["from"], branch.source_loc, "from")
+                branches.append(branch)
             else:
                 branches.append(Branch(item_loc, None, self._item_list(raw, item_loc, "branch")))
         return branches

@@ -260,10 +260,12 @@ class _Engine:
         return flow
 
     def item(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        before = flow
         if node.source is not None:
             flow = self.read(self.find(node.source, scope, node.source_loc or node.loc))
         if node.training_only:
-            return self.training_head(node, flow, scope, env)
+            self.training_head(node, flow, scope, env)
+            return self.read(self.tensors.made[before.source])  # as if the head were not there
         return self.item_body(node, flow, scope, env)
 
     def find(self, reference: str, scope: Scope, loc: Loc, key: str = "from") -> Tensor:
@@ -274,9 +276,9 @@ class _Engine:
         self.steps.append(ReadStep(tensor.path, tensor.row))
         return tensor.flow
 
-    def training_head(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
-        """A training-only head: analysed on ``flow`` with its rows marked; the items after
-        it read ``flow`` again, and ``train()`` returns the head's output as well."""
+    def training_head(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> None:
+        """A training-only head: analysed on ``flow`` with its rows marked; ``train()``
+        returns its output as well."""
         outer, self.training_only = self.training_only, True
         try:
             out = self.item_body(node, flow, scope, env)
@@ -284,7 +286,6 @@ class _Engine:
             self.training_only = outer
         if not outer:
             self.training_heads.append(self.tensors.made[out.source].row)
-        return self.read(self.tensors.made[flow.source])
 
     def item_body(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         if isinstance(node, LayerNode):
@@ -361,7 +362,7 @@ class _Engine:
         self.rows.append(None)
         out, steps = self.capture(body, inner)
         children = [row for row in self.rows[index + 1 :] if row is not None and not row.is_group]
-        totals = summarize(children, out.depth)
+        totals = summarize(children, out.depth, training=self.training_only)
         row = self.rows[index] = Row(
             path=inner.prefix,
             name=name,

@@ -129,14 +129,15 @@ def _sum(values: Iterable[Any]) -> Any:
     return arith.normalize(total)
 
 
-def summarize(rows: Iterable[Row], depth: int) -> Totals:
+def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals:
     """The totals of the layer rows (groups are skipped: they are subtotals).
 
     Parameters count every layer; the per-sample costs of inference (MACs, ops,
     activations, the eval-mode peer counts) leave out training-only heads, which run in
-    ``train()`` only, so fvcore's training count keeps them."""
+    ``train()`` only, so fvcore's training count keeps them. ``training``: the subtotals of
+    a training-only head, whose costs are all its own."""
     every = [row for row in rows if not row.is_group]
-    leaves = [row for row in every if not row.training_only]
+    leaves = [row for row in every if training or not row.training_only]
     weights = _sum(row.weights for row in every)
     biases = _sum(row.biases for row in every)
     macs = _sum(row.macs for row in leaves)

@@ -39,6 +39,7 @@ def _row_json(row: Row, convention: Convention) -> dict[str, Any]:
     return {
         "path": row.path,
         "kind": row.kind,
+        **({"training_only": True} if row.training_only else {}),
         "input_shape": arith.as_json(row.input_shape),
         "output_shape": arith.as_json(row.output_shape),
         "params": arith.as_json(row.params),

@@ -13,7 +13,7 @@ from typing import Any
 from .. import arith
 from ..errors import Loc, SpecError, did_you_mean, paused_garbage_collection
 from ..layers import KINDS, REQUIRED, Cost, LayerKind, Where
-from ..spec.expr import ExpressionError, evaluate, names_in
+from ..spec.expr import ExpressionError, evaluate, names_in, truth, whole
 from ..spec.nodes import (
     BlockDef,
     Branch,
@@ -151,6 +151,8 @@ class _Engine:
         self.training_only = False
         """Inside a training-only head: its rows are marked so."""
         self.training_heads: list[Row] = []
+        self.arguments: dict[str, Any] = {}
+        """The spec's ``args:`` (with ``--set``): visible everywhere, in blocks too."""
 
     # ------------------------------------------------------------------ entry
 
@@ -169,7 +171,8 @@ class _Engine:
             )
         start = Flow(dims)
         self.tensors.add("", _input_row(dims, start.field), start)
-        flow = self.items(spec.layers, start, Scope("", 0), {})
+        self.arguments = spec.arguments.resolve()
+        flow = self.items(spec.layers, start, Scope("", 0), dict(self.arguments))
         outputs = tuple(self.tensors.find(name, "", loc, "outputs") for name, loc in spec.outputs)
         if outputs:
             flow = replace(flow, depth=max(output.flow.depth for output in outputs))
@@ -260,6 +263,8 @@ class _Engine:
         return flow
 
     def item(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        if node.condition is not None and not self.holds(node, flow, scope, env):
+            return flow  # a conditional item that is absent here
         before = flow
         if node.source is not None:
             flow = self.read(self.find(node.source, scope, node.source_loc or node.loc))
@@ -267,6 +272,23 @@ class _Engine:
             self.training_head(node, flow, scope, env)
             return self.read(self.tensors.made[before.source])  # as if the head were not there
         return self.item_body(node, flow, scope, env)
+
+    def holds(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> bool:
+        """Whether an item's ``if:`` holds, in its environment (``in_channels`` included)."""
+        condition = node.condition
+        try:
+            if isinstance(condition, str):
+                local = {**env, "in_channels": flow.shape[0]}
+                condition = evaluate(condition, local)
+            return truth(condition, str(node.condition))
+        except ExpressionError as error:
+            raise SpecError(
+                str(error),
+                node.condition_loc or node.loc,
+                layer=scope.path(node.name) if node.name else scope.prefix or None,
+                key="if",
+                hint="a condition compares arguments: if: expand != 1, if: depth >= 50",
+            ) from None
 
     def find(self, reference: str, scope: Scope, loc: Loc, key: str = "from") -> Tensor:
         return self.tensors.find(reference, scope.prefix, loc, key)
@@ -524,8 +546,22 @@ class _Engine:
             if raw is None:
                 values[item.name] = None
                 continue
-            values[item.name] = item.parse(_substitute(raw, env), local, where)
+            try:
+                values[item.name] = item.parse(_substitute(raw, env), local, where)
+            except SpecError as error:
+                raise self.with_arguments(error, raw) from None
         return values
+
+    def with_arguments(self, error: SpecError, raw: Any) -> SpecError:
+        """A value refused where it came from the spec's ``args:`` (a family member whose
+        width rounds to 0): the hint shows the expression and the arguments' values."""
+        used = names_in(raw) if isinstance(raw, str) else None
+        given = [name for name in sorted(used or ()) if name in self.arguments]
+        if given:
+            values = ", ".join(f"{name} = {self.arguments[name]!r}" for name in given)
+            note = f"'{raw}' with {values} (the spec's args:; --set changes them)"
+            error.hint = f"{error.hint}; {note}" if error.hint else note
+        return error
 
     # ------------------------------------------------------------------ blocks
 
@@ -557,7 +593,11 @@ class _Engine:
                     hint="a block cannot contain itself: use repeat for a chain of blocks",
                 )
             try:
-                bindings = {**implicit, **self.bind(block, node, flow, env, given)}
+                bindings = {
+                    **self.arguments,
+                    **implicit,
+                    **self.bind(block, node, flow, env, given),
+                }
             except SpecError as error:
                 raise error.with_layer(inner.prefix) from None
             self.call_stack.append(block.name)
@@ -1001,7 +1041,7 @@ def _resolve_int(raw: Any, env: Mapping[str, Any], where: Where, key: str, minim
     value = _substitute(raw, env)
     if isinstance(value, str):
         try:
-            value = evaluate(value, env)
+            value = whole(evaluate(value, env), value)
         except ExpressionError as error:
             if not env and value.isidentifier():  # a word where no block argument exists
                 raise where.error(

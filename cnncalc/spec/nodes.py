@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Loc
+from .arguments import Arguments
 
 
 @dataclass
@@ -27,6 +28,9 @@ class Node:
     """``from:``: the item reads this earlier output (a name or dotted path) instead of the
     previous item's."""
     source_loc: Loc | None = None
+    condition: Any = None
+    """``if: expand != 1``: the item is present only when this holds (None: always)."""
+    condition_loc: Loc | None = None
     training_only: bool = False
     """``training_only: true``: a side head (an auxiliary classifier) that runs in
     ``train()`` only; the items after it continue from its input."""
@@ -133,3 +137,5 @@ class Spec:
     expect_locs: dict[str, Loc] = field(default_factory=dict)
     outputs: list[tuple[str, Loc]] = field(default_factory=list)
     """``outputs: [boxes, scores]``: the tensors the network returns (default: the last)."""
+    arguments: Arguments = field(default_factory=Arguments)
+    """``args:``: the spec's own arguments (a family's width, depth, ...), and ``--set``."""

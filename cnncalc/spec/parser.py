@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from .. import layers
 from ..errors import Loc, SpecError, did_you_mean, paused_garbage_collection
+from .arguments import Arguments, apply_settings
+from .expr import FUNCTIONS
 from .nodes import (
     BlockDef,
     Branch,
@@ -33,10 +36,14 @@ TOP_KEYS = (
     "layers",
     "expect",
     "outputs",
+    "args",
 )
 MERGES = ("concat", "add", "multiply")
 STRUCTURES = ("sequence", *MERGES, "residual", "dense_block", "repeat")
-COMMON_SIBLINGS = ("name", "then", "expect", "from", "training_only")
+COMMON_SIBLINGS = ("name", "then", "expect", "from", "training_only", "if")
+GRAPH_KEYS = ("from", "training_only", "if")
+"""Keys any item takes, beside it or among a layer's or call's fields."""
+RESERVED_ARGUMENTS = ("in_channels", "growth", "index", "input", *FUNCTIONS, "true", "false")
 KIND_KEYS = ("kind", "type", "layer", "op")
 """Keys other tools use to name a layer's kind, answered with how cnncalc spells it."""
 REPEAT_SIBLINGS = ("block", "layers", "with", "first")
@@ -87,18 +94,21 @@ def _reserved_error(name: str, loc: Loc, what: str, key: str) -> SpecError:
     )
 
 
-def load_spec(path: str | os.PathLike[str]) -> Spec:
-    """Read, parse and check a spec file. Raises :class:`SpecError`."""
+def load_spec(path: str | os.PathLike[str], settings: Mapping[str, str] | None = None) -> Spec:
+    """Read, parse and check a spec file; ``settings`` set its ``args:`` (``--set``, as
+    text: ``{"width": "0.5"}``). Raises :class:`SpecError`."""
     text = read_spec_text(path)
-    return parse_spec(text, os.fspath(path))
+    return parse_spec(text, os.fspath(path), settings)
 
 
-def parse_spec(text: str, file: str = "<spec>") -> Spec:
+def parse_spec(text: str, file: str = "<spec>", settings: Mapping[str, str] | None = None) -> Spec:
     """Parse spec text; errors carry the offending source line."""
     lines = text.splitlines()
     try:
         with paused_garbage_collection():
-            return _Parser(file).spec(parse_yaml(text, file), lines)
+            spec = _Parser(file).spec(parse_yaml(text, file), lines)
+            apply_settings(spec.arguments, settings or {}, file)
+            return spec
     except SpecError as error:
         raise attach_source(error, lines) from None
 
@@ -189,7 +199,29 @@ class _Parser:
             spec.expect, spec.expect_locs = self._expect(data["expect"], data.value_locs["expect"])
         if "outputs" in data:
             spec.outputs = self._outputs(data["outputs"], data.value_locs["outputs"])
+        if "args" in data:
+            spec.arguments = self._arguments(data["args"], data.key_locs["args"])
         return spec
+
+    def _arguments(self, value: Any, loc: Loc) -> Arguments:
+        """``args: {width: 1.0, depth: 50}``: names with their defaults, in order."""
+        if not isinstance(value, YamlMap):
+            raise SpecError(
+                "'args' must be a mapping of argument names to default values",
+                loc,
+                key="args",
+                hint="args: {width: 1.0, depth: 50}; set them with --set width=0.5",
+            )
+        for name in value:
+            if not isinstance(name, str) or not name.isidentifier() or name in RESERVED_ARGUMENTS:
+                raise SpecError(
+                    f"argument name '{name}' must be a word, and not one of "
+                    f"{', '.join(RESERVED_ARGUMENTS)}",
+                    value.key_locs[name],
+                    key=str(name),
+                    hint="for example width, depth, num_classes",
+                )
+        return Arguments(dict(value), dict(value.value_locs), loc)
 
     def _outputs(self, value: Any, loc: Loc) -> list[tuple[str, Loc]]:
         """``outputs: [cls_head, box_head]``: names of earlier outputs, in return order."""
@@ -468,7 +500,7 @@ class _Parser:
         )
 
     def _siblings(self, node: Node, raw: YamlMap) -> None:
-        for key in ("from", "training_only"):
+        for key in GRAPH_KEYS:
             if key in raw:
                 self._graph_key(node, key, raw[key], raw.value_locs[key])
         if "name" in raw:
@@ -480,7 +512,18 @@ class _Parser:
             node.expect, node.expect_locs = self._expect(raw["expect"], raw.value_locs["expect"])
 
     def _graph_key(self, node: Node, key: str, value: Any, loc: Loc) -> None:
-        """``from: enc1`` or ``training_only: true``, beside an item or among its fields."""
+        """``from: enc1``, ``training_only: true`` or ``if: expr``, beside an item or among
+        its fields."""
+        if key == "if":
+            if not isinstance(value, str | bool):
+                raise SpecError(
+                    f"'if' must be a condition such as 'expand != 1', got {_type_name(value)}",
+                    loc,
+                    key="if",
+                    hint="if: expand != 1 (the item is present only when it holds)",
+                )
+            node.condition, node.condition_loc = value, loc
+            return
         if key == "from":
             node.source = self._reference(value, loc, "from")
             node.source_loc = loc
@@ -538,7 +581,7 @@ class _Parser:
                 if key == "expect":
                     node.expect, node.expect_locs = self._expect(item, value.value_locs[key])
                     continue
-                if key in ("from", "training_only"):
+                if key in GRAPH_KEYS:
                     self._graph_key(node, key, item, value.value_locs[key])
                     continue
                 node.values[key] = item
@@ -575,7 +618,7 @@ class _Parser:
                 node.name_loc = value.key_locs[key]
             elif key == "expect":
                 node.expect, node.expect_locs = self._expect(item, value.value_locs[key])
-            elif key in ("from", "training_only"):
+            elif key in GRAPH_KEYS:
                 self._graph_key(node, key, item, value.value_locs[key])
             else:
                 node.args[key] = item

@@ -285,6 +285,8 @@ class _Evaluator:
         container = self.value(node.value)
         key = self.value(node.slice)
         if isinstance(container, dict):
+            if key not in container and str(key) in container:
+                key = str(key)  # YAML mapping keys are read as text
             if key not in container:
                 keys = ", ".join(str(item) for item in container)
                 raise self.fail(f"{key!r} is not one of {keys}")

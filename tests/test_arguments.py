@@ -176,3 +176,10 @@ def test_fast_path_takes_set(argv, capsys, monkeypatch):
 def test_symbolic_input_with_arguments():
     analysis = analyse_text(SPEC, input_shape=[3, "H", "W"])
     assert [str(dim) for dim in analysis.output_shape] == ["24", "H", "W"]
+
+
+def test_published_totals_hold_for_the_default_arguments_only():
+    path = ROOT / "examples" / "mobilenet_v2_family.yaml"
+    assert cnncalc.analyse(cnncalc.load_spec(path)).published["params"] == 3_504_872
+    assert cnncalc.analyse(cnncalc.load_spec(path, {"width": "1.0"})).published
+    assert not cnncalc.analyse(cnncalc.load_spec(path, {"width": "0.5"})).published

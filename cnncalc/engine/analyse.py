@@ -202,8 +202,10 @@ class _Engine:
             steps=tuple(self.steps),
             outputs=tuple(output.row for output in outputs),
             training_outputs=tuple(self.training_heads),
-            # published totals hold for the spec's own input only
-            published=spec.published if dims == input_dims(spec.input) else {},
+            # published totals hold for the spec's own input and arguments only
+            published=spec.published
+            if dims == input_dims(spec.input) and spec.arguments.at_defaults()
+            else {},
         )
 
     # ------------------------------------------------------------------ size guard
@@ -556,7 +558,11 @@ class _Engine:
         """A value refused where it came from the spec's ``args:`` (a family member whose
         width rounds to 0): the hint shows the expression and the arguments' values."""
         used = names_in(raw) if isinstance(raw, str) else None
-        given = [name for name in sorted(used or ()) if name in self.arguments]
+        given = [  # the tables a value was looked up in are the spec's to read
+            name
+            for name in sorted(used or ())
+            if name in self.arguments and not isinstance(self.arguments[name], list | dict)
+        ]
         if given:
             values = ", ".join(f"{name} = {self.arguments[name]!r}" for name in given)
             note = f"'{raw}' with {values} (the spec's args:; --set changes them)"
@@ -834,7 +840,12 @@ class _Engine:
 
     def repeat(self, node: RepeatNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         where = Where(scope.prefix, node.loc, node.key_locs)
-        count = _resolve_int(node.count, env, where, "repeat", minimum=1)
+        try:
+            count = _resolve_int(node.count, env, where, "repeat", minimum=1)
+        except SpecError as error:
+            if node.name is not None:
+                error.with_layer(scope.path(node.name))
+            raise self.with_arguments(error, node.count) from None
         body = (
             self.planned_layers(node.items) if node.items else self.planned_block(node.block or "")
         )

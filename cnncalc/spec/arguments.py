@@ -34,6 +34,10 @@ class Arguments:
     loc: Loc | None = None
     given: dict[str, Any] = field(default_factory=dict)
 
+    def at_defaults(self) -> bool:
+        """Whether no ``--set`` changed an argument (published totals hold only then)."""
+        return all(self.defaults[name] == value for name, value in self.given.items())
+
     def resolve(self) -> dict[str, Any]:
         """Every argument's value: set, else its default (an expression over the arguments
         before it is evaluated here)."""

@@ -127,7 +127,12 @@ def evaluate(text: str, env: Mapping[str, Any]) -> Any:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError:
         raise ExpressionError(f"'{text}' is not an expression") from None
-    return _Evaluator(env, text).value(tree.body)
+    try:
+        return _Evaluator(env, text).value(tree.body)
+    except (ArithmeticError, TypeError, ValueError) as error:  # inf, nan, 1 < [2], 10**400 * 0.5
+        if isinstance(error, ExpressionError):
+            raise
+        raise ExpressionError(f"'{text}' cannot be evaluated: {error}") from None
 
 
 def whole(value: Any, text: str) -> Any:

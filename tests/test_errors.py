@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ERRORS = ROOT / "tests" / "errors"
 VALID = ERRORS / "valid"
 TINY = "tests/errors/valid/tiny.yaml"
+FAMILY = "tests/errors/valid/family.yaml"
 UPDATE = os.environ.get("CNNCALC_UPDATE_GOLDENS") == "1"
 
 ANY = object()
@@ -150,6 +151,23 @@ CASES: dict[str, Expect] = {
     "cli_input_commas": Expect(located=False),
 }
 
+CASES.update(
+    {
+        # --- graph references (from:, outputs:) and training-only heads
+        "from_unknown_name": Expect(layer="concat1", key="from"),
+        "from_later_layer": Expect(layer="add1", key="from"),
+        "from_enclosing_group": Expect(layer="down1", key="from"),
+        "outputs_unknown_name": Expect(key="outputs"),
+        # --- spec arguments (args:, --set) and conditional items (if:)
+        "if_not_boolean": Expect(key="if"),
+        "args_default_unknown_name": Expect(key="stem"),
+        "cli_set_unknown_argument": Expect(key="widht"),
+        "cli_set_wrong_type": Expect(key="width"),
+        "cli_set_width_zero": Expect(layer="conv2", key="filters"),
+        "cli_set_not_name_value": Expect(located=False),
+    }
+)
+
 CRASHES: dict[str, str] = {}
 """Cases where cnncalc crashes or exits 0: every test of the case is a strict xfail."""
 
@@ -229,6 +247,12 @@ CLI_CASES: dict[str, Run] = {
     "cli_input_too_small": Run(("shape", TINY, "--input", "3x8x8"), TINY, input_shape=[3, 8, 8]),
     "cli_input_flat_symbol": Run(("summary", TINY, "--input", "abc"), TINY, library=False),
     "cli_input_commas": Run(("summary", TINY, "--input", "3,32,32"), TINY, library=False),
+    "cli_set_unknown_argument": Run(
+        ("summary", FAMILY, "--set", "widht=0.5"), FAMILY, library=False
+    ),
+    "cli_set_wrong_type": Run(("summary", FAMILY, "--set", "width=wide"), FAMILY, library=False),
+    "cli_set_width_zero": Run(("params", FAMILY, "--set", "width=0.01"), FAMILY, library=False),
+    "cli_set_not_name_value": Run(("summary", FAMILY, "--set", "width"), FAMILY, library=False),
 }
 
 

@@ -47,6 +47,18 @@ layers:
   - avgpool: {kernel: 2, ceil_mode: true}
   - conv: {filters: 2, kernel: 3, padding: same_tf, stride: 2}
 """,
+    "a skip read by name (from:) into an add, after a second head": """
+input: [2, 24, 24]
+layers:
+  - conv: {name: stem, filters: 2, kernel: 3, padding: 1}
+  - conv: {filters: 2, kernel: 3, stride: 2, padding: 1}
+  - conv: {name: deep, filters: 2, kernel: 5, padding: 2}
+  - conv: {name: head, filters: 2, kernel: 3, padding: 1, from: stem}
+  - add:
+      - {from: deep, layers: [conv: {filters: 2, kernel: 3, padding: 1}]}
+      - [conv: {filters: 2, kernel: 3, stride: 2, padding: 1}]
+  - conv: {filters: 2, kernel: 3, padding: 1}
+""",
 }
 
 

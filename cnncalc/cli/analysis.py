@@ -11,6 +11,7 @@ from .common import (
     FormatChoice,
     FormatOption,
     InputOption,
+    SetOption,
     SpecArgument,
     exit_with,
     value_of,
@@ -45,11 +46,20 @@ def _analysis_command(app: typer.Typer, command: str) -> None:
         batch: BatchOption = 1,
         format: FormatOption = FormatChoice("table"),
         convention: ConventionOption = ConventionChoice("cnncalc"),
+        sets: SetOption = None,
     ) -> None:
         from .run import run_analysis
 
         exit_with(
-            run_analysis(command, str(spec), input, batch, value_of(format), value_of(convention))
+            run_analysis(
+                command,
+                str(spec),
+                input,
+                batch,
+                value_of(format),
+                value_of(convention),
+                sets or (),
+            )
         )
 
     run.__doc__ = ANALYSIS_HELP[command]

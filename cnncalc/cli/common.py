@@ -74,3 +74,11 @@ OutputOption = Annotated[str | None, typer.Option("--output", "-o", help="Write 
 NoBiasOption = Annotated[
     bool, typer.Option("--no-bias", help="The exam convention: count weights only, ignore biases.")
 ]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Set one of the spec's args: --set width=0.5 (repeat for several).",
+        show_default=False,
+    ),
+]

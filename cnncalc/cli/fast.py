@@ -30,16 +30,27 @@ _CHOICES: dict[str, Collection[str]] = {"format": FORMATS, "convention": CONVENT
 
 
 def parse_fast(argv: list[str]) -> dict[str, str] | None:
-    """The options of a plain analysis command, or None when typer should handle argv."""
+    """The options of a plain analysis command, or None when typer should handle argv.
+    ``--set name=value`` may be repeated: the values are joined in ``sets``, one a line."""
     if not argv or argv[0] not in ANALYSIS_COMMANDS:
         return None
     parsed: dict[str, str] = {"command": argv[0]}
+    sets: list[str] = []
     rest = argv[1:]
     index = 0
     while index < len(rest):
         token = rest[index]
         name, has_value, value = token.partition("=")
-        if name in _OPTIONS:
+        if name == "--set":
+            if not has_value:
+                if index + 1 >= len(rest):
+                    return None
+                index += 1
+                value = rest[index]
+            if "\n" in value:
+                return None
+            sets.append(value)
+        elif name in _OPTIONS:
             key = _OPTIONS[name]
             if not has_value:
                 if index + 1 >= len(rest):
@@ -56,6 +67,8 @@ def parse_fast(argv: list[str]) -> dict[str, str] | None:
         else:
             parsed["spec"] = token
         index += 1
+    if sets:
+        parsed["sets"] = "\n".join(sets)
     return parsed if "spec" in parsed else None
 
 
@@ -76,5 +89,6 @@ def main() -> None:
             int(options.get("batch", 1)),
             options.get("format", "table"),
             options.get("convention", "cnncalc"),
+            options["sets"].split("\n") if "sets" in options else (),
         )
     )

@@ -9,6 +9,7 @@ import typer
 from .common import (
     BatchOption,
     InputOption,
+    SetOption,
     SpecArgument,
     TableOrJson,
     choice_type,
@@ -41,6 +42,7 @@ def verify(
             "--peers/--no-peers", help="Also run fvcore and torchinfo (real CPU tensors)."
         ),
     ] = True,
+    sets: SetOption = None,
 ) -> None:
     """Build the spec in PyTorch and check every number against it.
 
@@ -52,7 +54,9 @@ def verify(
     """
     from .run import run_verify
 
-    exit_with(run_verify(str(spec), input, batch, value_of(device), value_of(format), peers))
+    exit_with(
+        run_verify(str(spec), input, batch, value_of(device), value_of(format), peers, sets or ())
+    )
 
 
 def export(
@@ -65,6 +69,7 @@ def export(
         typer.Option("--output", "-o", help="File to write (default: stdout for torch)."),
     ] = None,
     input: InputOption = None,
+    sets: SetOption = None,
 ) -> None:
     """Write the spec as a standalone PyTorch module (no cnncalc import needed) or as ONNX.
 
@@ -72,7 +77,7 @@ def export(
     """
     from .run import run_export
 
-    exit_with(run_export(str(spec), value_of(to), output, input))
+    exit_with(run_export(str(spec), value_of(to), output, input, sets or ()))
 
 
 def register(app: typer.Typer) -> None:

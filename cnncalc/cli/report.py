@@ -11,6 +11,7 @@ from .common import (
     InputOption,
     NoBiasOption,
     OutputOption,
+    SetOption,
     SpecArgument,
     TableOrJson,
     choice_type,
@@ -51,6 +52,7 @@ def report(
     symbolic: Annotated[
         bool, typer.Option("--symbolic", help="Formulas in H and W instead of numbers.")
     ] = False,
+    sets: SetOption = None,
 ) -> None:
     """The worked solution, layer by layer, the way an exam answer writes it.
 
@@ -59,13 +61,16 @@ def report(
     from .run import run_report
 
     fmt = value_of(format) if format else None
-    exit_with(run_report(str(spec), input, fmt, output, no_bias, answers_only, symbolic))
+    exit_with(
+        run_report(str(spec), input, fmt, output, no_bias, answers_only, symbolic, sets or ())
+    )
 
 
 def check(
     spec: SpecArgument,
     input: InputOption = None,
     format: Annotated[TableOrJson, typer.Option("--format", "-f")] = TableOrJson("table"),
+    sets: SetOption = None,
 ) -> None:
     """Judge every claimed answer (expect:) right or wrong, with the correct working.
 
@@ -75,7 +80,7 @@ def check(
     """
     from .run import run_check
 
-    exit_with(run_check(str(spec), input, value_of(format)))
+    exit_with(run_check(str(spec), input, value_of(format), sets or ()))
 
 
 def memory(
@@ -85,6 +90,7 @@ def memory(
     dtype: Annotated[Dtype, typer.Option("--dtype")] = Dtype("float32"),
     optimizer: Annotated[Optimizer, typer.Option("--optimizer")] = Optimizer("adam"),
     format: Annotated[TableOrJson, typer.Option("--format", "-f")] = TableOrJson("table"),
+    sets: SetOption = None,
 ) -> None:
     """Activation and parameter memory, and an estimate for training.
 
@@ -97,7 +103,13 @@ def memory(
 
     exit_with(
         run_memory(
-            str(spec), input, batch, value_of(dtype), value_of(optimizer), value_of(format)
+            str(spec),
+            input,
+            batch,
+            value_of(dtype),
+            value_of(optimizer),
+            value_of(format),
+            sets or (),
         )
     )
 

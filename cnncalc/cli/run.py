@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import CnncalcError, SpecError
@@ -51,6 +52,15 @@ def parse_input(text: str) -> list[Any]:
     return dims
 
 
+def load_with_settings(spec: str, sets: Sequence[str] = ()) -> Any:
+    """The spec at ``spec`` with ``--set name=value`` applied to its ``args:``."""
+    from ..spec import load_spec
+    from ..spec.arguments import parse_setting
+
+    settings = dict(parse_setting(text) for text in sets)
+    return load_spec(spec, settings)
+
+
 def run_analysis(
     command: str,
     spec: str,
@@ -58,16 +68,16 @@ def run_analysis(
     batch: int = 1,
     fmt: str = "table",
     convention: str = "cnncalc",
+    sets: Sequence[str] = (),
 ) -> int:
     """Analyse ``spec`` and print ``command``'s view; returns the exit status (0 or 2)."""
     from ..engine import analyse
     from ..engine.conventions import get_convention
     from ..report.formats import render
-    from ..spec import load_spec
 
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
-        analysis = analyse(load_spec(spec), dims, batch)
+        analysis = analyse(load_with_settings(spec, sets), dims, batch)
         sys.stdout.write(render(analysis, command, fmt, get_convention(convention)) + "\n")
         return 0
 
@@ -89,6 +99,7 @@ def run_verify(
     device: str = "meta",
     fmt: str = "table",
     peers: bool = True,
+    sets: Sequence[str] = (),
 ) -> int:
     """Check the engine against PyTorch; 0 when everything agrees, 1 on a mismatch or a
     layer PyTorch refused (reported in the chosen format), 2 on a bad spec or a missing
@@ -102,28 +113,36 @@ def run_verify(
 
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
-        result = verify(spec, dims, batch=batch, device=device, peers=PEERS if peers else ())
+        loaded = load_with_settings(spec, sets)
+        result = verify(loaded, dims, batch=batch, device=device, peers=PEERS if peers else ())
         write(verification_json(result) if fmt == "json" else verification_table(result), None)
         return 0 if result.ok else 1
 
     return guarded(body)
 
 
-def run_export(spec: str, target: str, output: str | None, input_text: str | None = None) -> int:
+def run_export(
+    spec: str,
+    target: str,
+    output: str | None,
+    input_text: str | None = None,
+    sets: Sequence[str] = (),
+) -> int:
     """Write ``spec`` as standalone PyTorch source (stdout or ``output``) or as ONNX."""
     from ..torch.export import export_onnx, export_source
 
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
+        loaded = load_with_settings(spec, sets)
         if target != "onnx":
-            write(export_source(spec, dims), output)
+            write(export_source(loaded, dims), output)
             return 0
         missing = torch_missing()
         if missing:
             raise UsageError(missing.removeprefix("error: "))
         if not output:
             raise UsageError("--to onnx needs -o FILE.onnx")
-        notes = export_onnx(spec, output, dims)
+        notes = export_onnx(loaded, output, dims)
         sys.stderr.write(f"wrote {output}\n")
         for note in notes:  # what the exporter warned that may matter, one line each
             sys.stderr.write(f"note: torch.onnx warned: {note}\n")
@@ -132,16 +151,19 @@ def run_export(spec: str, target: str, output: str | None, input_text: str | Non
     return guarded(body)
 
 
-def _load_analysis(spec: str, input_text: str | None, symbolic: bool = False) -> Any:
-    return _load(spec, input_text, symbolic)[1]
+def _load_analysis(
+    spec: str, input_text: str | None, symbolic: bool = False, sets: Sequence[str] = ()
+) -> Any:
+    return _load(spec, input_text, symbolic, sets)[1]
 
 
-def _load(spec: str, input_text: str | None, symbolic: bool = False) -> tuple[Any, Any]:
+def _load(
+    spec: str, input_text: str | None, symbolic: bool = False, sets: Sequence[str] = ()
+) -> tuple[Any, Any]:
     """The loaded spec and its analysis (at ``--input``, or in H, W for ``symbolic``)."""
     from ..engine import analyse
-    from ..spec import load_spec
 
-    loaded = load_spec(spec)
+    loaded = load_with_settings(spec, sets)
     dims = parse_input(input_text) if input_text is not None else None
     if symbolic and dims is None:
         dims = [loaded.input[0], "H", "W"] if len(loaded.input) == 3 else None
@@ -201,6 +223,7 @@ def run_report(
     no_bias: bool = False,
     answers_only: bool = False,
     symbolic: bool = False,
+    sets: Sequence[str] = (),
 ) -> int:
     """The worked solution of ``spec`` (terminal when ``fmt`` is None)."""
     from ..report.worked import worked_report
@@ -210,7 +233,7 @@ def run_report(
             raise UsageError(
                 "--format terminal prints here; write a file as text, md, latex or html"
             )
-        analysis = _load_analysis(spec, input_text, symbolic)
+        analysis = _load_analysis(spec, input_text, symbolic, sets)
         report = worked_report(analysis, no_bias=no_bias, answers_only=answers_only)
         if fmt == "terminal" or (fmt is None and output is None and sys.stdout.isatty()):
             from rich.console import Console
@@ -243,12 +266,14 @@ def format_of_file(output: str | None) -> str:
     return REPORT_SUFFIXES.get(suffix, "text")
 
 
-def run_check(spec: str, input_text: str | None = None, fmt: str = "table") -> int:
+def run_check(
+    spec: str, input_text: str | None = None, fmt: str = "table", sets: Sequence[str] = ()
+) -> int:
     """Every ``expect:`` claim, right or wrong; 1 when any is wrong."""
     from ..report.check_report import check_json, check_text
 
     def body() -> int:
-        loaded, analysis = _load(spec, input_text)
+        loaded, analysis = _load(spec, input_text, sets=sets)
         if analysis.symbolic:
             raise UsageError(
                 "check judges claims at numeric sizes; give --input numbers (3x224x224) "
@@ -281,12 +306,13 @@ def run_memory(
     dtype: str = "float32",
     optimizer: str = "adam",
     fmt: str = "table",
+    sets: Sequence[str] = (),
 ) -> int:
     from ..engine.memory import memory_report
     from ..report.memory_report import memory_json, memory_text
 
     def body() -> int:
-        report = memory_report(_load_analysis(spec, input_text), batch, dtype, optimizer)
+        report = memory_report(_load_analysis(spec, input_text, sets=sets), batch, dtype, optimizer)
         write(memory_json(report) if fmt == "json" else memory_text(report), None)
         return 0
 
@@ -313,26 +339,34 @@ def run_padding(kernel: int, dilation: int, stride: int) -> int:
     return guarded(body)
 
 
-def run_savings(spec: str, input_text: str | None = None, fmt: str = "table") -> int:
+def run_savings(
+    spec: str, input_text: str | None = None, fmt: str = "table", sets: Sequence[str] = ()
+) -> int:
     """Print every saving of ``spec``; returns the exit status (0, or 2 on a bad spec)."""
     from ..engine.savings import find_savings
     from ..report.savings_report import render_savings
 
     def body() -> int:
-        analysis = _load_analysis(spec, input_text)
+        analysis = _load_analysis(spec, input_text, sets=sets)
         write(render_savings(analysis, find_savings(analysis), fmt), None)
         return 0
 
     return guarded(body)
 
 
-def run_compare(first: str, second: str, input_text: str | None = None, fmt: str = "table") -> int:
+def run_compare(
+    first: str,
+    second: str,
+    input_text: str | None = None,
+    fmt: str = "table",
+    sets: Sequence[str] = (),
+) -> int:
     """Print ``first`` and ``second`` side by side; returns the exit status (0 or 2)."""
     from ..engine.compare import compare
     from ..report.compare_report import render_comparison
 
     def body() -> int:
-        analyses = [_load_analysis(spec, input_text) for spec in (first, second)]
+        analyses = [_load_analysis(spec, input_text, sets=sets) for spec in (first, second)]
         write(render_comparison(compare(*analyses), fmt), None)
         return 0
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TypeAlias
 import typer
 
 from ..report.savings_report import FORMATS as SAVINGS_FORMATS
-from .common import InputOption, SpecArgument, choice_type, exit_with, value_of
+from .common import InputOption, SetOption, SpecArgument, choice_type, exit_with, value_of
 
 if TYPE_CHECKING:
     SavingsFormat: TypeAlias = str
@@ -26,6 +26,7 @@ def savings(
     spec: SpecArgument,
     input: InputOption = None,
     format: FormatOption = SavingsFormat("table"),
+    sets: SetOption = None,
 ) -> None:
     """Where the network saves, each design against the one it replaces.
 
@@ -36,7 +37,7 @@ def savings(
     """
     from .run import run_savings
 
-    exit_with(run_savings(str(spec), input, value_of(format)))
+    exit_with(run_savings(str(spec), input, value_of(format), sets or ()))
 
 
 def compare(
@@ -44,6 +45,7 @@ def compare(
     second: Annotated[Path, typer.Argument(help="Spec B (YAML).", show_default=False)],
     input: InputOption = None,
     format: FormatOption = SavingsFormat("table"),
+    sets: SetOption = None,
 ) -> None:
     """Two networks side by side, per stage and in total, with the ratios B/A.
 
@@ -53,7 +55,7 @@ def compare(
     """
     from .run import run_compare
 
-    exit_with(run_compare(str(first), str(second), input, value_of(format)))
+    exit_with(run_compare(str(first), str(second), input, value_of(format), sets or ()))
 
 
 def register(app: typer.Typer) -> None:

@@ -13,9 +13,10 @@ from typing import Any
 from .. import arith
 from ..errors import Loc, SpecError, did_you_mean, paused_garbage_collection
 from ..layers import KINDS, REQUIRED, Cost, LayerKind, Where
-from ..spec.expr import ExpressionError, evaluate, names_in
+from ..spec.expr import ExpressionError, evaluate, names_in, truth, whole
 from ..spec.nodes import (
     BlockDef,
+    Branch,
     CallNode,
     DenseNode,
     LayerNode,
@@ -27,7 +28,8 @@ from ..spec.nodes import (
     Spec,
 )
 from ..spec.parser import attach_source
-from .plan import GroupStep, LayerStep, MergeStep, Step
+from .graph import INPUT, Tensor, Tensors
+from .plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from .result import Analysis, Row, Warning_, final_field, summarize
 from .validity import smallest_inputs
 
@@ -44,6 +46,8 @@ class Flow:
     field: tuple[tuple[Any, Any, Any], ...] = ((1, 1, 0), (1, 1, 0))
     """(receptive-field size, jump, start) per spatial axis; start is the input pixel where
     the first output's window begins (negative: inside the padding)."""
+    source: str = ""
+    """The path of the row whose output this is ('' for the network's input)."""
 
 
 @dataclass
@@ -143,6 +147,12 @@ class _Engine:
         self.claims: list[Any] = []
         self.flat_input = False
         self.judging = True
+        self.tensors = Tensors(spec)
+        self.training_only = False
+        """Inside a training-only head: its rows are marked so."""
+        self.training_heads: list[Row] = []
+        self.arguments: dict[str, Any] = {}
+        """The spec's ``args:`` (with ``--set``): visible everywhere, in blocks too."""
 
     # ------------------------------------------------------------------ entry
 
@@ -159,7 +169,13 @@ class _Engine:
                 spec.layers[0].loc if spec.layers else spec.input_loc,
                 hint="check the repeat and dense_block counts, and blocks that call blocks",
             )
-        flow = self.items(spec.layers, Flow(dims), Scope("", 0), {})
+        start = Flow(dims)
+        self.tensors.add("", _input_row(dims, start.field), start)
+        self.arguments = spec.arguments.resolve()
+        flow = self.items(spec.layers, start, Scope("", 0), dict(self.arguments))
+        outputs = tuple(self.tensors.find(name, "", loc, "outputs") for name, loc in spec.outputs)
+        if outputs:
+            flow = replace(flow, depth=max(output.flow.depth for output in outputs))
         for name, block in spec.blocks.items():
             if name not in self.called:
                 _check_keys(block.body, f"block '{name}'")
@@ -184,8 +200,12 @@ class _Engine:
             warnings=tuple(self.warnings),
             symbols=symbols,
             steps=tuple(self.steps),
-            # published totals hold for the spec's own input only
-            published=spec.published if dims == input_dims(spec.input) else {},
+            outputs=tuple(output.row for output in outputs),
+            training_outputs=tuple(self.training_heads),
+            # published totals hold for the spec's own input and arguments only
+            published=spec.published
+            if dims == input_dims(spec.input) and spec.arguments.at_defaults()
+            else {},
         )
 
     # ------------------------------------------------------------------ size guard
@@ -245,6 +265,53 @@ class _Engine:
         return flow
 
     def item(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
+        if node.condition is not None and not self.holds(node, flow, scope, env):
+            return flow  # a conditional item that is absent here
+        before = flow
+        if node.source is not None:
+            flow = self.read(self.find(node.source, scope, node.source_loc or node.loc))
+        if node.training_only:
+            self.training_head(node, flow, scope, env)
+            return self.read(self.tensors.made[before.source])  # as if the head were not there
+        return self.item_body(node, flow, scope, env)
+
+    def holds(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> bool:
+        """Whether an item's ``if:`` holds, in its environment (``in_channels`` included)."""
+        condition = node.condition
+        try:
+            if isinstance(condition, str):
+                local = {**env, "in_channels": flow.shape[0]}
+                condition = evaluate(condition, local)
+            return truth(condition, str(node.condition))
+        except ExpressionError as error:
+            raise SpecError(
+                str(error),
+                node.condition_loc or node.loc,
+                layer=scope.path(node.name) if node.name else scope.prefix or None,
+                key="if",
+                hint="a condition compares arguments: if: expand != 1, if: depth >= 50",
+            ) from None
+
+    def find(self, reference: str, scope: Scope, loc: Loc, key: str = "from") -> Tensor:
+        return self.tensors.find(reference, scope.prefix, loc, key)
+
+    def read(self, tensor: Tensor) -> Flow:
+        """The current tensor becomes an earlier output (a ``ReadStep`` in the plan)."""
+        self.steps.append(ReadStep(tensor.path, tensor.row))
+        return tensor.flow
+
+    def training_head(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> None:
+        """A training-only head: analysed on ``flow`` with its rows marked; ``train()``
+        returns its output as well."""
+        outer, self.training_only = self.training_only, True
+        try:
+            out = self.item_body(node, flow, scope, env)
+        finally:
+            self.training_only = outer
+        if not outer:
+            self.training_heads.append(self.tensors.made[out.source].row)
+
+    def item_body(self, node: Node, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         if isinstance(node, LayerNode):
             return self.items(node.then, self.layer(node, flow, scope, env), scope, env)
         if isinstance(node, CallNode):
@@ -319,7 +386,7 @@ class _Engine:
         self.rows.append(None)
         out, steps = self.capture(body, inner)
         children = [row for row in self.rows[index + 1 :] if row is not None and not row.is_group]
-        totals = summarize(children, out.depth)
+        totals = summarize(children, out.depth, training=self.training_only)
         row = self.rows[index] = Row(
             path=inner.prefix,
             name=name,
@@ -338,11 +405,13 @@ class _Engine:
             fvcore_training=totals.fvcore_training,
             torchinfo=totals.torchinfo,
             is_group=True,
+            training_only=self.training_only,
             depth=out.depth,
             receptive_field=out.field,
             receptive_field_in=flow.field,
         )
         self.steps.append(GroupStep(row, steps))
+        self.tensors.add(row.path, row, out)
         return out
 
     def group_items(
@@ -370,7 +439,7 @@ class _Engine:
         cost = kind.infer(values, flow.shape, where)
         self.count_layer(node.loc)
         depth = flow.depth + (1 if kind.weight_layer else 0)
-        out = Flow(cost.output, depth, _advance(flow.field, cost.window))
+        out = Flow(cost.output, depth, _advance(flow.field, cost.window), where.path)
         row = self.add_row(
             where.path, name, kind.name, scope.level, flow, out, cost, kind.weight_layer, values
         )
@@ -414,6 +483,7 @@ class _Engine:
             torchinfo=_times(cost.torchinfo, batch),
             weight_layer=weight_layer,
             is_module=module,
+            training_only=self.training_only,
             depth=out.depth,
             receptive_field=out.field,
             receptive_field_in=flow.field,
@@ -422,6 +492,7 @@ class _Engine:
             warnings=cost.warnings,
         )
         self.rows.append(row)
+        self.tensors.add(path, row, out)
         self.warnings.extend(Warning_(path, text) for text in cost.warnings)
         return row
 
@@ -477,8 +548,26 @@ class _Engine:
             if raw is None:
                 values[item.name] = None
                 continue
-            values[item.name] = item.parse(_substitute(raw, env), local, where)
+            try:
+                values[item.name] = item.parse(_substitute(raw, env), local, where)
+            except SpecError as error:
+                raise self.with_arguments(error, raw) from None
         return values
+
+    def with_arguments(self, error: SpecError, raw: Any) -> SpecError:
+        """A value refused where it came from the spec's ``args:`` (a family member whose
+        width rounds to 0): the hint shows the expression and the arguments' values."""
+        used = names_in(raw) if isinstance(raw, str) else None
+        given = [  # the tables a value was looked up in are the spec's to read
+            name
+            for name in sorted(used or ())
+            if name in self.arguments and not isinstance(self.arguments[name], list | dict)
+        ]
+        if given:
+            values = ", ".join(f"{name} = {self.arguments[name]!r}" for name in given)
+            note = f"'{raw}' with {values} (the spec's args:; --set changes them)"
+            error.hint = f"{error.hint}; {note}" if error.hint else note
+        return error
 
     # ------------------------------------------------------------------ blocks
 
@@ -510,7 +599,11 @@ class _Engine:
                     hint="a block cannot contain itself: use repeat for a chain of blocks",
                 )
             try:
-                bindings = {**implicit, **self.bind(block, node, flow, env, given)}
+                bindings = {
+                    **self.arguments,
+                    **implicit,
+                    **self.bind(block, node, flow, env, given),
+                }
             except SpecError as error:
                 raise error.with_layer(inner.prefix) from None
             self.call_stack.append(block.name)
@@ -576,18 +669,36 @@ class _Engine:
         outs: list[tuple[str, Flow]] = []
         branches: list[tuple[Step, ...]] = []
         for index, branch in enumerate(node.branches, start=1):
+            start = flow
+            if branch.source is not None:
+                source = self.find(branch.source, scope, branch.source_loc or branch.loc)
+                start = source.flow
             if not branch.items:
                 name = scope.claim(branch.name or f"branch{index}", "branch", branch.loc)
-                outs.append((name, flow))
-                branches.append(())
+                if branch.source is None:
+                    outs.append((name, flow))
+                    branches.append(())
+                else:
+                    outs.append((f"{name} (from {branch.source})", start))
+                    branches.append(self.capture(self.read, source)[1])
                 continue
             given = branch.name or f"branch{index}"
-            out, steps = self.capture(
-                self.group_items, given, "branch", branch.loc, branch.items, flow, scope, env
-            )
+            out, steps = self.capture(self.branch, given, branch, start, scope, env)
             outs.append((given, out))
             branches.append(steps)
         return self.join(node.merge, outs, branches, flow, scope, node.loc)
+
+    def branch(
+        self, given: str, branch: Branch, flow: Flow, scope: Scope, env: Mapping[str, Any]
+    ) -> Flow:
+        """A merge's branch of layers; one with ``from:`` reads that output first."""
+
+        def body(inner: Scope) -> Flow:
+            if branch.source is not None:
+                self.read(self.find(branch.source, scope, branch.source_loc or branch.loc))
+            return self.items(branch.items, flow, inner, env)
+
+        return self.group(given, "branch", "branch", branch.loc, flow, scope, body)
 
     def join(
         self,
@@ -620,7 +731,7 @@ class _Engine:
             )
             for axis in range(2)
         )
-        out_flow = Flow(shape, depth, fields)
+        out_flow = Flow(shape, depth, fields, scope.path(name))
         self.count_layer(loc)
         row = self.add_row(
             scope.path(name),
@@ -632,7 +743,7 @@ class _Engine:
             Cost(output=shape, ops=ops),
             module=False,
         )
-        self.steps.append(MergeStep(row, tuple(branches)))
+        self.steps.append(MergeStep(row, tuple(branches), flow.shape, flow.field))
         return out_flow
 
     def residual(
@@ -729,7 +840,12 @@ class _Engine:
 
     def repeat(self, node: RepeatNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         where = Where(scope.prefix, node.loc, node.key_locs)
-        count = _resolve_int(node.count, env, where, "repeat", minimum=1)
+        try:
+            count = _resolve_int(node.count, env, where, "repeat", minimum=1)
+        except SpecError as error:
+            if node.name is not None:
+                error.with_layer(scope.path(node.name))
+            raise self.with_arguments(error, node.count) from None
         body = (
             self.planned_layers(node.items) if node.items else self.planned_block(node.block or "")
         )
@@ -777,6 +893,21 @@ _STRUCTURE_LABELS: dict[type, str] = {
     ResidualNode: "residual",
     DenseNode: "dense_block",
 }
+
+
+def _input_row(dims: tuple[Any, ...], field: tuple[Any, ...]) -> Row:
+    """The network's input as a row, for references to it (``from: input``)."""
+    return Row(
+        path="",
+        name=INPUT,
+        kind="input",
+        level=0,
+        input_shape=dims,
+        output_shape=dims,
+        is_module=False,
+        receptive_field=field,
+        receptive_field_in=field,
+    )
 
 
 def _times(value: Any, batch: int) -> Any:
@@ -921,7 +1052,7 @@ def _resolve_int(raw: Any, env: Mapping[str, Any], where: Where, key: str, minim
     value = _substitute(raw, env)
     if isinstance(value, str):
         try:
-            value = evaluate(value, env)
+            value = whole(evaluate(value, env), value)
         except ExpressionError as error:
             if not env and value.isidentifier():  # a word where no block argument exists
                 raise where.error(

@@ -43,6 +43,9 @@ class Row:
     weight_layer: bool = False
     is_group: bool = False
     is_module: bool = True
+    training_only: bool = False
+    """Part of a training-only head (``training_only: true``): its parameters count, but
+    inference MACs, activations and outputs leave it out."""
     depth: int = 0
     """Weight layers on the longest chain from the input to this row's output."""
     receptive_field: tuple[Any, ...] = ()
@@ -115,6 +118,8 @@ class Totals:
     keras_non_trainable: Any
     weight_layers: int
     layers: int
+    training_only_params: Any = 0
+    """Parameters of training-only heads (included in ``params``)."""
 
 
 def _sum(values: Iterable[Any]) -> Any:
@@ -124,18 +129,24 @@ def _sum(values: Iterable[Any]) -> Any:
     return arith.normalize(total)
 
 
-def summarize(rows: Iterable[Row], depth: int) -> Totals:
-    """The totals of the layer rows (groups are skipped: they are subtotals)."""
-    leaves = [row for row in rows if not row.is_group]
-    weights = _sum(row.weights for row in leaves)
-    biases = _sum(row.biases for row in leaves)
+def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals:
+    """The totals of the layer rows (groups are skipped: they are subtotals).
+
+    Parameters count every layer; the per-sample costs of inference (MACs, ops,
+    activations, the eval-mode peer counts) leave out training-only heads, which run in
+    ``train()`` only, so fvcore's training count keeps them. ``training``: the subtotals of
+    a training-only head, whose costs are all its own."""
+    every = [row for row in rows if not row.is_group]
+    leaves = [row for row in every if training or not row.training_only]
+    weights = _sum(row.weights for row in every)
+    biases = _sum(row.biases for row in every)
     macs = _sum(row.macs for row in leaves)
     params = arith.normalize(weights + biases)
     return Totals(
         params=params,
         trainable_params=params,
         non_trainable_params=0,
-        buffers=_sum(row.buffers for row in leaves),
+        buffers=_sum(row.buffers for row in every),
         macs=macs,
         flops=arith.normalize(2 * macs),
         activation_elements=_sum(row.activation_elements for row in leaves),
@@ -144,11 +155,12 @@ def summarize(rows: Iterable[Row], depth: int) -> Totals:
         weights=weights,
         biases=biases,
         fvcore=_sum(row.fvcore for row in leaves),
-        fvcore_training=_sum(row.fvcore_training for row in leaves),
+        fvcore_training=_sum(row.fvcore_training for row in every),
         torchinfo=_sum(row.torchinfo for row in leaves),
-        keras_non_trainable=_sum(row.keras_non_trainable for row in leaves),
+        keras_non_trainable=_sum(row.keras_non_trainable for row in every),
         weight_layers=sum(1 for row in leaves if row.weight_layer),
         layers=len(leaves),
+        training_only_params=_sum(row.params for row in every if row.training_only),
     )
 
 
@@ -179,6 +191,12 @@ class Analysis:
     """The plan (:mod:`cnncalc.engine.plan`): layers, groups and merges in order."""
     claims: tuple[Any, ...] = ()
     """Claimed answers (``expect:``) judged right or wrong: :class:`.claims.Claim`."""
+    outputs: tuple[Row, ...] = ()
+    """The rows whose outputs the network returns, when the spec lists ``outputs:``
+    (else the last layer's); training-only heads are not among them."""
+    training_outputs: tuple[Row, ...] = ()
+    """The training-only heads' rows, in spec order: ``train()`` returns them after the
+    outputs."""
     valid_from: Mapping[str, int] = field(default_factory=dict)
     """For a symbolic input: the smallest size of each spatial symbol for which the formulas
     hold (every window fits, every output is at least 1): ``{"H": 32, "W": 32}``."""
@@ -194,7 +212,11 @@ class Analysis:
 
     @property
     def output_shape(self) -> tuple[Any, ...]:
-        return self.layers[-1].output_shape if self.layers else self.input_shape
+        """The (first) output's shape."""
+        if self.outputs:
+            return self.outputs[0].output_shape
+        inference = [row for row in self.layers if not row.training_only]
+        return inference[-1].output_shape if inference else self.input_shape
 
     @property
     def symbolic(self) -> bool:

@@ -31,7 +31,7 @@ from typing import Any
 from .. import arith
 from ..layers import KINDS
 from ..layers.explain import Equation, factor, product, text
-from .plan import GroupStep, LayerStep, MergeStep, Step
+from .plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from .result import Analysis, Row
 
 REDUCTION = "1x1 reduction"
@@ -265,7 +265,10 @@ def sequences(steps: Sequence[Step]) -> Iterator[tuple[Row, ...]]:
     each of its branches is a run of its own."""
     run: list[Row] = []
     for item in _look_through(steps):
-        if isinstance(item, MergeStep):
+        if isinstance(item, ReadStep):  # the next layer reads an earlier output
+            yield tuple(run)
+            run = []
+        elif isinstance(item, MergeStep):
             yield tuple(run)
             run = []
             for branch in item.branches:
@@ -275,11 +278,11 @@ def sequences(steps: Sequence[Step]) -> Iterator[tuple[Row, ...]]:
     yield tuple(run)
 
 
-def _look_through(steps: Sequence[Step]) -> Iterator[Row | MergeStep]:
+def _look_through(steps: Sequence[Step]) -> Iterator[Row | MergeStep | ReadStep]:
     for step in steps:
         if isinstance(step, GroupStep):
             yield from _look_through(step.steps)
-        elif isinstance(step, MergeStep):
+        elif isinstance(step, MergeStep | ReadStep):
             yield step
         elif isinstance(step, LayerStep):
             yield step.row

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from .. import arith
 from ..errors import Loc, SpecError
-from ..spec.expr import ExpressionError, evaluate
+from ..spec.expr import ExpressionError, evaluate, whole
 
 Shape = tuple[Any, ...]
 """A per-sample tensor shape: ``(C, H, W)`` or ``(N,)``; entries are ``arith.Dim``."""
@@ -89,7 +89,7 @@ def _integer(raw: Any, env: Mapping[str, Any], where: Where, key: str) -> Any:
         raise where.error(f"'{key}' must be an integer, got the text '{raw}'", key, hint=hint)
     if isinstance(raw, str):
         try:
-            return evaluate(raw, env)
+            raw = whole(evaluate(raw, env), raw)
         except ExpressionError as error:
             raise where.error(str(error), key, hint=_expression_hint(env)) from None
     if _is_int(raw):
@@ -103,7 +103,10 @@ def _integer(raw: Any, env: Mapping[str, Any], where: Where, key: str) -> Any:
 
 def _expression_hint(env: Mapping[str, Any]) -> str:
     names = ", ".join(sorted(env)) or "none here"
-    return f"an expression may use integers, + - * // / %, min/max and these names: {names}"
+    return (
+        "an expression may use numbers, + - * / // %, min/max, round/floor/ceil, "
+        f"make_divisible and these names: {names}"
+    )
 
 
 def _show(raw: Any) -> str:

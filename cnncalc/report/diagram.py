@@ -20,7 +20,7 @@ from html import escape
 from typing import Any
 
 from .. import arith
-from ..engine.plan import GroupStep, LayerStep, MergeStep
+from ..engine.plan import GroupStep, LayerStep, MergeStep, ReadStep
 from ..engine.result import Analysis, Row
 from ..layers import KINDS
 
@@ -346,6 +346,8 @@ def _parts(steps: Sequence[Any], depth: int) -> list[_Part]:
             parts.append(_frame(step.row, inner, depth))
         elif isinstance(step, MergeStep):
             parts.append(_merge(step, depth))
+        elif isinstance(step, ReadStep):  # a graph edge from an earlier output
+            parts.append(_terminal(f"from {step.row.path or 'input'}", step.row.output_shape))
     return parts
 
 

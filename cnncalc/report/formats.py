@@ -39,6 +39,7 @@ def _row_json(row: Row, convention: Convention) -> dict[str, Any]:
     return {
         "path": row.path,
         "kind": row.kind,
+        **({"training_only": True} if row.training_only else {}),
         "input_shape": arith.as_json(row.input_shape),
         "output_shape": arith.as_json(row.output_shape),
         "params": arith.as_json(row.params),
@@ -74,6 +75,21 @@ def _padding_json(row: Row) -> dict[str, Any] | None:
     return {side: arith.as_json(amount) for side, amount in sides.items()}
 
 
+def _graph_outputs(analysis: Analysis) -> dict[str, Any]:
+    """Several outputs and training-only heads, when the spec has them."""
+    document: dict[str, Any] = {}
+    if analysis.outputs:
+        document["outputs"] = {
+            row.path: arith.as_json(row.output_shape) for row in analysis.outputs
+        }
+    if analysis.training_outputs:
+        document["training_outputs"] = {
+            row.path: arith.as_json(row.output_shape) for row in analysis.training_outputs
+        }
+        document["training_only_params"] = arith.as_json(analysis.totals.training_only_params)
+    return document
+
+
 def analysis_document(analysis: Analysis, convention: Convention) -> dict[str, Any]:
     totals = analysis.totals
     total, trainable, frozen = convention.params(totals)
@@ -85,6 +101,7 @@ def analysis_document(analysis: Analysis, convention: Convention) -> dict[str, A
         "input": arith.as_json(analysis.input_shape),
         "batch": analysis.batch,
         "output": arith.as_json(analysis.output_shape),
+        **_graph_outputs(analysis),
         "symbols": list(analysis.symbols),
         "valid_from": dict(analysis.valid_from),
         "layers": [_row_json(row, convention) for row in analysis.layers],

@@ -85,7 +85,7 @@ class Column:
 
 
 LAYER = Column("layer", lambda row: row.path)
-KIND = Column("kind", lambda row: row.kind)
+KIND = Column("kind", lambda row: f"{row.kind} (training)" if row.training_only else row.kind)
 INPUT = Column("input", lambda row: shape_text(row.input_shape))
 OUTPUT = Column("output", lambda row: shape_text(row.output_shape))
 PARAMS = Column("params", lambda row: row.params, numeric=True)
@@ -137,6 +137,15 @@ def bytes_text(count: Any) -> str:
     return f"{count * 4 / 2**20:,.2f} MiB"
 
 
+def _training_only_lines(analysis: Analysis, total: Any) -> list[tuple[str, str]]:
+    """The parameters of training-only heads, apart (they are in the total)."""
+    if not analysis.training_outputs:
+        return []
+    heads = analysis.totals.training_only_params
+    inference = number(arith.normalize(total - heads))
+    return [("of which", f"{number(heads)} in training-only heads (inference: {inference})")]
+
+
 def totals_lines(analysis: Analysis, convention: Convention, command: str) -> list[tuple[str, str]]:
     """(label, value) lines under a table: the totals with their conventions."""
     totals = analysis.totals
@@ -145,6 +154,16 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
         ("input", f"{shape_text(analysis.input_shape)} (C×H×W), batch {analysis.batch}"),
         ("output", shape_text(analysis.output_shape)),
     ]
+    if len(analysis.outputs) > 1:  # outputs: [...]: each returned tensor by name
+        lines[-1] = (
+            "outputs",
+            ", ".join(f"{row.path} {shape_text(row.output_shape)}" for row in analysis.outputs),
+        )
+    if analysis.training_outputs:
+        heads = ", ".join(
+            f"{row.path} {shape_text(row.output_shape)}" for row in analysis.training_outputs
+        )
+        lines.append(("training only", f"{heads} (returned by train() only)"))
     if analysis.valid_from:
         lines.append(("valid for", valid_text(analysis.valid_from)))
     if command in ("params", "summary"):
@@ -153,6 +172,7 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
                 "params",
                 f"{number(total)} (trainable {number(trainable)}, non-trainable {number(frozen)})",
             ),
+            *_training_only_lines(analysis, total),
             ("buffers", f"{number(totals.buffers)} (BN running statistics; not parameters)"),
             ("param memory", f"{bytes_text(total)} as float32"),
         ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import arith
 from ..engine.claims import Claim
-from ..engine.plan import GroupStep, LayerStep, MergeStep, Step
+from ..engine.plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from ..engine.result import Analysis, Row, final_field
 from ..engine.validity import bounds_text
 from ..layers import KINDS
@@ -195,23 +195,36 @@ def layer_explanation(row: Row, no_bias: bool) -> Explanation:
 
 
 def _walk(steps: tuple[Step, ...], level: int, no_bias: bool) -> Iterator[LayerWork]:
+    reading = ""
     for step in steps:
+        if isinstance(step, ReadStep):
+            reading = f", reading {step.row.path or 'the input'}"
+            continue
         if isinstance(step, LayerStep):
             row = step.row
             explanation = layer_explanation(row, no_bias)
             yield LayerWork(
-                row, f"{row.path} ({row.kind})", explanation, level, report_warnings(row)
+                row,
+                f"{row.path} ({_kind_title(row)}{reading})",
+                explanation,
+                level,
+                report_warnings(row),
             )
         elif isinstance(step, GroupStep):
             yield LayerWork(
                 step.row,
-                f"{step.row.path} ({step.row.kind})",
+                f"{step.row.path} ({_kind_title(step.row)}{reading})",
                 _group_explanation(step, no_bias),
                 level,
             )
             yield from _walk(step.steps, level + 1, no_bias)
-        else:
+        elif isinstance(step, MergeStep):
             yield from _merge(step, level, no_bias)
+        reading = ""
+
+
+def _kind_title(row: Row) -> str:
+    return f"{row.kind}, training only" if row.training_only else row.kind
 
 
 def _group_explanation(step: GroupStep, no_bias: bool) -> Explanation:
@@ -270,6 +283,8 @@ def _merge(step: MergeStep, level: int, no_bias: bool) -> Iterator[LayerWork]:
 
 def _entering(step: MergeStep) -> tuple[Any, ...]:
     """The shape every branch starts from (an identity branch passes it on unchanged)."""
+    if step.input_shape:
+        return step.input_shape
     for branch in step.branches:
         if branch:
             return _step_input_shape(branch[0])
@@ -279,6 +294,8 @@ def _entering(step: MergeStep) -> tuple[Any, ...]:
 def _step_input_shape(step: Step) -> tuple[Any, ...]:
     if isinstance(step, MergeStep):
         return _entering(step)
+    if isinstance(step, ReadStep):
+        return step.row.output_shape
     return step.row.input_shape
 
 
@@ -453,7 +470,11 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
         "the longest chain of conv/linear layers from input to output; pooling, "
         "normalisation and activations have no weights of their own and are not counted",
     )
-    yield Fact("output", volume(analysis.output_shape))
+    if len(analysis.outputs) > 1:
+        shapes = ", ".join(f"{row.path} {volume(row.output_shape)}" for row in analysis.outputs)
+        yield Fact("outputs", shapes, "the tensors the network returns (outputs:)")
+    else:
+        yield Fact("output", volume(analysis.output_shape))
     sizes = final_field(analysis.rows)
     if sizes:
         yield Fact(
@@ -484,9 +505,13 @@ def as_number(value: Any) -> str:
 def _step_input_field(step: Step) -> tuple[Any, ...]:
     """The receptive field entering a step (a merge row records only its own output's)."""
     if isinstance(step, MergeStep):
+        if step.input_field:
+            return step.input_field
         for branch in step.branches:
             if branch:
                 return _step_input_field(branch[0])
+    if isinstance(step, ReadStep):
+        return step.row.receptive_field
     return step.row.receptive_field_in
 
 
@@ -564,7 +589,9 @@ def merge_receptive_field(step: MergeStep) -> tuple[Equation, ...]:
     if not row.receptive_field or len(row.output_shape) != 3:
         return ()
     residual = _is_residual(step)
-    entering = next((_step_input_field(b[0]) for b in step.branches if b), row.receptive_field)
+    entering = step.input_field or next(
+        (_step_input_field(b[0]) for b in step.branches if b), row.receptive_field
+    )
     branches = []
     for index, branch in enumerate(step.branches, start=1):
         field = branch[-1].row.receptive_field if branch else entering

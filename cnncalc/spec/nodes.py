@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Loc
+from .arguments import Arguments
 
 
 @dataclass
@@ -23,6 +24,16 @@ class Node:
     """Claimed answers for this layer or block (``expect:``), checked by ``cnncalc check``."""
     expect_locs: dict[str, Loc] = field(default_factory=dict)
     """A structure that is a block's whole body: it adds no group of its own."""
+    source: str | None = None
+    """``from:``: the item reads this earlier output (a name or dotted path) instead of the
+    previous item's."""
+    source_loc: Loc | None = None
+    condition: Any = None
+    """``if: expand != 1``: the item is present only when this holds (None: always)."""
+    condition_loc: Loc | None = None
+    training_only: bool = False
+    """``training_only: true``: a side head (an auxiliary classifier) that runs in
+    ``train()`` only; the items after it continue from its input."""
 
 
 @dataclass
@@ -55,6 +66,9 @@ class Branch:
     loc: Loc
     name: str | None
     items: list[Node]
+    source: str | None = None
+    """``{from: enc1}``: the branch starts from this earlier output, not the merge's input."""
+    source_loc: Loc | None = None
 
 
 @dataclass
@@ -123,3 +137,7 @@ class Spec:
     expect: dict[str, Any] = field(default_factory=dict)
     """Claimed totals (``expect:`` at the top level)."""
     expect_locs: dict[str, Loc] = field(default_factory=dict)
+    outputs: list[tuple[str, Loc]] = field(default_factory=list)
+    """``outputs: [boxes, scores]``: the tensors the network returns (default: the last)."""
+    arguments: Arguments = field(default_factory=Arguments)
+    """``args:``: the spec's own arguments (a family's width, depth, ...), and ``--set``."""

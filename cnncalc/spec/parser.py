@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from .. import layers
 from ..errors import Loc, SpecError, did_you_mean, paused_garbage_collection
+from .arguments import Arguments, apply_settings
+from .expr import FUNCTIONS
 from .nodes import (
     BlockDef,
     Branch,
@@ -33,10 +36,15 @@ TOP_KEYS = (
     "layers",
     "expect",
     "train",
+    "outputs",
+    "args",
 )
 MERGES = ("concat", "add", "multiply")
 STRUCTURES = ("sequence", *MERGES, "residual", "dense_block", "repeat")
-COMMON_SIBLINGS = ("name", "then", "expect")
+COMMON_SIBLINGS = ("name", "then", "expect", "from", "training_only", "if")
+GRAPH_KEYS = ("from", "training_only", "if")
+"""Keys any item takes, beside it or among a layer's or call's fields."""
+RESERVED_ARGUMENTS = ("in_channels", "growth", "index", "input", *FUNCTIONS, "true", "false")
 KIND_KEYS = ("kind", "type", "layer", "op")
 """Keys other tools use to name a layer's kind, answered with how cnncalc spells it."""
 REPEAT_SIBLINGS = ("block", "layers", "with", "first")
@@ -87,18 +95,21 @@ def _reserved_error(name: str, loc: Loc, what: str, key: str) -> SpecError:
     )
 
 
-def load_spec(path: str | os.PathLike[str]) -> Spec:
-    """Read, parse and check a spec file. Raises :class:`SpecError`."""
+def load_spec(path: str | os.PathLike[str], settings: Mapping[str, str] | None = None) -> Spec:
+    """Read, parse and check a spec file; ``settings`` set its ``args:`` (``--set``, as
+    text: ``{"width": "0.5"}``). Raises :class:`SpecError`."""
     text = read_spec_text(path)
-    return parse_spec(text, os.fspath(path))
+    return parse_spec(text, os.fspath(path), settings)
 
 
-def parse_spec(text: str, file: str = "<spec>") -> Spec:
+def parse_spec(text: str, file: str = "<spec>", settings: Mapping[str, str] | None = None) -> Spec:
     """Parse spec text; errors carry the offending source line."""
     lines = text.splitlines()
     try:
         with paused_garbage_collection():
-            return _Parser(file).spec(parse_yaml(text, file), lines)
+            spec = _Parser(file).spec(parse_yaml(text, file), lines)
+            apply_settings(spec.arguments, settings or {}, file)
+            return spec
     except SpecError as error:
         raise attach_source(error, lines) from None
 
@@ -187,9 +198,61 @@ class _Parser:
         )
         if "expect" in data:
             spec.expect, spec.expect_locs = self._expect(data["expect"], data.value_locs["expect"])
+        if "outputs" in data:
+            spec.outputs = self._outputs(data["outputs"], data.value_locs["outputs"])
+        if "args" in data:
+            spec.arguments = self._arguments(data["args"], data.key_locs["args"])
         if "train" in data:
             spec.train = self._train(data["train"], data.value_locs["train"])
         return spec
+
+    def _arguments(self, value: Any, loc: Loc) -> Arguments:
+        """``args: {width: 1.0, depth: 50}``: names with their defaults, in order."""
+        if not isinstance(value, YamlMap):
+            raise SpecError(
+                "'args' must be a mapping of argument names to default values",
+                loc,
+                key="args",
+                hint="args: {width: 1.0, depth: 50}; set them with --set width=0.5",
+            )
+        for name in value:
+            if not isinstance(name, str) or not name.isidentifier() or name in RESERVED_ARGUMENTS:
+                raise SpecError(
+                    f"argument name '{name}' must be a word, and not one of "
+                    f"{', '.join(RESERVED_ARGUMENTS)}",
+                    value.key_locs[name],
+                    key=str(name),
+                    hint="for example width, depth, num_classes",
+                )
+        return Arguments(dict(value), dict(value.value_locs), loc)
+
+    def _outputs(self, value: Any, loc: Loc) -> list[tuple[str, Loc]]:
+        """``outputs: [cls_head, box_head]``: names of earlier outputs, in return order."""
+        if not isinstance(value, YamlList) or not value:
+            raise SpecError(
+                "'outputs' must be a list of layer names",
+                loc,
+                key="outputs",
+                hint="outputs: [classifier, boxes]: the network returns these, in this order",
+            )
+        return [
+            (self._reference(item, value.item_locs[index], "outputs"), value.item_locs[index])
+            for index, item in enumerate(value)
+        ]
+
+    def _reference(self, value: Any, loc: Loc, key: str) -> str:
+        """A reference to an earlier output: a name, a dotted path (``layer1.0.conv2``) or
+        ``input``."""
+        text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+        parts = text.split(".")
+        if not text or any(not part or any(c.isspace() for c in part) for part in parts):
+            raise SpecError(
+                f"'{key}' must name an earlier layer, got {_type_name(value)}",
+                loc,
+                key=key,
+                hint=f"{key}: enc1 (a name), {key}: layer1.0.conv2 (a path) or {key}: input",
+            )
+        return text
 
     def _train(self, value: Any, loc: Loc) -> YamlMap:
         """``train:`` settings are data for ``cnncalc train`` (cnncalc/train/config.py checks
@@ -454,6 +517,9 @@ class _Parser:
         )
 
     def _siblings(self, node: Node, raw: YamlMap) -> None:
+        for key in GRAPH_KEYS:
+            if key in raw:
+                self._graph_key(node, key, raw[key], raw.value_locs[key])
         if "name" in raw:
             node.name = self._name(raw["name"], raw.value_locs["name"])
             node.name_loc = raw.key_locs["name"]
@@ -461,6 +527,32 @@ class _Parser:
             node.then = self._item_list(raw["then"], raw.value_locs["then"], "then")
         if "expect" in raw:
             node.expect, node.expect_locs = self._expect(raw["expect"], raw.value_locs["expect"])
+
+    def _graph_key(self, node: Node, key: str, value: Any, loc: Loc) -> None:
+        """``from: enc1``, ``training_only: true`` or ``if: expr``, beside an item or among
+        its fields."""
+        if key == "if":
+            if not isinstance(value, str | bool):
+                raise SpecError(
+                    f"'if' must be a condition such as 'expand != 1', got {_type_name(value)}",
+                    loc,
+                    key="if",
+                    hint="if: expand != 1 (the item is present only when it holds)",
+                )
+            node.condition, node.condition_loc = value, loc
+            return
+        if key == "from":
+            node.source = self._reference(value, loc, "from")
+            node.source_loc = loc
+            return
+        if not isinstance(value, bool):
+            raise SpecError(
+                f"'training_only' must be true or false, got {_type_name(value)}",
+                loc,
+                key="training_only",
+                hint="training_only: true marks an auxiliary head that runs in train() only",
+            )
+        node.training_only = value
 
     def _name(self, value: Any, loc: Loc) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int):
@@ -506,6 +598,9 @@ class _Parser:
                 if key == "expect":
                     node.expect, node.expect_locs = self._expect(item, value.value_locs[key])
                     continue
+                if key in GRAPH_KEYS:
+                    self._graph_key(node, key, item, value.value_locs[key])
+                    continue
                 node.values[key] = item
                 node.key_locs[key] = value.key_locs[key]
                 node.value_locs[key] = value.value_locs[key]
@@ -540,6 +635,8 @@ class _Parser:
                 node.name_loc = value.key_locs[key]
             elif key == "expect":
                 node.expect, node.expect_locs = self._expect(item, value.value_locs[key])
+            elif key in GRAPH_KEYS:
+                self._graph_key(node, key, item, value.value_locs[key])
             else:
                 node.args[key] = item
                 node.key_locs[key] = value.key_locs[key]
@@ -556,11 +653,19 @@ class _Parser:
         branches = []
         for index, raw in enumerate(value):
             item_loc = value.item_locs[index]
-            if isinstance(raw, YamlMap) and "layers" in raw:
-                self._check_keys(raw, ("name", "layers"), "a branch")
+            if isinstance(raw, YamlMap) and ("layers" in raw or "from" in raw):
+                self._check_keys(raw, ("name", "layers", "from"), "a branch")
                 name = self._name(raw["name"], raw.value_locs["name"]) if "name" in raw else None
-                items = self._item_list(raw["layers"], raw.value_locs["layers"], "branch")
-                branches.append(Branch(item_loc, name, items))
+                items = (
+                    self._item_list(raw["layers"], raw.value_locs["layers"], "branch")
+                    if "layers" in raw
+                    else []
+                )
+                branch = Branch(item_loc, name, items)
+                if "from" in raw:
+                    branch.source_loc = raw.value_locs["from"]
+                    branch.source = self._reference(raw["from"], branch.source_loc, "from")
+                branches.append(branch)
             else:
                 branches.append(Branch(item_loc, None, self._item_list(raw, item_loc, "branch")))
         return branches

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import arith
-from ..engine.plan import GroupStep, LayerStep, MergeStep, Step
+from ..engine.plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from ..engine.result import Analysis, Row
 from ..errors import CnncalcError
 from ..layers import KINDS, TorchCode
@@ -108,10 +108,27 @@ def generate(analysis: Analysis, trace: bool = False, regions: bool = False) -> 
     for row, code in _module_layers(analysis.steps):
         program.modules.append(Module(row.path, code.module or ""))
         _insert(program.tree, row.path.split("."), code.module or "")
-    writer = _Forward(trace, regions)
+    writer = _Forward(trace, _read_paths(analysis), regions)
+    if "" in writer.saved:
+        writer.lines.append(f"{writer.saved['']} = x  # the input, read later")
     result = writer.emit(analysis.steps, "x", "x")
-    program.forward = [*writer.lines, f"return {result}"]
+    program.forward = [*writer.lines, *writer.returns(analysis, result)]
     return program
+
+
+def _read_paths(analysis: Analysis) -> list[str]:
+    """The outputs read later (``from:``) or returned (``outputs:``): each keeps a variable."""
+    paths = [row.path for row in analysis.outputs]
+    stack: list[tuple[Step, ...]] = [analysis.steps]
+    while stack:
+        for step in stack.pop():
+            if isinstance(step, ReadStep):
+                paths.append(step.path)
+            elif isinstance(step, GroupStep):
+                stack.append(step.steps)
+            elif isinstance(step, MergeStep):
+                stack.extend(step.branches)
+    return list(dict.fromkeys(paths))
 
 
 def _module_layers(steps: tuple[Step, ...]) -> Iterator[tuple[Row, TorchCode]]:
@@ -122,7 +139,7 @@ def _module_layers(steps: tuple[Step, ...]) -> Iterator[tuple[Row, TorchCode]]:
                 yield step.row, code
         elif isinstance(step, GroupStep):
             yield from _module_layers(step.steps)
-        else:
+        elif isinstance(step, MergeStep):
             for branch in step.branches:
                 yield from _module_layers(branch)
 
@@ -150,6 +167,19 @@ def reference(path: str) -> str:
     return head + "".join(f"[{part!r}]" for part in rest)
 
 
+def _variables(paths: Sequence[str]) -> dict[str, str]:
+    """A variable per path: ``layer1.0.conv2`` → ``t_layer1_0_conv2`` (the input: ``t_input``)."""
+    names: dict[str, str] = {}
+    for path in paths:
+        base = "t_" + (re.sub(r"\W", "_", path) if path else "input")
+        name, number = base, 1
+        while name in names.values():
+            number += 1
+            name = f"{base}_{number}"
+        names[path] = name
+    return names
+
+
 def shape_comment(row: Row) -> str:
     return "×".join(arith.as_text(dim) for dim in row.output_shape)
 
@@ -168,13 +198,26 @@ def _module_is_last(call: str) -> bool:
 
 
 class _Forward:
-    """Writes forward statements; each branch gets a fresh variable."""
+    """Writes forward statements; each branch gets a fresh variable, each output read later
+    a variable named after its path (``t_enc1``), each training-only head an ``if``."""
 
-    def __init__(self, trace: bool, regions: bool = False) -> None:
+    def __init__(self, trace: bool, read: Sequence[str] = (), regions: bool = False) -> None:
         self.trace = trace
         self.regions = regions
         self.lines: list[str] = []
         self.count = 0
+        self.saved = _variables(read)
+        self.heads: list[str] = []
+        """The variables of the training-only heads' outputs, in order."""
+
+    def returns(self, analysis: Analysis, result: str) -> list[str]:
+        """``return x``; with ``outputs:`` a tuple; in training, the heads' outputs too."""
+        outputs = [self.saved[row.path] for row in analysis.outputs] or [result]
+        main = outputs[0] if len(outputs) == 1 else f"({', '.join(outputs)})"
+        if not self.heads:
+            return [f"return {main}"]
+        every = ", ".join([*outputs, *self.heads])
+        return ["if self.training:", f"    return ({every})", f"return {main}"]
 
     def fresh(self) -> str:
         self.count += 1
@@ -184,6 +227,12 @@ class _Forward:
         """Statements for ``steps`` reading ``source``; returns the variable holding the result."""
         current = source
         for step in steps:
+            if isinstance(step, ReadStep):
+                current = self.saved[step.path]
+                continue
+            if step.row.training_only and not self.inside_head:
+                self.head(step, current)
+                continue
             if isinstance(step, GroupStep):
                 if step.steps:
                     self.lines.append(f"# {step.row.path} ({step.row.kind})")
@@ -192,7 +241,24 @@ class _Forward:
                 current = self.layer(step.row, current, target)
             else:
                 current = self.merge(step, current, target)
+            if step.row.path in self.saved and current != self.saved[step.row.path]:
+                self.lines.append(f"{self.saved[step.row.path]} = {current}")
         return current
+
+    inside_head = False
+
+    def head(self, step: Step, source: str) -> None:
+        """A training-only head: its statements under ``if self.training:``."""
+        outer, self.lines = self.lines, []
+        self.inside_head = True
+        try:
+            result = self.emit((step,), source, f"aux{len(self.heads) + 1}")
+        finally:
+            self.inside_head = False
+            body, self.lines = self.lines, outer
+        self.lines.append(f"if self.training:  # {step.row.path}: a training-only head")
+        self.lines += [f"    {line}" for line in body]
+        self.heads.append(result)
 
     def layer(self, row: Row, source: str, target: str) -> str:
         code = torch_code(row)

@@ -51,7 +51,7 @@ def export_source(spec: Any, input_shape: Sequence[Any] | None = None) -> str:
     body = _init_lines(program)
     forward = [
         "",
-        f"{INDENT}def forward(self, x: torch.Tensor) -> torch.Tensor:",
+        f"{INDENT}def forward(self, x: torch.Tensor) -> {_return_type(analysis)}:",
         f"{INDENT * 2}# x: N×{shape}",
         *(f"{INDENT * 2}{line}" for line in program.forward),
     ]
@@ -62,10 +62,23 @@ def export_source(spec: Any, input_shape: Sequence[Any] | None = None) -> str:
         'if __name__ == "__main__":',
         f"{INDENT}model = {program.class_name}().eval()",
         f"{INDENT}print(sum(p.numel() for p in model.parameters()))  # {totals.params}",
-        f"{INDENT}print(model(torch.randn(1, {dims})).shape)",
+        f"{INDENT}print({_shapes_of('model(torch.randn(1, ' + dims + '))', analysis)})",
         "",
     ]
     return "\n".join(header + body + forward + footer)
+
+
+def _return_type(analysis: Any) -> str:
+    """One tensor, or a tuple with several outputs or training-only heads."""
+    if len(analysis.outputs) > 1 or analysis.training_outputs:
+        return "tuple[torch.Tensor, ...] | torch.Tensor"
+    return "torch.Tensor"
+
+
+def _shapes_of(call: str, analysis: Any) -> str:
+    if len(analysis.outputs) > 1:
+        return f"[output.shape for output in {call}]"
+    return f"{call}.shape"
 
 
 def _uses_functional(program: Program) -> bool:
@@ -142,7 +155,7 @@ def export_onnx(
                 os.fspath(path),
                 dynamo=False,
                 input_names=["input"],
-                output_names=["output"],
+                output_names=[row.path for row in analysis.outputs] or ["output"],
             )
     except Exception as error:  # report, don't crash
         # torch's messages may append the whole traced graph: its first line says what failed

@@ -182,8 +182,17 @@ def verify(
     except Exception as error:  # report where PyTorch refused what the engine accepted
         return Verification(analysis, device, failure=_forward_failure(model, shapes, error, batch))
     flops = {key: sum(counts.values()) for key, counts in counter.get_flop_counts().items()}
-    layers = tuple(_layer_checks(model, analysis, shapes, flops, batch))
+    inference = [row for row in analysis.layers if not row.training_only]
+    layers = tuple(_layer_checks(model, inference, shapes, flops, batch))
     totals = [*_total_checks(model, analysis, flops, batch)]
+    if analysis.training_outputs:
+        try:
+            heads, head_totals = _training_checks(model, analysis, shapes, device)
+        except Exception as error:  # report where PyTorch refused the training-mode forward
+            failure = _forward_failure(model, shapes, error, TRAINING_BATCH)
+            return Verification(analysis, device, layers, tuple(totals), failure=failure)
+        layers += heads
+        totals += head_totals
     skipped: list[tuple[str, str]] = []
     for tool in peers:
         if tool in ("fvcore", "torchinfo"):
@@ -259,14 +268,14 @@ def _has_module(model: Any, path: str) -> bool:
 
 def _layer_checks(
     model: Any,
-    analysis: Analysis,
+    rows: Sequence[Any],
     shapes: dict[str, tuple[int, ...]],
     flops: dict[str, int],
     batch: int,
 ) -> list[LayerCheck]:
     prefix = type(model).__name__
     checks = []
-    for row in analysis.layers:
+    for row in rows:
         expected_shape = (batch, *row.output_shape)
         items = [Check("shape", expected_shape, shapes.get(row.path))]
         if _has_module(model, row.path):
@@ -278,6 +287,49 @@ def _layer_checks(
             items.append(Check("params", row.params, 0))
         checks.append(LayerCheck(row.path, row.kind, tuple(items)))
     return checks
+
+
+TRAINING_BATCH = 2
+"""A training-mode batchnorm needs more than one value per channel: a batch of 2."""
+
+
+def _training_checks(
+    model: Any, analysis: Analysis, shapes: dict[str, tuple[int, ...]], device: str
+) -> tuple[tuple[LayerCheck, ...], list[Check]]:
+    """``train()``: the training-only heads run; each of their layers is checked as in
+    ``eval()``, and the model returns the outputs followed by the heads' outputs."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    shapes.clear()
+    counter = FlopCounterMode(display=False)
+    model.train()
+    try:
+        with torch.no_grad(), counter:
+            returned = model(_input(analysis, TRAINING_BATCH, device))
+    finally:
+        model.eval()
+    flops = {key: sum(counts.values()) for key, counts in counter.get_flop_counts().items()}
+    heads = [row for row in analysis.layers if row.training_only]
+    layers = _layer_checks(model, heads, shapes, flops, TRAINING_BATCH)
+    returned = returned if isinstance(returned, tuple) else (returned,)
+    last = [row for row in analysis.layers if not row.training_only][-1:]
+    outputs = [*(analysis.outputs or last), *analysis.training_outputs]
+    expected = tuple((TRAINING_BATCH, *row.output_shape) for row in outputs)
+    macs = arith.normalize(analysis.totals.macs + sum(row.macs for row in heads))
+    totals = [
+        Check(
+            "train() outputs",
+            ", ".join(value_text(shape) for shape in expected),
+            ", ".join(value_text(tuple(item.shape)) for item in returned),
+        ),
+        Check(
+            "MACs in train() (FlopCounterMode / 2)",
+            macs * TRAINING_BATCH,
+            flops.get("Global", 0) // 2,
+        ),
+    ]
+    return tuple(layers), totals
 
 
 def _total_checks(model: Any, analysis: Analysis, flops: dict[str, int], batch: int) -> list[Check]:

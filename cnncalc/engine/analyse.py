@@ -12,8 +12,8 @@ from typing import Any
 
 from .. import arith
 from ..errors import Loc, SpecError, did_you_mean, paused_garbage_collection
+from ..expr import ExpressionError, evaluate, names_in
 from ..layers import KINDS, REQUIRED, Cost, LayerKind, Where
-from ..spec.expr import ExpressionError, evaluate, names_in
 from ..spec.nodes import (
     BlockDef,
     CallNode,
@@ -44,6 +44,9 @@ class Flow:
     field: tuple[tuple[Any, Any, Any], ...] = ((1, 1, 0), (1, 1, 0))
     """(receptive-field size, jump, start) per spatial axis; start is the input pixel where
     the first output's window begins (negative: inside the padding)."""
+    source: str = ""
+    """The path of the layer or merge that produced this tensor ('' for the network input):
+    an error about a width names it."""
 
 
 @dataclass
@@ -365,12 +368,19 @@ class _Engine:
     def layer(self, node: LayerNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         kind = KINDS[node.kind]
         name = scope.claim(node.name, kind.prefix, node.name_loc or node.loc)
-        where = Where(scope.path(name), node.loc, node.key_locs, node.value_locs, self.flat_input)
+        where = Where(
+            scope.path(name),
+            node.loc,
+            node.key_locs,
+            node.value_locs,
+            self.flat_input,
+            flow.source,
+        )
         values = self.resolve(kind, node, flow, env, where)
         cost = kind.infer(values, flow.shape, where)
         self.count_layer(node.loc)
         depth = flow.depth + (1 if kind.weight_layer else 0)
-        out = Flow(cost.output, depth, _advance(flow.field, cost.window))
+        out = Flow(cost.output, depth, _advance(flow.field, cost.window), where.path)
         row = self.add_row(
             where.path, name, kind.name, scope.level, flow, out, cost, kind.weight_layer, values
         )
@@ -620,7 +630,7 @@ class _Engine:
             )
             for axis in range(2)
         )
-        out_flow = Flow(shape, depth, fields)
+        out_flow = Flow(shape, depth, fields, where.path)
         self.count_layer(loc)
         row = self.add_row(
             scope.path(name),

@@ -75,17 +75,26 @@ def worked_report(
 
 
 def receptive_field_equations(row: Row) -> tuple[Equation, ...]:
-    """``r_out = r_in + (k − 1)·j_in`` and ``j_out = j_in·s`` for every sliding window, a 1×1
-    one included (it leaves the field as it is, which is worth seeing); along W, and H too
-    when it differs. Layers without a window (activations, norms) keep the field silently."""
-    axes = row.details.get("axes")
-    if not row.receptive_field or not row.receptive_field_in:
+    """The receptive-field working the layer's own rule gives (``LayerKind.field_rule``):
+    ``r_out = r_in + (k − 1)·j_in`` and ``j_out = j_in·s`` for every sliding window, a 1×1
+    one included (it leaves the field as it is, which is worth seeing); a gathered field
+    with the spacing the layer states; a global one as a window over the whole extent. Along
+    W, and H too when it differs. Pointwise layers (activations, norms) keep the field
+    silently."""
+    if not row.spatial_field or not row.receptive_field_in:
         return ()
-    if axes is None and row.receptive_field == row.receptive_field_in:
-        return ()
+    kind = KINDS[row.kind]
     equations: list[Equation] = []
+    axes = row.details.get("axes")
+    if axes is None and row.receptive_field == row.receptive_field_in:
+        return ()  # a geometry that changed nothing (6 → 6 adaptive windows, no padding)
     for axis, label in field_axes(row):
-        equations += _recurrence(row, axis, label, axes[axis] if axes is not None else None)
+        rule = kind.field_rule(row, axis)
+        if rule == "gathered":
+            equations += _gathered_recurrence(row, axis, label)
+        elif rule in ("sliding", "global"):
+            window = axes[axis] if axes is not None and rule == "sliding" else None
+            equations += _recurrence(row, axis, label, window)
     return tuple(equations)
 
 
@@ -98,9 +107,8 @@ def field_axes(row: Row) -> list[tuple[int, str]]:
 
 
 def _recurrence(row: Row, axis: int, label: str, window: Any) -> list[Equation]:
-    global_window = row.kind != "conv_transpose" and row.output_shape[axis + 1] == 1
-    if window is None and "window" in row.details and not global_window:
-        return _gathered_recurrence(row, axis, label)
+    """A sliding window (``window``: the layer's worked axis, or None where the layer states
+    only its geometry: the window's k is then read off the field it produced)."""
     (size_in, jump_in, _), (size, jump, start) = (
         row.receptive_field_in[axis],
         row.receptive_field[axis],
@@ -113,6 +121,8 @@ def _recurrence(row: Row, axis: int, label: str, window: Any) -> list[Equation]:
         kernel = (
             window.kernel
             if window is not None
+            else row.details["window"][axis][0]
+            if "window" in row.details and row.output_shape[axis + 1] != 1
             else arith.normalize(arith.floor_div(size - size_in, jump_in) + 1)
         )
         rule, values = "r_in + (k − 1)·j_in", f"{factor(size_in)} + ({factor(kernel)} − 1)·"
@@ -134,39 +144,27 @@ def _recurrence(row: Row, axis: int, label: str, window: Any) -> list[Equation]:
 
 
 def _gathered_recurrence(row: Row, axis: int, label: str) -> list[Equation]:
-    """The field of a transposed conv (its outputs gather up to n inputs, 1/s apart) or of an
-    adaptive pool (its longest window k, spaced L/n on average)."""
+    """A field whose outputs gather up to n inputs on a finer or uneven grid: a transposed
+    conv (n inputs, 1/s apart), an adaptive pool (its longest window k, spaced L/n on
+    average), an upsampling; the layer states the terms."""
     (size_in, jump_in, _), (size, jump, start) = (
         row.receptive_field_in[axis],
         row.receptive_field[axis],
     )
+    terms = KINDS[row.kind].gathered_terms(row, axis)
     reach = row.details["window"][axis][0]
-    if row.kind == "conv_transpose":
-        stride = row.values["stride"][axis]
-        symbol, spacing, spacing_values = "n", "j_in/s", f"{factor(jump_in)}/{stride}"
-        meaning = (
-            f"n = {text(reach)}: the most input pixels one output gathers at stride {stride}; "
-            "outputs alternate, and this is the largest"
-            if stride > 1
-            else f"n = {text(reach)}: every output gathers n input pixels, as a conv would"
-        )
-    else:
-        size_from, size_to = row.input_shape[axis + 1], row.output_shape[axis + 1]
-        symbol, spacing = "k", "j_in·L/n"
-        spacing_values = f"{factor(jump_in)}·{factor(size_from)}/{size_to}"
-        meaning = f"k = {text(reach)}: the longest of the windows ⌊i·L/n⌋ … ⌈(i + 1)·L/n⌉"
     return [
         Equation(
             f"r_out{label}",
-            f"r_in + ({symbol} − 1)·j_in",
+            f"r_in + ({terms.symbol} − 1)·j_in",
             f"{factor(size_in)} + ({factor(reach)} − 1)·{factor(jump_in)}",
             text(size),
-            meaning,
+            terms.meaning,
         ),
         Equation(
             f"j_out{label}",
-            spacing,
-            spacing_values,
+            terms.spacing,
+            terms.spacing_working,
             text(jump),
             f"the jump: outputs are this far apart in the input; the first window starts at "
             f"{text(start)}",

@@ -10,7 +10,7 @@ import ast
 from collections.abc import Mapping
 from typing import Any
 
-from .. import arith
+from . import arith
 
 
 class ExpressionError(ValueError):

@@ -224,3 +224,26 @@ def test_zeropad_with_both_forms_is_an_error():
     with pytest.raises(cnncalc.SpecError, match="not both") as caught:
         one_layer("zeropad: {padding: 1, left: 2}", "[3, 10, 10]")
     assert caught.value.key == "left"
+
+
+# ------------------------------------------------------------------ report --no-bias
+
+
+def test_report_no_bias_says_which_biases_it_drops_and_offers_the_other():
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    runner = CliRunner()
+    exam = runner.invoke(app, ["report", "specs/vgg16_bn.yaml", "--no-bias", "--format", "text"])
+    every = runner.invoke(
+        app, ["report", "specs/vgg16_bn.yaml", "--no-bias-all", "--format", "text"]
+    )
+    assert exam.exit_code == every.exit_code == 0, (exam.output, every.output)
+    assert "batchnorm/layernorm β kept (--no-bias)" in exam.output
+    assert "The other convention: every bias left out" in exam.output
+    assert "The other convention: conv and linear biases left out" in every.output
+    analysis = cnncalc.analyse_file("specs/vgg16_bn.yaml")
+    weight_biases = sum(row.biases for row in analysis.layers if row.kind in ("conv", "linear"))
+    assert f"parameters       {analysis.totals.params - weight_biases:,}" in exam.output
+    assert f"parameters       {analysis.totals.weights:,}" in every.output

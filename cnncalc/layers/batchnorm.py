@@ -91,7 +91,7 @@ def affine_parameters(row: Any, channels: Any, no_bias: bool, symbol: str = "D")
             f"{symbol} (γ per channel)",
             text(channels),
             text(row.weights),
-            "β is a bias: left out under --no-bias",
+            "β left out under --no-bias-all",
         )
     return Equation(
         "parameters",

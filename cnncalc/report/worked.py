@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import arith
+from ..engine.biases import DROPPED, bias_rule, counted_params, counted_total, drops_bias
 from ..engine.claims import Claim
 from ..engine.plan import GroupStep, LayerStep, MergeStep, Step
 from ..engine.result import Analysis, Row, final_field
@@ -49,7 +50,8 @@ class WorkedReport:
     analysis: Analysis
     work: tuple[LayerWork, ...]
     totals: tuple[Fact, ...]
-    no_bias: bool = False
+    no_bias: bool | str = False
+    """'' / False, True or 'weight_layers' (conv/linear biases left out), 'all' (β too)."""
     answers_only: bool = False
     conventions: tuple[str, ...] = field(default_factory=tuple)
 
@@ -59,7 +61,7 @@ class WorkedReport:
 
 
 def worked_report(
-    analysis: Analysis, no_bias: bool = False, answers_only: bool = False
+    analysis: Analysis, no_bias: bool | str = False, answers_only: bool = False
 ) -> WorkedReport:
     """The whole worked solution of ``analysis``."""
     work = tuple(_walk(analysis.steps, 0, no_bias))
@@ -183,16 +185,18 @@ def report_warnings(row: Row) -> tuple[str, ...]:
     return tuple(advice if warning == whole and advice else warning for warning in row.warnings)
 
 
-def layer_explanation(row: Row, no_bias: bool) -> Explanation:
-    """The kind's own equations, then the receptive-field recurrence."""
-    explanation = KINDS[row.kind].explain(row, no_bias)
+def layer_explanation(row: Row, no_bias: bool | str) -> Explanation:
+    """The kind's own equations, then the receptive-field recurrence. ``no_bias``: which
+    biases are left out (:mod:`cnncalc.engine.biases`); the kind hears only whether its own
+    are."""
+    explanation = KINDS[row.kind].explain(row, drops_bias(row.kind, no_bias))
     extra = receptive_field_equations(row)
     if not extra:
         return explanation
     return Explanation(explanation.given, (*explanation.equations, *extra), explanation.remark)
 
 
-def _walk(steps: tuple[Step, ...], level: int, no_bias: bool) -> Iterator[LayerWork]:
+def _walk(steps: tuple[Step, ...], level: int, no_bias: bool | str) -> Iterator[LayerWork]:
     for step in steps:
         if isinstance(step, LayerStep):
             row = step.row
@@ -212,9 +216,20 @@ def _walk(steps: tuple[Step, ...], level: int, no_bias: bool) -> Iterator[LayerW
             yield from _merge(step, level, no_bias)
 
 
-def _group_explanation(step: GroupStep, no_bias: bool) -> Explanation:
+def _leaf_rows(steps: Iterable[Step]) -> Iterator[Row]:
+    for step in steps:
+        if isinstance(step, LayerStep):
+            yield step.row
+        elif isinstance(step, GroupStep):
+            yield from _leaf_rows(step.steps)
+        else:
+            for branch in step.branches:
+                yield from _leaf_rows(branch)
+
+
+def _group_explanation(step: GroupStep, no_bias: bool | str) -> Explanation:
     row = step.row
-    params = row.weights if no_bias else row.params
+    params = counted_total(_leaf_rows(step.steps), no_bias) if no_bias else row.params
     return Explanation(
         (("input", volume(row.input_shape)), ("output", volume(row.output_shape))),
         _dense_channels(step) if row.kind == "dense_block" else (),
@@ -249,7 +264,7 @@ def _branch_output(branch: tuple[Step, ...], fallback: tuple[Any, ...]) -> tuple
     return branch[-1].row.output_shape if branch else fallback
 
 
-def _merge(step: MergeStep, level: int, no_bias: bool) -> Iterator[LayerWork]:
+def _merge(step: MergeStep, level: int, no_bias: bool | str) -> Iterator[LayerWork]:
     for branch in step.branches:
         yield from _walk(branch, level, no_bias)
     row = step.row
@@ -337,7 +352,7 @@ def _ops_equation(row: Row) -> Equation:
     )
 
 
-def _residual_equations(step: MergeStep, no_bias: bool) -> tuple[Equation, ...]:
+def _residual_equations(step: MergeStep, no_bias: bool | str) -> tuple[Equation, ...]:
     """The shortcut (identity, free; or a projection, with why it is needed and its cost),
     then the shape check of the add."""
     row = step.row
@@ -364,13 +379,13 @@ def _residual_equations(step: MergeStep, no_bias: bool) -> tuple[Equation, ...]:
 
 
 def _projection_equation(
-    group: Step, entering: tuple[Any, ...], body_shape: tuple[Any, ...], no_bias: bool
+    group: Step, entering: tuple[Any, ...], body_shape: tuple[Any, ...], no_bias: bool | str
 ) -> Equation:
     """``shortcut = 1×1 conv, S = 2 + batchnorm = 8,192 + 256 = 8,448 parameters`` and why."""
     assert isinstance(group, GroupStep)
     parts = [child.row for child in group.steps if isinstance(child, LayerStep)]
-    amounts = [(part.weights if no_bias else part.params) for part in parts]
-    total = group.row.weights if no_bias else group.row.params
+    amounts = [counted_params(part, no_bias) for part in parts]
+    total = counted_total(_leaf_rows(group.steps), no_bias)
     working = " + ".join(text(amount) for amount in amounts) if len(parts) > 1 else ""
     return Equation(
         "shortcut",
@@ -414,23 +429,23 @@ def _mismatch(entering: tuple[Any, ...], body_shape: tuple[Any, ...]) -> str:
     return "the body changes " + " and ".join(changes)
 
 
-def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
+def _totals(analysis: Analysis, no_bias: bool | str) -> Iterator[Fact]:
     totals = analysis.totals
     layers = analysis.layers
-    params = totals.weights if no_bias else totals.params
+    params = counted_total(layers, no_bias) if no_bias else totals.params
     yield Fact(
         "parameters",
         text(params),
-        "weights only, the exam convention"
+        DROPPED[bias_rule(no_bias)]
         if no_bias
         else f"{text(totals.weights)} weights + {text(totals.biases)} biases",
     )
     conv = sum(
-        (row.weights if no_bias else row.params)
+        counted_params(row, no_bias)
         for row in layers
         if row.kind in ("conv", "depthwise", "conv_transpose")
     )
-    dense = sum((row.weights if no_bias else row.params) for row in layers if row.kind == "linear")
+    dense = sum(counted_params(row, no_bias) for row in layers if row.kind == "linear")
     if isinstance(params, int) and params and isinstance(conv, int) and isinstance(dense, int):
         yield Fact("in conv layers", f"{text(conv)} ({100 * conv / params:.1f}%)")
         yield Fact("in FC layers", f"{text(dense)} ({100 * dense / params:.1f}%)")
@@ -439,9 +454,12 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
             yield Fact(
                 "in other layers",
                 f"{text(other)} ({100 * other / params:.1f}%)",
-                "batchnorm/layernorm scales"
-                if no_bias
-                else "batchnorm/layernorm scales and shifts",
+                (
+                    "batchnorm/layernorm scales"
+                    if bias_rule(no_bias) == "all"
+                    else "batchnorm/layernorm scales and shifts"
+                )
+                + (", layer scales γ" if any(row.kind == "scale" for row in layers) else ""),
             )
     yield Fact("MACs", text(totals.macs), "conv + linear multiply-accumulates, biases not included")
     yield Fact("FLOPs", text(totals.flops), "2 × MACs")
@@ -465,11 +483,14 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
         )
 
 
-def _conventions(no_bias: bool) -> Iterator[str]:
+def _conventions(no_bias: bool | str) -> Iterator[str]:
     yield "Volumes are written H×W×D as in the notes; cnncalc's tables write C×H×W."
     yield "Output sizes use PyTorch's floor division (ceil_mode rounds up)."
     if no_bias:
-        yield "Biases are ignored in the parameter counts (--no-bias)."
+        rule = bias_rule(no_bias)
+        yield f"Parameters: {DROPPED[rule]}."
+        other = "all" if rule == "weight_layers" else "weight_layers"
+        yield f"The other convention: {DROPPED[other]}."
     else:
         yield "Parameters include biases; batchnorm running statistics are buffers."
     yield "MACs count conv and linear multiply-accumulates per image; FLOPs = 2 × MACs."
@@ -623,7 +644,7 @@ def _claims_by_path(claims: Iterable[Claim]) -> dict[str, tuple[Claim, ...]]:
     return {path: tuple(items) for path, items in grouped.items()}
 
 
-def _judged(work: LayerWork, claims: tuple[Claim, ...], no_bias: bool = False) -> LayerWork:
+def _judged(work: LayerWork, claims: tuple[Claim, ...], no_bias: bool | str = False) -> LayerWork:
     """The layer's working with each claim marked on the step that answers it; a claim no
     step answers (a block's subtotal) gets a line of its own."""
     if not claims:
@@ -643,7 +664,7 @@ def _judged(work: LayerWork, claims: tuple[Claim, ...], no_bias: bool = False) -
             equation = equations[index]
             # under --no-bias the parameters line shows the weights; a params claim is judged
             # with the biases, so the mark says so
-            biased = no_bias and claim.key == "params"
+            biased = drops_bias(work.row.kind, no_bias) and claim.key == "params"
             mark = verdict(claim, named=claim.key in NAMED_CLAIMS or biased)
             if biased:
                 mark += f" (params with biases: {as_number(work.row.params)})"
@@ -653,7 +674,7 @@ def _judged(work: LayerWork, claims: tuple[Claim, ...], no_bias: bool = False) -
 
 
 def _judged_totals(
-    facts: Iterable[Fact], claims: tuple[Claim, ...], no_bias: bool
+    facts: Iterable[Fact], claims: tuple[Claim, ...], no_bias: bool | str
 ) -> Iterator[Fact]:
     """The totals with each claim on them marked; ``weights`` is the parameters fact under
     --no-bias, and a fact of its own otherwise."""
@@ -661,15 +682,16 @@ def _judged_totals(
     for claim in claims:
         label = CLAIMED_FACTS.get(claim.key)
         if claim.key == "weights":
-            label = "parameters" if no_bias else "weights"
-            if not no_bias and all(fact.label != "weights" for fact in facts):
+            every_bias = bias_rule(no_bias) == "all"  # then the parameters fact is the weights
+            label = "parameters" if every_bias else "weights"
+            if not every_bias and all(fact.label != "weights" for fact in facts):
                 facts.insert(1, Fact("weights", claim.actual, "parameters without biases"))
         index = next((i for i, fact in enumerate(facts) if fact.label == label), None)
         if index is None:
             facts.append(Fact(claim.key, claim.actual, verdict=verdict(claim)))
             continue
         fact = facts[index]
-        mark = verdict(claim, named=no_bias and claim.key == "params")
+        mark = verdict(claim, named=bool(no_bias) and claim.key == "params")
         if no_bias and claim.key == "params":
             mark += f" (params with biases: {claim.actual})"
         marks = f"{fact.verdict}; {mark}" if fact.verdict else mark

@@ -247,3 +247,22 @@ def test_report_no_bias_says_which_biases_it_drops_and_offers_the_other():
     weight_biases = sum(row.biases for row in analysis.layers if row.kind in ("conv", "linear"))
     assert f"parameters       {analysis.totals.params - weight_biases:,}" in exam.output
     assert f"parameters       {analysis.totals.weights:,}" in every.output
+
+
+def test_fractional_jumps_round_alike_in_numeric_and_symbolic_analyses():
+    """After a 2× upsample the jump is 1/2: a field of 2.5 pixels is 3, with or without
+    symbols in the input."""
+    text = """
+        name: rounding
+        input: [8, H, W]
+        layers:
+          - upsample: {scale: 2, mode: bilinear}
+          - crop: [10, 12]
+          - pixel_unshuffle: 2
+          - upsample: {size: [15, 17], mode: bicubic, align_corners: true}
+        """
+    symbolic = analyse_text(text)
+    numeric = analyse_text(text, [8, 6, 8])
+    fields = [[entry[0] for entry in row.receptive_field] for row in numeric.layers]
+    assert fields == [[2, 2], [2, 2], [3, 3], [6, 6]]  # 2 + 1·½ → 3; then 3 + 3·1
+    assert [[entry[0] for entry in row.receptive_field] for row in symbolic.layers] == fields

@@ -853,6 +853,8 @@ def _pixels(value: Any) -> Any:
     fractional jump, which that layer warns about) the partial pixel counts as one."""
     if isinstance(value, Fraction):
         return -(-value.numerator // value.denominator)
+    if getattr(value, "is_Rational", False) and not value.is_Integer:  # sympy's, in a
+        return -(-int(value.p) // int(value.q))  # symbolic analysis: the same rounding
     return value
 
 

@@ -440,12 +440,8 @@ def _totals(analysis: Analysis, no_bias: bool | str) -> Iterator[Fact]:
         if no_bias
         else f"{text(totals.weights)} weights + {text(totals.biases)} biases",
     )
-    conv = sum(
-        counted_params(row, no_bias)
-        for row in layers
-        if row.kind in ("conv", "depthwise", "conv_transpose")
-    )
-    dense = sum(counted_params(row, no_bias) for row in layers if row.kind == "linear")
+    conv = sum(counted_params(row, no_bias) for row in layers if _category(row) == "conv")
+    dense = sum(counted_params(row, no_bias) for row in layers if _category(row) == "linear")
     if isinstance(params, int) and params and isinstance(conv, int) and isinstance(dense, int):
         yield Fact("in conv layers", f"{text(conv)} ({100 * conv / params:.1f}%)")
         yield Fact("in FC layers", f"{text(dense)} ({100 * dense / params:.1f}%)")
@@ -481,6 +477,12 @@ def _totals(analysis: Analysis, no_bias: bool | str) -> Iterator[Fact]:
         yield Fact(
             "valid for", bounds_text(analysis.valid_from), "the smallest input every layer accepts"
         )
+
+
+def _category(row: Row) -> str:
+    """The layer's category as its kind states it (merges and groups have none)."""
+    kind = KINDS.get(row.kind)
+    return kind.category if kind is not None else ""
 
 
 def _conventions(no_bias: bool | str) -> Iterator[str]:

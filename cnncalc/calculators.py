@@ -13,6 +13,8 @@ import yaml
 from . import arith
 from .engine import Analysis, analyse
 from .errors import CnncalcError, SpecError
+from .layers.base import Where
+from .layers.geometry import resolve_padding
 from .report.text_report import layer_lines
 from .report.worked import LayerWork, layer_explanation, report_warnings
 from .spec import parse_spec
@@ -55,22 +57,23 @@ def padding(kernel: int, dilation: int = 1, stride: int = 1) -> str:
     """The padding that keeps the size (stride 1), or gives ⌈in/s⌉ (TensorFlow's SAME)."""
     if kernel < 1 or dilation < 1 or stride < 1:
         raise CalculatorError("kernel, dilation and stride must be positive")
-    span = dilation * (kernel - 1)
+    # the layers' own rule for PyTorch's padding='same' (stride 1), not a copy of it
+    before, after = resolve_padding("same", 1, kernel, 1, dilation, 0, Where("padding", None))
+    span = before + after
     lines = [
         f"kernel F = {kernel}, dilation d = {dilation}, stride S = {stride}",
         f"effective kernel F_eff = d·(F − 1) + 1 = {dilation}·({kernel} − 1) + 1 = {span + 1}",
     ]
     if stride == 1:
         lines.append(f"total padding = F_eff − 1 = {span}")
-        if span % 2 == 0:
+        if before == after:
             lines.append(
-                f"P = (F_eff − 1)/2 = {span}/2 = {span // 2} on each side: "
-                f"W_out = (W − {span + 1} + 2·{span // 2})/1 + 1 = W"
+                f"P = (F_eff − 1)/2 = {span}/2 = {before} on each side: "
+                f"W_out = (W − {span + 1} + 2·{before})/1 + 1 = W"
             )
         else:
-            before = span // 2
             lines.append(
-                f"P = {span}/2 is not whole: pad {before} before and {span - before} "
+                f"P = {span}/2 is not whole: pad {before} before and {after} "
                 "after (PyTorch's padding='same' and TensorFlow's SAME both put the "
                 "extra pixel after)"
             )

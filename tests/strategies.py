@@ -37,17 +37,18 @@ def conv(draw: Draw, shape: Shape) -> Any:
     groups = _divisor(draw, shape[0])
     padding = draw(PADDINGS)
     stride = 1 if padding == "same" else _pair(draw, 1, 3)
-    return {
-        "conv": {
-            "filters": groups * draw(st.integers(1, 4)),
-            "kernel": _pair(draw, 1, 5),
-            "stride": stride,
-            "padding": padding,
-            "dilation": _pair(draw, 1, 2),
-            "groups": groups,
-            "bias": draw(st.booleans()),
-        }
+    fields = {
+        "filters": groups * draw(st.integers(1, 4)),
+        "kernel": _pair(draw, 1, 5),
+        "stride": stride,
+        "padding": padding,
+        "dilation": _pair(draw, 1, 2),
+        "groups": groups,
+        "bias": draw(st.booleans()),
     }
+    if draw(st.booleans()):
+        fields["in_channels"] = shape[0]  # declared as it arrives (optional)
+    return {"conv": fields}
 
 
 def depthwise(draw: Draw, shape: Shape) -> Any:
@@ -126,6 +127,12 @@ def activation(kind: str) -> Callable[[Draw, Shape], Any]:
 
 
 def zeropad(draw: Draw, shape: Shape) -> Any:
+    form = draw(st.sampled_from(["list", "sides", "pairs"]))
+    if form == "sides":
+        sides = draw(st.sets(st.sampled_from(["top", "bottom", "left", "right"]), min_size=1))
+        return {"zeropad": {side: draw(st.integers(0, 2)) for side in sorted(sides)}}
+    if form == "pairs":
+        return {"zeropad": [[draw(st.integers(0, 2)) for _ in range(2)] for _ in range(2)]}
     size = draw(st.sampled_from([1, 2, 4]))
     return {
         "zeropad": [draw(st.integers(0, 2)) for _ in range(size)]
@@ -150,6 +157,36 @@ def channel_split(draw: Draw, shape: Shape) -> Any:
         }
     parts = _divisor(draw, channels)
     return {"channel_split": {"sections": parts, "index": draw(st.integers(0, parts - 1))}}
+
+
+def upsample(draw: Draw, shape: Shape) -> Any:
+    mode = draw(st.sampled_from(["nearest", "bilinear", "bicubic"]))
+    fields: dict[str, Any] = {"mode": mode}
+    if draw(st.booleans()):
+        fields["scale"] = _pair(draw, 1, 3)
+    else:
+        fields["size"] = _pair(draw, 1, 30)
+    if mode != "nearest":
+        fields["align_corners"] = draw(st.booleans())
+    return {"upsample": fields}
+
+
+def crop(draw: Draw, shape: Shape) -> Any:
+    if len(shape) != 3:  # after a mean: refused, and dropped
+        return {"crop": 1}
+    return {"crop": [draw(st.integers(1, shape[1])), draw(st.integers(1, shape[2]))]}
+
+
+def pixel_shuffle(draw: Draw, shape: Shape) -> Any:
+    factors = [r for r in (1, 2) if shape[0] % (r * r) == 0]
+    return {"pixel_shuffle": draw(st.sampled_from(factors))}
+
+
+def pixel_unshuffle(draw: Draw, shape: Shape) -> Any:
+    if len(shape) != 3:
+        return {"pixel_unshuffle": 1}
+    factors = [r for r in (1, 2, 3) if shape[1] % r == 0 and shape[2] % r == 0]
+    return {"pixel_unshuffle": draw(st.sampled_from(factors))}
 
 
 KIND_STRATEGIES: dict[str, Callable[[Draw, Shape], Any]] = {
@@ -188,6 +225,12 @@ KIND_STRATEGIES: dict[str, Callable[[Draw, Shape], Any]] = {
     "zeropad": zeropad,
     "channel_shuffle": channel_shuffle,
     "channel_split": channel_split,
+    "upsample": upsample,
+    "crop": crop,
+    "pixel_shuffle": pixel_shuffle,
+    "pixel_unshuffle": pixel_unshuffle,
+    "scale": lambda draw, shape: {"scale": draw(st.sampled_from([1e-6, 1.0]))},
+    "mean": lambda draw, shape: {"mean": {"keepdim": draw(st.booleans())}},
 }
 """One strategy per registered kind (a registry test checks none is missing)."""
 
@@ -209,6 +252,7 @@ FLAT_KINDS = (
     "leaky_relu",
     "hardsigmoid",
     "channel_split",
+    "scale",
 )
 
 
@@ -364,9 +408,9 @@ def specs_with_kind(draw: Draw, kind: str, tries: int = 8) -> tuple[str, Shape]:
     shape = try_analyse(input_shape, layers, numeric).output_shape
     for _ in range(draw(st.integers(0, 2))):
         items = _items(draw, shape)
-        if kind in FLAT_KINDS or "flatten" not in map(_kind_of, items):
+        if kind in FLAT_KINDS or not {"flatten", "mean"} & set(map(_kind_of, items)):
             # a kind random_specs never draws on a flat input does not get one here either
-            # (lrn needs C×H×W: after a flatten every draw of it would be refused)
+            # (lrn needs C×H×W: after a flatten or a mean every draw of it would be refused)
             shape = _grow(input_shape, layers, numeric, shape, items)
     needs_flat = kind == "linear" and len(shape) > 1
     for _ in range(tries):

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 import cnncalc
 from cnncalc.cli import app
 from cnncalc.cli.fast import parse_fast
-from cnncalc.spec.expr import ExpressionError, evaluate, make_divisible
+from cnncalc.expr import ExpressionError, evaluate, make_divisible
 
 from .conftest import ROOT, analyse_text
 

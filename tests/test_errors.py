@@ -141,6 +141,12 @@ CASES: dict[str, Expect] = {
     "add_shape_mismatch": Expect(layer="add1.add"),
     "multiply_broadcast": Expect(layer="multiply1.multiply"),
     "residual_identity_mismatch": Expect(layer="res1", key="shortcut"),
+    "upsample_fractional_size": Expect(layer="up1", key="scale"),
+    "upsample_scale_and_size": Expect(layer="up1"),
+    "crop_larger_than_input": Expect(layer="crop1", key="size"),
+    "pixel_shuffle_channels": Expect(layer="shuffle1", key="factor"),
+    "declared_in_channels": Expect(layer="conv1", key="in_channels"),
+    "declared_in_features": Expect(layer="fc1", key="in_features"),
     # --- the command line
     "cli_input_two_dims": Expect(located=False),
     "cli_input_zero": Expect(located=False),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import cnncalc
-from cnncalc.spec.expr import make_divisible
+from cnncalc.expr import make_divisible
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

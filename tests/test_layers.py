@@ -92,6 +92,24 @@ CASES = {
         0,
         {},
     ),
+    # FCN's head: 2× bilinear, each output a weighted sum of 2×2 inputs (4 taps).
+    "upsample": (
+        "upsample: {scale: 2, mode: bilinear}",
+        "[4, 6, 8]",
+        (4, 12, 16),
+        0,
+        0,
+        {"interpolation": 4 * 4 * 12 * 16},
+    ),
+    # U-Net's crop-and-copy, scaled down: 16×12 to 8×6 (4 rows, 3 columns off each side).
+    "crop": ("crop: [8, 6]", "[2, 16, 12]", (2, 8, 6), 0, 0, {}),
+    # ESPCN: r² = 9 channels per output channel.
+    "pixel_shuffle": ("pixel_shuffle: 3", "[18, 5, 4]", (2, 15, 12), 0, 0, {}),
+    "pixel_unshuffle": ("pixel_unshuffle: 2", "[3, 8, 6]", (12, 4, 3), 0, 0, {}),
+    # ConvNeXt-T stage 1: γ for 96 channels; one multiply per element.
+    "scale": ("scale", "[96, 56, 56]", (96, 56, 56), 96, 0, {"multiply": 96 * 56 * 56}),
+    # ShuffleNet v2's head: x.mean([2, 3]) of 1024×7×7.
+    "mean": ("mean", "[1024, 7, 7]", (1024,), 0, 0, {"pooling": 1024 * 49}),
 }
 
 

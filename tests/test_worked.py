@@ -286,14 +286,22 @@ def test_report_output_format_follows_the_file_suffix(tmp_path, root, name, star
 
 
 def test_no_bias_batchnorm_rows_add_up_to_the_totals():
-    """Under --no-bias β is a bias: BN's row shows γ alone, as the totals count it."""
+    """--no-bias leaves out conv/linear biases and keeps BN's β (the exam convention);
+    --no-bias-all leaves β out too: BN's row shows γ alone. The totals count as the rows."""
     analysis = cnncalc.analyse_file(ROOT / "specs" / "resnet18.yaml")
-    text = report_text(worked_report(analysis, no_bias=True))
-    assert "weights = D (γ per channel) = 64  (β is a bias: left out under --no-bias)" in text
-    assert "2·D (γ and β per channel)" not in text
-    assert "parameters = 2·D (γ and β per channel) = 2·64 = 128" in report_text(
-        worked_report(analysis)
-    )
+    exam = report_text(worked_report(analysis, no_bias=True))
+    assert "parameters = 2·D (γ and β per channel) = 2·64 = 128" in exam
+    assert "conv and linear biases left out; batchnorm/layernorm β kept (--no-bias)" in exam
+    assert "The other convention: every bias left out" in exam
+    every = report_text(worked_report(analysis, no_bias="all"))
+    assert "weights = D (γ per channel) = 64  (β left out under --no-bias-all)" in every
+    assert "2·D (γ and β per channel)" not in every
+    layers = analysis.layers
+    # resnet18's convs have no bias: only the fc's 1,000 biases and BN's β differ
+    bn_shift = sum(row.biases for row in layers if row.kind == "batchnorm")
+    assert analysis.totals.params == 11_689_512
+    assert f"parameters       {11_689_512 - 1000:,}" in exam
+    assert f"parameters       {11_689_512 - 1000 - bn_shift:,}" in every
 
 
 def test_one_by_one_layers_show_their_unchanged_receptive_field():
@@ -354,9 +362,9 @@ def test_residual_shortcuts_are_worked():
         "it costs 6,422,528 MACs)" in projection
     )
     no_bias = report_text(
-        worked_report(cnncalc.analyse_file(ROOT / "specs" / "resnet18.yaml"), no_bias=True)
+        worked_report(cnncalc.analyse_file(ROOT / "specs" / "resnet18.yaml"), no_bias="all")
     )
-    assert "+ batchnorm = 8,192 + 128 = 8,320 parameters" in no_bias  # BN β is a bias
+    assert "+ batchnorm = 8,192 + 128 = 8,320 parameters" in no_bias  # BN β left out too
 
 
 def test_report_marks_claims_on_the_steps_they_concern():

@@ -72,7 +72,11 @@ ConventionOption = Annotated[
 ]
 OutputOption = Annotated[str | None, typer.Option("--output", "-o", help="Write to this file.")]
 NoBiasOption = Annotated[
-    bool, typer.Option("--no-bias", help="The exam convention: count weights only, ignore biases.")
+    bool,
+    typer.Option(
+        "--no-bias",
+        help="The exam convention: leave out conv and linear biases (batchnorm β is kept).",
+    ),
 ]
 SetOption = Annotated[
     list[str] | None,

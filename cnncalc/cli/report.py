@@ -46,6 +46,14 @@ def report(
     ] = None,
     output: OutputOption = None,
     no_bias: NoBiasOption = False,
+    no_bias_all: Annotated[
+        bool,
+        typer.Option(
+            "--no-bias-all",
+            help="Leave out every bias: conv/linear biases and batchnorm/layernorm β too "
+            "(--no-bias keeps β).",
+        ),
+    ] = False,
     answers_only: Annotated[
         bool, typer.Option("--answers-only", help="Only the results, without the working.")
     ] = False,
@@ -61,8 +69,9 @@ def report(
     from .run import run_report
 
     fmt = value_of(format) if format else None
+    bias_rule = "all" if no_bias_all else no_bias
     exit_with(
-        run_report(str(spec), input, fmt, output, no_bias, answers_only, symbolic, sets or ())
+        run_report(str(spec), input, fmt, output, bias_rule, answers_only, symbolic, sets or ())
     )
 
 

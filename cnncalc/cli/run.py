@@ -220,12 +220,13 @@ def run_report(
     input_text: str | None = None,
     fmt: str | None = None,
     output: str | None = None,
-    no_bias: bool = False,
+    no_bias: bool | str = False,
     answers_only: bool = False,
     symbolic: bool = False,
     sets: Sequence[str] = (),
 ) -> int:
-    """The worked solution of ``spec`` (terminal when ``fmt`` is None)."""
+    """The worked solution of ``spec`` (terminal when ``fmt`` is None); ``no_bias``: True
+    (conv/linear biases left out) or 'all' (batchnorm/layernorm β too)."""
     from ..report.worked import worked_report
 
     def body() -> int:

@@ -12,8 +12,8 @@ from typing import Any
 
 from .. import arith
 from ..errors import Loc, SpecError, did_you_mean, paused_garbage_collection
+from ..expr import ExpressionError, evaluate, names_in, truth, whole
 from ..layers import KINDS, REQUIRED, Cost, LayerKind, Where
-from ..spec.expr import ExpressionError, evaluate, names_in, truth, whole
 from ..spec.nodes import (
     BlockDef,
     Branch,
@@ -47,7 +47,8 @@ class Flow:
     """(receptive-field size, jump, start) per spatial axis; start is the input pixel where
     the first output's window begins (negative: inside the padding)."""
     source: str = ""
-    """The path of the row whose output this is ('' for the network's input)."""
+    """The path of the layer or merge that produced this tensor ('' for the network input):
+    references to earlier outputs find it by this path, and an error about a width names it."""
 
 
 @dataclass
@@ -434,7 +435,14 @@ class _Engine:
     def layer(self, node: LayerNode, flow: Flow, scope: Scope, env: Mapping[str, Any]) -> Flow:
         kind = KINDS[node.kind]
         name = scope.claim(node.name, kind.prefix, node.name_loc or node.loc)
-        where = Where(scope.path(name), node.loc, node.key_locs, node.value_locs, self.flat_input)
+        where = Where(
+            scope.path(name),
+            node.loc,
+            node.key_locs,
+            node.value_locs,
+            self.flat_input,
+            flow.source,
+        )
         values = self.resolve(kind, node, flow, env, where)
         cost = kind.infer(values, flow.shape, where)
         self.count_layer(node.loc)
@@ -731,7 +739,7 @@ class _Engine:
             )
             for axis in range(2)
         )
-        out_flow = Flow(shape, depth, fields, scope.path(name))
+        out_flow = Flow(shape, depth, fields, where.path)
         self.count_layer(loc)
         row = self.add_row(
             scope.path(name),
@@ -974,6 +982,8 @@ def _pixels(value: Any) -> Any:
     fractional jump, which that layer warns about) the partial pixel counts as one."""
     if isinstance(value, Fraction):
         return -(-value.numerator // value.denominator)
+    if getattr(value, "is_Rational", False) and not value.is_Integer:  # sympy's, in a
+        return -(-int(value.p) // int(value.q))  # symbolic analysis: the same rounding
     return value
 
 

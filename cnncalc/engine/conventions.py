@@ -19,7 +19,9 @@ _STATEMENT = (
     "included); FLOPs = 2 × MACs. Other costs, counted separately: bias adds (1 per output "
     "element), batchnorm (2 per element, inference), layernorm (5), LRN (size + 3), "
     "activations (1 per element; softmax 3), pooling (kernel area per output element; "
-    "adaptive/global: window sizes), residual adds and SE multiplies (1 per output element). "
+    "adaptive/global and spatial means: window sizes), residual adds, SE multiplies and layer "
+    "scales (1 per output element), interpolation (inputs read per output element: nearest 1, "
+    "bilinear 4, bicubic 16). "
     "Parameters = weights + biases; BN running statistics are buffers, not parameters."
 )
 
@@ -146,7 +148,9 @@ CONVENTIONS: dict[str, Convention] = {
             "fvcore FlopCountAnalysis",
             "fvcore: 1 per MAC for conv/linear/matmul; eval-mode batchnorm 2 per input element "
             "(1 without affine); layernorm 5; adaptive average pooling 1 per input element; "
-            "0 for max/avg pooling, activations, adds and multiplies.",
+            "upsampling 1 (nearest) or 4 (bilinear) per output element; "
+            "0 for max/avg pooling, spatial means (x.mean), bicubic upsampling, pixel "
+            "shuffles, activations, adds and multiplies (layer scales included).",
             lambda row: row.fvcore,
             lambda totals: totals.fvcore,
             "fvcore flops",
@@ -163,7 +167,8 @@ CONVENTIONS: dict[str, Convention] = {
         Convention(
             "flopcounter",
             "torch.utils.flop_counter.FlopCounterMode",
-            "FlopCounterMode: 2 per MAC for convolutions and matrix multiplies only.",
+            "FlopCounterMode: 2 per MAC for convolutions and matrix multiplies only (0 for "
+            "upsampling, means and every other op).",
             _double_macs,
             _double_macs,
             "FlopCounterMode flops",

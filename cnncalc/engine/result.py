@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import arith
 
-OP_CATEGORIES = ("bias", "norm", "activation", "pooling", "add", "multiply")
+OP_CATEGORIES = ("bias", "norm", "activation", "pooling", "add", "multiply", "interpolation")
 """Costs other than multiply-accumulates, counted separately (per sample × batch)."""
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from .. import arith
 from ..layers import KINDS
+from ..layers.base import filter_bank, multiply_accumulates
 from ..layers.explain import Equation, factor, product, text
 from .plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from .result import Analysis, Row
@@ -67,7 +68,7 @@ class Part:
 
     @cached_property
     def weights(self) -> Any:
-        return arith.normalize(arith.product(self.volume) * self.count)
+        return filter_bank(self.count, self.volume)
 
     @cached_property
     def biases(self) -> Any:
@@ -79,7 +80,7 @@ class Part:
 
     @cached_property
     def macs(self) -> Any:
-        return arith.normalize(arith.product(self.pixels) * self.weights)
+        return multiply_accumulates(self.pixels, self.weights)
 
     def _volume_symbols(self) -> str:
         return f"({self.volume_symbols})" if len(self.volume) > 1 else self.volume_symbols

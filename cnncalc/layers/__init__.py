@@ -11,13 +11,18 @@ from .base import REQUIRED, Cost, Field, LayerKind, Shape, TorchCode, Where
 from .batchnorm import BatchNorm
 from .conv import Conv
 from .conv_transpose import ConvTranspose
+from .crop import Crop
 from .depthwise import Depthwise
 from .global_pool import AdaptiveAvgPool, AdaptiveMaxPool, GlobalAvgPool, GlobalMaxPool
 from .layernorm import LayerNorm
 from .linear import Linear
 from .lrn import LocalResponseNorm
+from .mean import Mean
+from .pixel_shuffle import PixelShuffle, PixelUnshuffle
 from .pool import AvgPool, MaxPool
+from .scale import Scale
 from .shape_ops import ChannelShuffle, ChannelSplit, Dropout, Flatten, Identity, ZeroPad
+from .upsample import Upsample
 
 _KINDS: tuple[type[LayerKind], ...] = (
     Conv,
@@ -40,6 +45,12 @@ _KINDS: tuple[type[LayerKind], ...] = (
     ZeroPad,
     ChannelShuffle,
     ChannelSplit,
+    Upsample,
+    Crop,
+    PixelShuffle,
+    PixelUnshuffle,
+    Scale,
+    Mean,
 )
 
 KINDS: dict[str, LayerKind] = {kind.name: kind() for kind in _KINDS}

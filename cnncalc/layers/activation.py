@@ -11,9 +11,11 @@ from typing import Any, ClassVar
 
 from .. import arith
 from .base import Choice, Cost, Field, Float, LayerKind, TorchCode, Where, elements, torch_args
+from .explain import Explanation, unchanged
 
 
 class Activation(LayerKind):
+    receptive_field = "pointwise"
     category = "activation"
     ops_per_element: ClassVar[int] = 1
     torch_name: ClassVar[str] = ""
@@ -27,6 +29,9 @@ class Activation(LayerKind):
             output=shape,
             ops={"activation": arith.normalize(self.ops_per_element * elements(shape))},
         )
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        return unchanged(row, self.name)
 
     def torch_code(
         self,

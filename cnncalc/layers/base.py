@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from .. import arith
 from ..errors import Loc, SpecError
-from ..spec.expr import ExpressionError, evaluate, whole
+from ..expr import ExpressionError, evaluate, whole
 
 Shape = tuple[Any, ...]
 """A per-sample tensor shape: ``(C, H, W)`` or ``(N,)``; entries are ``arith.Dim``."""
@@ -32,6 +32,12 @@ class Where:
     value_locs: Mapping[str, Loc] = field(default_factory=dict)
     flat_input: bool = False
     """The network's input is a flat vector, so no flatten is to blame for a flat tensor."""
+    source: str = ""
+    """The path of the layer whose output this layer receives ('' for the network input)."""
+
+    def source_text(self) -> str:
+        """``layer 'pool5'`` or ``the network input``: where this layer's input comes from."""
+        return f"layer '{self.source}'" if self.source else "the network input"
 
     def error(
         self, message: str, key: str | None = None, hint: str | None = None, at_key: bool = False
@@ -311,8 +317,40 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
+FIELD_RULES = ("sliding", "gathered", "pointwise", "global")
+"""How a layer's outputs see its input, per spatial axis (the receptive-field rule):
+
+- ``sliding``: a window of k pixels moved by s (conv, pool, zeropad, crop): the recurrence
+  r_out = r_in + (k − 1)·j_in, j_out = j_in·s, from the layer's ``Cost.window``;
+- ``gathered``: each output gathers up to n inputs on a finer or uneven grid (transposed
+  conv, adaptive pools, upsampling, pixel shuffle): r_out = r_in + (n − 1)·j_in, with the
+  spacing the layer states in :meth:`LayerKind.gathered_terms`;
+- ``pointwise``: each output sees one input position (activations, norms over channels,
+  reshapes): the field is unchanged;
+- ``global``: each output sees the whole extent along the axis (global pools, a spatial mean,
+  linear layers).
+"""
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """The worked terms of a gathered receptive field along one axis:
+    ``r_out = r_in + (n − 1)·j_in``, ``j_out = <spacing>`` and what n means."""
+
+    symbol: str
+    """The count's symbol: ``n`` (inputs gathered) or ``k`` (an adaptive window's length)."""
+    spacing: str
+    """The jump's formula: ``j_in/s``, ``j_in·L/n``."""
+    spacing_working: str
+    """The formula with the numbers: ``1/2``."""
+    meaning: str
+    """What n is, in words."""
+
+
 class LayerKind:
-    """The definition of one layer kind. Subclasses set the class attributes and ``infer``."""
+    """The definition of one layer kind: its fields and rules. Every kind states each part of
+    the contract itself (``infer``, ``receptive_field``, ``explain``, ``torch_code``); nothing
+    is inherited by default, so a new kind cannot report a working that is not its own."""
 
     name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
@@ -324,6 +362,8 @@ class LayerKind:
     """True for conv/linear: counted in depth (the longest chain of weight layers)."""
     summary: ClassVar[str] = ""
     needs_spatial: ClassVar[bool] = False
+    receptive_field: ClassVar[str]
+    """One of :data:`FIELD_RULES`: how an output sees the input (no default)."""
 
     def field_named(self, name: str) -> Field | None:
         return next((item for item in self.fields if item.name == name), None)
@@ -339,9 +379,16 @@ class LayerKind:
 
     def explain(self, row: Any, no_bias: bool = False) -> Any:
         """The worked equations for one analysed layer (``row``): see :mod:`.explain`."""
-        from .explain import unchanged
+        raise NotImplementedError(f"{self.name} states no worked explanation")
 
-        return unchanged(row, self.name)
+    def field_rule(self, row: Any, axis: int) -> str:
+        """The receptive-field rule along ``axis`` (0: H, 1: W) for this analysed layer; a kind
+        whose rule depends on its sizes (an adaptive pool to 1 is global) overrides this."""
+        return self.receptive_field
+
+    def gathered_terms(self, row: Any, axis: int) -> Gathered:
+        """The spacing and meaning of a ``gathered`` field along ``axis``."""
+        raise NotImplementedError(f"{self.name} gathers no inputs")
 
     # helpers shared by the rules ------------------------------------------------
 
@@ -359,6 +406,35 @@ class LayerKind:
                 hint=hint,
             )
         return shape[0], shape[1], shape[2]
+
+
+def check_declared_width(
+    declared: Any, inferred: Any, where: Where, key: str, symbol: str, torch_words: str
+) -> None:
+    """A width the spec states (``in_channels: 3``) must be the one that arrives: an error
+    naming both numbers and the layer that produced the width. ``torch_words`` says what
+    PyTorch would do with the mismatch."""
+    if declared is None or arith.equal(declared, inferred) is not False:
+        return
+    raise where.error(
+        f"'{key}' is declared as {arith.as_text(declared, thousands=True)} but "
+        f"{where.source_text()} gives {symbol} = {arith.as_text(inferred, thousands=True)}",
+        key,
+        hint=f"{torch_words}; fix the layer that produces the width, or remove '{key}' to "
+        "take the width that arrives",
+    )
+
+
+def filter_bank(count: Any, volume: Sequence[Any]) -> Any:
+    """The weights of ``count`` filters of ``volume`` values each: K·(F_h·F_w·C_in/g) for a
+    conv, N_out·N_in for a linear. The rule every weight layer and every what-if alternative
+    (:mod:`cnncalc.engine.savings`) shares."""
+    return arith.normalize(count * arith.product(volume))
+
+
+def multiply_accumulates(positions: Sequence[Any], weights: Any) -> Any:
+    """Each weight is used once per position it is applied at: MACs = positions · weights."""
+    return arith.normalize(arith.product(positions) * weights)
 
 
 def elements(shape: Sequence[Any]) -> Any:

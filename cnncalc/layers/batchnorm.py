@@ -19,6 +19,7 @@ from .explain import Equation, Explanation, no_parameters, text, volume
 
 class BatchNorm(LayerKind):
     name = "batchnorm"
+    receptive_field = "pointwise"
     aliases = ("bn", "batch_norm", "batchnorm2d")
     prefix = "bn"
     category = "norm"
@@ -66,7 +67,7 @@ class BatchNorm(LayerKind):
     def explain(self, row: Any, no_bias: bool = False) -> Explanation:
         channels = row.input_shape[0]
         equations = [
-            _parameters(row, channels, no_bias),
+            affine_parameters(row, channels, no_bias),
             Equation(
                 "buffers",
                 "2·D + 1 (running mean and variance, batch count)",
@@ -80,18 +81,21 @@ class BatchNorm(LayerKind):
         )
 
 
-def _parameters(row: Any, channels: Any, no_bias: bool) -> Equation:
-    """γ and β per channel; under the exam convention β is a bias and left out."""
+def affine_parameters(row: Any, channels: Any, no_bias: bool, symbol: str = "D") -> Equation:
+    """γ and β per channel (batchnorm, layernorm); under --no-bias β is a bias, left out."""
     if row.params == 0:
         return no_parameters("affine: false, so no γ or β")
     if no_bias:
         return Equation(
             "weights",
-            "D (γ per channel)",
+            f"{symbol} (γ per channel)",
             text(channels),
             text(row.weights),
-            "β is a bias: left out under --no-bias",
+            "β left out under --no-bias-all",
         )
     return Equation(
-        "parameters", "2·D (γ and β per channel)", f"2·{text(channels)}", text(row.params)
+        "parameters",
+        f"2·{symbol} (γ and β per channel)",
+        f"2·{text(channels)}",
+        text(row.params),
     )

@@ -11,7 +11,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
-from .base import Bool, Cost, Int, LayerKind, Padding, Pair, TorchCode, Where, torch_args
+from .base import (
+    Bool,
+    Cost,
+    Int,
+    LayerKind,
+    Padding,
+    Pair,
+    TorchCode,
+    Where,
+    check_declared_width,
+    filter_bank,
+    multiply_accumulates,
+    torch_args,
+)
 from .explain import Equation, Explanation, factor, params_equation, product, text, volume
 from .geometry import (
     axis_warnings,
@@ -34,6 +47,19 @@ def check_divides(count: Any, groups: Any, what: str, where: Where, key: str = "
         )
 
 
+IN_CHANNELS_DOC = "optional: the input channels C_in it is built for, checked against the input"
+
+
+def check_in_channels(values: Mapping[str, Any], channels: Any, where: Where) -> None:
+    """``in_channels`` as declared (nn.Conv2d's first argument) against what arrives."""
+    declared = values.get("in_channels")
+    words = (
+        f"PyTorch would refuse the input: a conv built for {arith.as_text(declared)} "
+        f"channels given {arith.as_text(channels)}"
+    )
+    check_declared_width(declared, channels, where, "in_channels", "C_in", words)
+
+
 def convolution(
     shape: tuple[Any, ...],
     filters: Any,
@@ -44,15 +70,16 @@ def convolution(
 ) -> Cost:
     """The cost of a (possibly grouped or depthwise) convolution: shared by conv and depthwise."""
     C_in, H_in, W_in = kind.spatial(shape, where)
+    check_in_channels(values, C_in, where)
     check_divides(C_in, groups, "input channels", where)
     check_divides(filters, groups, "filters", where)
     kernel, stride, dilation = values["kernel"], values["stride"], values["dilation"]
     axes = windows(H_in, W_in, kernel, stride, dilation, values["padding"], where)
     H_out, W_out = axes[0].size_out, axes[1].size_out
-    weights = arith.normalize(filters * arith.floor_div(C_in, groups) * kernel[0] * kernel[1])
+    weights = filter_bank(filters, (kernel[0], kernel[1], arith.floor_div(C_in, groups)))
     biases = filters if values["bias"] else 0
     pixels = arith.normalize(H_out * W_out)
-    macs = arith.normalize(pixels * weights)
+    macs = multiply_accumulates((H_out, W_out), weights)
     return Cost(
         output=(filters, H_out, W_out),
         weights=weights,
@@ -124,6 +151,7 @@ def convolution_explanation(row: Any, no_bias: bool) -> Explanation:
 
 class Conv(LayerKind):
     name = "conv"
+    receptive_field = "sliding"
     aliases = ("conv2d",)
     prefix = "conv"
     category = "conv"
@@ -137,6 +165,7 @@ class Conv(LayerKind):
         Pair("dilation", 1, doc="dilation d"),
         Int("groups", 1, doc="groups (C_in and C_out must be divisible)"),
         Bool("bias", True, doc="add a bias per output channel"),
+        Int("in_channels", None, doc=IN_CHANNELS_DOC),
     )
 
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:

@@ -13,8 +13,20 @@ from fractions import Fraction
 from typing import Any
 
 from .. import arith
-from .base import Bool, Cost, Int, LayerKind, Pair, TorchCode, Where, torch_args
-from .conv import check_divides
+from .base import (
+    Bool,
+    Cost,
+    Gathered,
+    Int,
+    LayerKind,
+    Pair,
+    TorchCode,
+    Where,
+    filter_bank,
+    multiply_accumulates,
+    torch_args,
+)
+from .conv import IN_CHANNELS_DOC, check_divides, check_in_channels
 from .explain import (
     Equation,
     Explanation,
@@ -60,6 +72,7 @@ PER_AXIS = ("kernel", "stride", "padding", "output_padding", "dilation")
 
 class ConvTranspose(LayerKind):
     name = "conv_transpose"
+    receptive_field = "gathered"
     aliases = ("deconv", "convtranspose", "conv_transpose2d")
     prefix = "deconv"
     category = "conv"
@@ -74,10 +87,12 @@ class ConvTranspose(LayerKind):
         Pair("dilation", 1),
         Int("groups", 1),
         Bool("bias", True),
+        Int("in_channels", None, doc=IN_CHANNELS_DOC),
     )
 
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
         C_in, H_in, W_in = self.spatial(shape, where)
+        check_in_channels(values, C_in, where)
         filters, groups = values["filters"], values["groups"]
         check_divides(C_in, groups, "input channels", where)
         check_divides(filters, groups, "filters", where)
@@ -113,12 +128,13 @@ class ConvTranspose(LayerKind):
             )
             for axis in range(2)
         )
-        weights = arith.normalize(
-            C_in * arith.floor_div(filters, groups) * values["kernel"][0] * values["kernel"][1]
+        # each input pixel scatters through C_in filters of F·F·K/g (PyTorch's weight layout)
+        weights = filter_bank(
+            C_in, (values["kernel"][0], values["kernel"][1], arith.floor_div(filters, groups))
         )
         biases = filters if values["bias"] else 0
         pixels_out = arith.normalize(H_out * W_out)
-        macs = arith.normalize(H_in * W_in * weights)
+        macs = multiply_accumulates((H_in, W_in), weights)
         return Cost(
             output=(filters, H_out, W_out),
             weights=weights,
@@ -164,6 +180,18 @@ class ConvTranspose(LayerKind):
             f"({factor(row.input_shape[axis + 1])} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {extra} + 1",
             text(row.output_shape[axis + 1]),
         )
+
+    def gathered_terms(self, row: Any, axis: int) -> Gathered:
+        """Outputs are 1/s apart in the input and gather up to n inputs each."""
+        stride, reach = row.values["stride"][axis], row.details["window"][axis][0]
+        jump_in = row.receptive_field_in[axis][1]
+        meaning = (
+            f"n = {text(reach)}: the most input pixels one output gathers at stride {stride}; "
+            "outputs alternate, and this is the largest"
+            if stride > 1
+            else f"n = {text(reach)}: every output gathers n input pixels, as a conv would"
+        )
+        return Gathered("n", "j_in/s", f"{factor(jump_in)}/{stride}", meaning)
 
     def explain(self, row: Any, no_bias: bool = False) -> Explanation:
         values = row.values

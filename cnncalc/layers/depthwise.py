@@ -11,12 +11,13 @@ from typing import Any
 
 from .. import arith
 from .base import Bool, Cost, Int, LayerKind, Padding, Pair, TorchCode, Where
-from .conv import convolution, convolution_code, convolution_explanation
+from .conv import IN_CHANNELS_DOC, convolution, convolution_code, convolution_explanation
 from .explain import Explanation
 
 
 class Depthwise(LayerKind):
     name = "depthwise"
+    receptive_field = "sliding"
     aliases = ("dwconv", "depthwise_conv")
     prefix = "dwconv"
     category = "conv"
@@ -30,6 +31,7 @@ class Depthwise(LayerKind):
         Pair("dilation", 1),
         Int("multiplier", 1, doc="filters per input channel"),
         Bool("bias", True),
+        Int("in_channels", None, doc=IN_CHANNELS_DOC),
     )
 
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:

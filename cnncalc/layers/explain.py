@@ -94,7 +94,13 @@ def no_parameters(reason: str) -> Equation:
 
 
 def unchanged(row: Any, what: str) -> Explanation:
-    """Layers that keep the shape and have no parameters."""
+    """Layers that keep the shape and have no parameters: said only where it is true (a kind
+    that changes either gets an error here, not a false working)."""
+    if tuple(row.input_shape) != tuple(row.output_shape) or row.params != 0:
+        raise ValueError(
+            f"{row.kind} '{row.path}' changes the shape or has parameters: "
+            "it must state its own working"
+        )
     return Explanation(
         given=(("input", volume(row.input_shape)),),
         remark=f"{what}: shape unchanged ({volume(row.output_shape)}), no parameters",

@@ -81,6 +81,20 @@ def resolve_padding(
     return before, arith.normalize(total - before)
 
 
+def output_size(reach: Any, stride: Any, size_in: Any, pad_before: Any, ceil_mode: bool) -> Any:
+    """PyTorch's output size of a sliding window along one axis, ``reach`` being
+    size_in + padding − d·(k − 1) − 1 (the last position a window may start at):
+    ⌊reach/s⌋ + 1, or with ceil_mode ⌈reach/s⌉ + 1 less a last window that would start
+    entirely in the right padding."""
+    if not ceil_mode:
+        return arith.normalize(arith.floor_div(reach, stride) + 1)
+    size_out = arith.normalize(arith.ceil_div(reach, stride) + 1)
+    last_start = arith.normalize((size_out - 1) * stride - size_in - pad_before)
+    if arith.sign_of(last_start) in (0, 1):
+        size_out = arith.normalize(size_out - 1)
+    return size_out
+
+
 def window_axis(
     axis: str,
     size_in: Any,
@@ -104,16 +118,8 @@ def window_axis(
             "kernel",
             hint="use a smaller kernel or stride earlier, more padding, or a larger input",
         )
-    if ceil_mode:
-        size_out = arith.normalize(arith.ceil_div(reach, stride) + 1)
-        # PyTorch drops a last window that would start entirely in the right padding.
-        last_start = arith.normalize((size_out - 1) * stride - size_in - pad_before)
-        if arith.sign_of(last_start) in (0, 1):
-            size_out = arith.normalize(size_out - 1)
-        uncovered: Any = 0
-    else:
-        size_out = arith.normalize(arith.floor_div(reach, stride) + 1)
-        uncovered = arith.remainder(reach, stride)
+    size_out = output_size(reach, stride, size_in, pad_before, ceil_mode)
+    uncovered: Any = 0 if ceil_mode else arith.remainder(reach, stride)
     return Axis(
         axis,
         size_in,

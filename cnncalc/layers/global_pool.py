@@ -14,8 +14,8 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from .. import arith
-from .base import Cost, Field, LayerKind, Pair, TorchCode, Where
-from .explain import Equation, Explanation, no_parameters, text, volume
+from .base import Cost, Field, Gathered, LayerKind, Pair, TorchCode, Where
+from .explain import Equation, Explanation, factor, no_parameters, text, volume
 
 
 def window_lengths(size_in: Any, size_out: int) -> Iterator[Any]:
@@ -66,6 +66,7 @@ def _uneven_warning(sizes_in: tuple[Any, Any], sizes_out: tuple[int, int]) -> tu
 
 
 class _Adaptive(LayerKind):
+    receptive_field = "gathered"
     prefix = "pool"
     category = "pool"
     average: ClassVar[bool] = True
@@ -88,6 +89,20 @@ class _Adaptive(LayerKind):
             details={"window": geometry},
             warnings=_uneven_warning((H_in, W_in), (H_out, W_out)),
             window=geometry,
+        )
+
+    def field_rule(self, row: Any, axis: int) -> str:
+        """Pooling to one value along an axis sees all of it; to n > 1, uneven windows."""
+        return "global" if row.output_shape[axis + 1] == 1 else "gathered"
+
+    def gathered_terms(self, row: Any, axis: int) -> Gathered:
+        size_from, size_to = row.input_shape[axis + 1], row.output_shape[axis + 1]
+        (_, jump_in, _), reach = row.receptive_field_in[axis], row.details["window"][axis][0]
+        return Gathered(
+            "k",
+            "j_in·L/n",
+            f"{factor(jump_in)}·{factor(size_from)}/{size_to}",
+            f"k = {text(reach)}: the longest of the windows ⌊i·L/n⌋ … ⌈(i + 1)·L/n⌉",
         )
 
     def explain(self, row: Any, no_bias: bool = False) -> Explanation:

@@ -11,11 +11,13 @@ from typing import Any
 
 from .. import arith
 from .base import Bool, Cost, Float, LayerKind, TorchCode, Where, elements, torch_args
-from .explain import Equation, Explanation, text, volume
+from .batchnorm import affine_parameters
+from .explain import Explanation, volume
 
 
 class LayerNorm(LayerKind):
     name = "layernorm"
+    receptive_field = "pointwise"
     aliases = ("layer_norm", "ln")
     prefix = "ln"
     category = "norm"
@@ -58,13 +60,6 @@ class LayerNorm(LayerKind):
         channels = row.input_shape[0]
         return Explanation(
             (("input", volume(row.input_shape)),),
-            (
-                Equation(
-                    "parameters",
-                    "2·C (γ and β per channel)",
-                    f"2·{text(channels)}",
-                    text(row.params),
-                ),
-            ),
+            (affine_parameters(row, channels, no_bias, "C"),),
             "shape unchanged",
         )

@@ -9,19 +9,34 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
-from .base import Bool, Cost, Int, LayerKind, TorchCode, Where, torch_args
+from .base import (
+    Bool,
+    Cost,
+    Int,
+    LayerKind,
+    TorchCode,
+    Where,
+    check_declared_width,
+    filter_bank,
+    torch_args,
+)
 from .explain import Equation, Explanation, params_equation, product, text
 
 
 class Linear(LayerKind):
     name = "linear"
+    receptive_field = "global"
     aliases = ("dense", "fc")
     prefix = "fc"
     category = "linear"
     weight_layer = True
     shorthand = "features"
     summary = "fully connected layer (nn.Linear / Dense)"
-    fields = (Int("features", doc="output features N_out"), Bool("bias", True))
+    fields = (
+        Int("features", doc="output features N_out"),
+        Bool("bias", True),
+        Int("in_features", None, doc="optional: the input features N_in it is built for"),
+    )
 
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
         if len(shape) != 1:
@@ -33,7 +48,13 @@ class Linear(LayerKind):
                 "or a global pool then flatten",
             )
         features_in, features_out = shape[0], values["features"]
-        weights = arith.normalize(features_in * features_out)
+        declared = values.get("in_features")
+        words = (
+            f"PyTorch would fail at the matrix product: {arith.as_text(features_in, True)} "
+            f"features into nn.Linear({arith.as_text(declared)}, {arith.as_text(features_out)})"
+        )
+        check_declared_width(declared, features_in, where, "in_features", "N_in", words)
+        weights = filter_bank(features_out, (features_in,))
         biases = features_out if values["bias"] else 0
         return Cost(
             output=(features_out,),

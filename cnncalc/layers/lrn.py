@@ -12,10 +12,12 @@ from typing import Any
 
 from .. import arith
 from .base import Cost, Float, Int, LayerKind, TorchCode, Where, elements, torch_args
+from .explain import Explanation, unchanged
 
 
 class LocalResponseNorm(LayerKind):
     name = "lrn"
+    receptive_field = "pointwise"
     aliases = ("local_response_norm",)
     prefix = "lrn"
     category = "norm"
@@ -46,3 +48,6 @@ class LocalResponseNorm(LayerKind):
             values["size"], alpha=values["alpha"], beta=values["beta"], k=values["k"]
         )
         return TorchCode(f"nn.LocalResponseNorm({arguments})")
+
+    def explain(self, row: Any, no_bias: bool = False) -> Explanation:
+        return unchanged(row, self.name)

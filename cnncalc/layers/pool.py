@@ -24,6 +24,7 @@ from .geometry import (
 
 
 class _Pool(LayerKind):
+    receptive_field = "sliding"
     prefix = "pool"
     category = "pool"
     shorthand = "kernel"

@@ -21,7 +21,7 @@ from fractions import Fraction
 from ..engine.claims import Claim
 from ..engine.result import Analysis, Row
 from ..layers.explain import volume
-from ..layers.geometry import Axis
+from ..layers.geometry import Axis, output_size
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,14 @@ class Window:
         return self.dilation * (self.kernel - 1) + 1
 
     def size_out(self) -> int | None:
-        """The output size (PyTorch's rule, without ceil_mode's rare last-window drop), or
-        None when the window does not fit."""
+        """The output size (the layers' own rule, :func:`~cnncalc.layers.geometry.output_size`),
+        or None when the window does not fit."""
         span = self.size_in + self.padding - self.kernel_effective
         if span < 0 or self.stride < 1:
             return None
-        steps = -(-span // self.stride) if self.ceil_mode else span // self.stride
-        return steps + 1
+        pad_before = self.padding // 2  # PyTorch pads evenly; TensorFlow puts the odd pixel after
+        size: int = output_size(span, self.stride, self.size_in, pad_before, self.ceil_mode)
+        return size
 
     def working(self) -> str:
         """``(55 − 3 + 2·0)/2 + 1 = 27``."""

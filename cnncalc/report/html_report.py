@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from .. import arith
+from ..engine.biases import counted_rows
 from ..layers.explain import Equation, volume
 from .diagram import diagram_svg, shape_label
 from .markdown_report import input_label, note_text, split_title
@@ -179,10 +180,11 @@ def _summary_table(report: WorkedReport) -> str:
         f'<th class="num">{"weights" if report.no_bias else "params"}</th>'
         '<th class="num">MACs</th><th class="num">RF</th></tr></thead><tbody>'
     ]
+    counted = counted_rows(analysis.rows, report.no_bias)
     for row in analysis.rows:
         classes = [name for name, on in (("grp", row.is_group), ("wrn", row.warnings)) if on]
         attr = f' class="{" ".join(classes)}"' if classes else ""
-        params = row.weights if report.no_bias else row.params
+        params = counted.get(row.path, row.params)
         level = min(row.level, MAX_LEVEL)
         rows.append(
             f'<tr{attr}><td class="l{level}"><a href="#{escape(ANCHOR + row.path)}">'

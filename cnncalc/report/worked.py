@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import arith
+from ..engine.biases import DROPPED, bias_rule, counted_params, counted_total, drops_bias
 from ..engine.claims import Claim
 from ..engine.plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from ..engine.result import Analysis, Row, final_field
@@ -49,7 +50,8 @@ class WorkedReport:
     analysis: Analysis
     work: tuple[LayerWork, ...]
     totals: tuple[Fact, ...]
-    no_bias: bool = False
+    no_bias: bool | str = False
+    """'' / False, True or 'weight_layers' (conv/linear biases left out), 'all' (β too)."""
     answers_only: bool = False
     conventions: tuple[str, ...] = field(default_factory=tuple)
 
@@ -59,7 +61,7 @@ class WorkedReport:
 
 
 def worked_report(
-    analysis: Analysis, no_bias: bool = False, answers_only: bool = False
+    analysis: Analysis, no_bias: bool | str = False, answers_only: bool = False
 ) -> WorkedReport:
     """The whole worked solution of ``analysis``."""
     work = tuple(_walk(analysis.steps, 0, no_bias))
@@ -75,17 +77,26 @@ def worked_report(
 
 
 def receptive_field_equations(row: Row) -> tuple[Equation, ...]:
-    """``r_out = r_in + (k − 1)·j_in`` and ``j_out = j_in·s`` for every sliding window, a 1×1
-    one included (it leaves the field as it is, which is worth seeing); along W, and H too
-    when it differs. Layers without a window (activations, norms) keep the field silently."""
-    axes = row.details.get("axes")
-    if not row.receptive_field or not row.receptive_field_in:
+    """The receptive-field working the layer's own rule gives (``LayerKind.field_rule``):
+    ``r_out = r_in + (k − 1)·j_in`` and ``j_out = j_in·s`` for every sliding window, a 1×1
+    one included (it leaves the field as it is, which is worth seeing); a gathered field
+    with the spacing the layer states; a global one as a window over the whole extent. Along
+    W, and H too when it differs. Pointwise layers (activations, norms) keep the field
+    silently."""
+    if not row.spatial_field or not row.receptive_field_in:
         return ()
-    if axes is None and row.receptive_field == row.receptive_field_in:
-        return ()
+    kind = KINDS[row.kind]
     equations: list[Equation] = []
+    axes = row.details.get("axes")
+    if axes is None and row.receptive_field == row.receptive_field_in:
+        return ()  # a geometry that changed nothing (6 → 6 adaptive windows, no padding)
     for axis, label in field_axes(row):
-        equations += _recurrence(row, axis, label, axes[axis] if axes is not None else None)
+        rule = kind.field_rule(row, axis)
+        if rule == "gathered":
+            equations += _gathered_recurrence(row, axis, label)
+        elif rule in ("sliding", "global"):
+            window = axes[axis] if axes is not None and rule == "sliding" else None
+            equations += _recurrence(row, axis, label, window)
     return tuple(equations)
 
 
@@ -98,9 +109,8 @@ def field_axes(row: Row) -> list[tuple[int, str]]:
 
 
 def _recurrence(row: Row, axis: int, label: str, window: Any) -> list[Equation]:
-    global_window = row.kind != "conv_transpose" and row.output_shape[axis + 1] == 1
-    if window is None and "window" in row.details and not global_window:
-        return _gathered_recurrence(row, axis, label)
+    """A sliding window (``window``: the layer's worked axis, or None where the layer states
+    only its geometry: the window's k is then read off the field it produced)."""
     (size_in, jump_in, _), (size, jump, start) = (
         row.receptive_field_in[axis],
         row.receptive_field[axis],
@@ -113,6 +123,8 @@ def _recurrence(row: Row, axis: int, label: str, window: Any) -> list[Equation]:
         kernel = (
             window.kernel
             if window is not None
+            else row.details["window"][axis][0]
+            if "window" in row.details and row.output_shape[axis + 1] != 1
             else arith.normalize(arith.floor_div(size - size_in, jump_in) + 1)
         )
         rule, values = "r_in + (k − 1)·j_in", f"{factor(size_in)} + ({factor(kernel)} − 1)·"
@@ -134,39 +146,27 @@ def _recurrence(row: Row, axis: int, label: str, window: Any) -> list[Equation]:
 
 
 def _gathered_recurrence(row: Row, axis: int, label: str) -> list[Equation]:
-    """The field of a transposed conv (its outputs gather up to n inputs, 1/s apart) or of an
-    adaptive pool (its longest window k, spaced L/n on average)."""
+    """A field whose outputs gather up to n inputs on a finer or uneven grid: a transposed
+    conv (n inputs, 1/s apart), an adaptive pool (its longest window k, spaced L/n on
+    average), an upsampling; the layer states the terms."""
     (size_in, jump_in, _), (size, jump, start) = (
         row.receptive_field_in[axis],
         row.receptive_field[axis],
     )
+    terms = KINDS[row.kind].gathered_terms(row, axis)
     reach = row.details["window"][axis][0]
-    if row.kind == "conv_transpose":
-        stride = row.values["stride"][axis]
-        symbol, spacing, spacing_values = "n", "j_in/s", f"{factor(jump_in)}/{stride}"
-        meaning = (
-            f"n = {text(reach)}: the most input pixels one output gathers at stride {stride}; "
-            "outputs alternate, and this is the largest"
-            if stride > 1
-            else f"n = {text(reach)}: every output gathers n input pixels, as a conv would"
-        )
-    else:
-        size_from, size_to = row.input_shape[axis + 1], row.output_shape[axis + 1]
-        symbol, spacing = "k", "j_in·L/n"
-        spacing_values = f"{factor(jump_in)}·{factor(size_from)}/{size_to}"
-        meaning = f"k = {text(reach)}: the longest of the windows ⌊i·L/n⌋ … ⌈(i + 1)·L/n⌉"
     return [
         Equation(
             f"r_out{label}",
-            f"r_in + ({symbol} − 1)·j_in",
+            f"r_in + ({terms.symbol} − 1)·j_in",
             f"{factor(size_in)} + ({factor(reach)} − 1)·{factor(jump_in)}",
             text(size),
-            meaning,
+            terms.meaning,
         ),
         Equation(
             f"j_out{label}",
-            spacing,
-            spacing_values,
+            terms.spacing,
+            terms.spacing_working,
             text(jump),
             f"the jump: outputs are this far apart in the input; the first window starts at "
             f"{text(start)}",
@@ -185,16 +185,18 @@ def report_warnings(row: Row) -> tuple[str, ...]:
     return tuple(advice if warning == whole and advice else warning for warning in row.warnings)
 
 
-def layer_explanation(row: Row, no_bias: bool) -> Explanation:
-    """The kind's own equations, then the receptive-field recurrence."""
-    explanation = KINDS[row.kind].explain(row, no_bias)
+def layer_explanation(row: Row, no_bias: bool | str) -> Explanation:
+    """The kind's own equations, then the receptive-field recurrence. ``no_bias``: which
+    biases are left out (:mod:`cnncalc.engine.biases`); the kind hears only whether its own
+    are."""
+    explanation = KINDS[row.kind].explain(row, drops_bias(row.kind, no_bias))
     extra = receptive_field_equations(row)
     if not extra:
         return explanation
     return Explanation(explanation.given, (*explanation.equations, *extra), explanation.remark)
 
 
-def _walk(steps: tuple[Step, ...], level: int, no_bias: bool) -> Iterator[LayerWork]:
+def _walk(steps: tuple[Step, ...], level: int, no_bias: bool | str) -> Iterator[LayerWork]:
     reading = ""
     for step in steps:
         if isinstance(step, ReadStep):
@@ -227,9 +229,20 @@ def _kind_title(row: Row) -> str:
     return f"{row.kind}, training only" if row.training_only else row.kind
 
 
-def _group_explanation(step: GroupStep, no_bias: bool) -> Explanation:
+def _leaf_rows(steps: Iterable[Step]) -> Iterator[Row]:
+    for step in steps:
+        if isinstance(step, LayerStep):
+            yield step.row
+        elif isinstance(step, GroupStep):
+            yield from _leaf_rows(step.steps)
+        elif isinstance(step, MergeStep):  # a ReadStep holds no layer of its own
+            for branch in step.branches:
+                yield from _leaf_rows(branch)
+
+
+def _group_explanation(step: GroupStep, no_bias: bool | str) -> Explanation:
     row = step.row
-    params = row.weights if no_bias else row.params
+    params = counted_total(_leaf_rows(step.steps), no_bias) if no_bias else row.params
     return Explanation(
         (("input", volume(row.input_shape)), ("output", volume(row.output_shape))),
         _dense_channels(step) if row.kind == "dense_block" else (),
@@ -264,7 +277,7 @@ def _branch_output(branch: tuple[Step, ...], fallback: tuple[Any, ...]) -> tuple
     return branch[-1].row.output_shape if branch else fallback
 
 
-def _merge(step: MergeStep, level: int, no_bias: bool) -> Iterator[LayerWork]:
+def _merge(step: MergeStep, level: int, no_bias: bool | str) -> Iterator[LayerWork]:
     for branch in step.branches:
         yield from _walk(branch, level, no_bias)
     row = step.row
@@ -356,7 +369,7 @@ def _ops_equation(row: Row) -> Equation:
     )
 
 
-def _residual_equations(step: MergeStep, no_bias: bool) -> tuple[Equation, ...]:
+def _residual_equations(step: MergeStep, no_bias: bool | str) -> tuple[Equation, ...]:
     """The shortcut (identity, free; or a projection, with why it is needed and its cost),
     then the shape check of the add."""
     row = step.row
@@ -383,13 +396,13 @@ def _residual_equations(step: MergeStep, no_bias: bool) -> tuple[Equation, ...]:
 
 
 def _projection_equation(
-    group: Step, entering: tuple[Any, ...], body_shape: tuple[Any, ...], no_bias: bool
+    group: Step, entering: tuple[Any, ...], body_shape: tuple[Any, ...], no_bias: bool | str
 ) -> Equation:
     """``shortcut = 1×1 conv, S = 2 + batchnorm = 8,192 + 256 = 8,448 parameters`` and why."""
     assert isinstance(group, GroupStep)
     parts = [child.row for child in group.steps if isinstance(child, LayerStep)]
-    amounts = [(part.weights if no_bias else part.params) for part in parts]
-    total = group.row.weights if no_bias else group.row.params
+    amounts = [counted_params(part, no_bias) for part in parts]
+    total = counted_total(_leaf_rows(group.steps), no_bias)
     working = " + ".join(text(amount) for amount in amounts) if len(parts) > 1 else ""
     return Equation(
         "shortcut",
@@ -433,23 +446,19 @@ def _mismatch(entering: tuple[Any, ...], body_shape: tuple[Any, ...]) -> str:
     return "the body changes " + " and ".join(changes)
 
 
-def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
+def _totals(analysis: Analysis, no_bias: bool | str) -> Iterator[Fact]:
     totals = analysis.totals
     layers = analysis.layers
-    params = totals.weights if no_bias else totals.params
+    params = counted_total(layers, no_bias) if no_bias else totals.params
     yield Fact(
         "parameters",
         text(params),
-        "weights only, the exam convention"
+        DROPPED[bias_rule(no_bias)]
         if no_bias
         else f"{text(totals.weights)} weights + {text(totals.biases)} biases",
     )
-    conv = sum(
-        (row.weights if no_bias else row.params)
-        for row in layers
-        if row.kind in ("conv", "depthwise", "conv_transpose")
-    )
-    dense = sum((row.weights if no_bias else row.params) for row in layers if row.kind == "linear")
+    conv = sum(counted_params(row, no_bias) for row in layers if _category(row) == "conv")
+    dense = sum(counted_params(row, no_bias) for row in layers if _category(row) == "linear")
     if isinstance(params, int) and params and isinstance(conv, int) and isinstance(dense, int):
         yield Fact("in conv layers", f"{text(conv)} ({100 * conv / params:.1f}%)")
         yield Fact("in FC layers", f"{text(dense)} ({100 * dense / params:.1f}%)")
@@ -458,9 +467,12 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
             yield Fact(
                 "in other layers",
                 f"{text(other)} ({100 * other / params:.1f}%)",
-                "batchnorm/layernorm scales"
-                if no_bias
-                else "batchnorm/layernorm scales and shifts",
+                (
+                    "batchnorm/layernorm scales"
+                    if bias_rule(no_bias) == "all"
+                    else "batchnorm/layernorm scales and shifts"
+                )
+                + (", layer scales γ" if any(row.kind == "scale" for row in layers) else ""),
             )
     yield Fact("MACs", text(totals.macs), "conv + linear multiply-accumulates, biases not included")
     yield Fact("FLOPs", text(totals.flops), "2 × MACs")
@@ -488,11 +500,20 @@ def _totals(analysis: Analysis, no_bias: bool) -> Iterator[Fact]:
         )
 
 
-def _conventions(no_bias: bool) -> Iterator[str]:
+def _category(row: Row) -> str:
+    """The layer's category as its kind states it (merges and groups have none)."""
+    kind = KINDS.get(row.kind)
+    return kind.category if kind is not None else ""
+
+
+def _conventions(no_bias: bool | str) -> Iterator[str]:
     yield "Volumes are written H×W×D as in the notes; cnncalc's tables write C×H×W."
     yield "Output sizes use PyTorch's floor division (ceil_mode rounds up)."
     if no_bias:
-        yield "Biases are ignored in the parameter counts (--no-bias)."
+        rule = bias_rule(no_bias)
+        yield f"Parameters: {DROPPED[rule]}."
+        other = "all" if rule == "weight_layers" else "weight_layers"
+        yield f"The other convention: {DROPPED[other]}."
     else:
         yield "Parameters include biases; batchnorm running statistics are buffers."
     yield "MACs count conv and linear multiply-accumulates per image; FLOPs = 2 × MACs."
@@ -652,7 +673,7 @@ def _claims_by_path(claims: Iterable[Claim]) -> dict[str, tuple[Claim, ...]]:
     return {path: tuple(items) for path, items in grouped.items()}
 
 
-def _judged(work: LayerWork, claims: tuple[Claim, ...], no_bias: bool = False) -> LayerWork:
+def _judged(work: LayerWork, claims: tuple[Claim, ...], no_bias: bool | str = False) -> LayerWork:
     """The layer's working with each claim marked on the step that answers it; a claim no
     step answers (a block's subtotal) gets a line of its own."""
     if not claims:
@@ -672,7 +693,7 @@ def _judged(work: LayerWork, claims: tuple[Claim, ...], no_bias: bool = False) -
             equation = equations[index]
             # under --no-bias the parameters line shows the weights; a params claim is judged
             # with the biases, so the mark says so
-            biased = no_bias and claim.key == "params"
+            biased = drops_bias(work.row.kind, no_bias) and claim.key == "params"
             mark = verdict(claim, named=claim.key in NAMED_CLAIMS or biased)
             if biased:
                 mark += f" (params with biases: {as_number(work.row.params)})"
@@ -682,7 +703,7 @@ def _judged(work: LayerWork, claims: tuple[Claim, ...], no_bias: bool = False) -
 
 
 def _judged_totals(
-    facts: Iterable[Fact], claims: tuple[Claim, ...], no_bias: bool
+    facts: Iterable[Fact], claims: tuple[Claim, ...], no_bias: bool | str
 ) -> Iterator[Fact]:
     """The totals with each claim on them marked; ``weights`` is the parameters fact under
     --no-bias, and a fact of its own otherwise."""
@@ -690,15 +711,16 @@ def _judged_totals(
     for claim in claims:
         label = CLAIMED_FACTS.get(claim.key)
         if claim.key == "weights":
-            label = "parameters" if no_bias else "weights"
-            if not no_bias and all(fact.label != "weights" for fact in facts):
+            every_bias = bias_rule(no_bias) == "all"  # then the parameters fact is the weights
+            label = "parameters" if every_bias else "weights"
+            if not every_bias and all(fact.label != "weights" for fact in facts):
                 facts.insert(1, Fact("weights", claim.actual, "parameters without biases"))
         index = next((i for i, fact in enumerate(facts) if fact.label == label), None)
         if index is None:
             facts.append(Fact(claim.key, claim.actual, verdict=verdict(claim)))
             continue
         fact = facts[index]
-        mark = verdict(claim, named=no_bias and claim.key == "params")
+        mark = verdict(claim, named=bool(no_bias) and claim.key == "params")
         if no_bias and claim.key == "params":
             mark += f" (params with biases: {claim.actual})"
         marks = f"{fact.verdict}; {mark}" if fact.verdict else mark

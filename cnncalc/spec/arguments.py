@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Loc, SpecError, did_you_mean
-from .expr import ExpressionError, evaluate, names_in
+from ..expr import ExpressionError, evaluate, names_in
 
 
 @dataclass

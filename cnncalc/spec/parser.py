@@ -8,8 +8,8 @@ from typing import Any
 
 from .. import layers
 from ..errors import Loc, SpecError, did_you_mean, paused_garbage_collection
+from ..expr import FUNCTIONS
 from .arguments import Arguments, apply_settings
-from .expr import FUNCTIONS
 from .nodes import (
     BlockDef,
     Branch,

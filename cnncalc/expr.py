@@ -21,7 +21,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .. import arith
+from . import arith
 
 
 class ExpressionError(ValueError):

@@ -128,21 +128,26 @@ def attribute(events: Any, paths: Iterable[str], cuda: bool) -> LayerTimes:
 def _backward(
     events: Any, owner: dict[int, tuple[str, int]], repeats: int, cuda: bool
 ) -> tuple[dict[str, float], float] | None:
-    """Per-layer backward medians and the median whole backward, or None (no backward)."""
+    """Per-layer backward medians and the whole backward, or None (no backward).
+
+    The whole is built as the forward's is: the layers' medians plus the time outside every
+    layer (AccumulateGrad, the loss) per repeat, so the layers never exceed it — a sum of
+    medians against a mean of totals could, on a noisy machine."""
     per_repeat: dict[str, list[float]] = defaultdict(lambda: [0.0] * repeats)
-    whole = 0.0
+    outside = 0.0
     seen = False
     for event in events:
         if not (_on_cpu(event) and event.name.startswith(BACKWARD_EVENT)):
             continue
         seen = True
         seconds = _duration(event, cuda)
-        whole += seconds
         found = owner.get(event.sequence_nr)
-        if found is not None:  # else AccumulateGrad or the loss: no spec layer's node
+        if found is None:  # AccumulateGrad or the loss: no spec layer's node
+            outside += seconds
+        else:
             path, repeat = found
             per_repeat[path][repeat] += seconds
     if not seen or not repeats:
         return None
     medians = {path: statistics.median(times) for path, times in per_repeat.items()}
-    return medians, whole / repeats
+    return medians, sum(medians.values()) + outside / repeats

@@ -229,3 +229,31 @@ def test_transfer_mistakes_are_one_message_and_exit_2(arguments, message, tmp_pa
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("new_head", [True, False])
+def test_a_new_head_of_the_same_size_ignores_the_files_head(new_head, tmp_path, monkeypatch):
+    """10 classes before and after (as ImageNet-subset weights fine-tuned on CIFAR-10): with
+    --new-head the head starts afresh; without it, from the file (the head frozen to see)."""
+    (tmp_path / "ten.yaml").write_text(FIVE_CLASS_SPEC.replace("linear: 5", "linear: 10"))
+    torch.manual_seed(5)
+    saved = cnncalc.build(str(tmp_path / "ten.yaml")).state_dict()
+    torch.save(saved, tmp_path / "ten.pt")
+    flag = "--new-head" if new_head else ""
+    command = f"train ten.yaml --weights ten.pt {flag} --freeze fc1 --fraction 0.1 {QUICK}"
+    result = _run(tmp_path, monkeypatch, command)
+    assert result.exit_code == 0, result.output
+    assert ("fc1 initialised afresh" in result.output) is new_head
+    after = _state(tmp_path / "runs" / "ten" / "last.pt")["model"]
+    assert torch.equal(after["fc1.weight"], saved["fc1.weight"]) is not new_head
+
+
+def test_a_fine_tuned_run_resumes_with_its_head_and_frozen_layers(fine_tuned, monkeypatch):
+    folder, _ = fine_tuned
+    result = _run(folder, monkeypatch, "train --resume runs/tuned --epochs 2 --threads 1")
+    assert result.exit_code == 0, result.output
+    assert "epoch   2/2" in result.output and "new head" not in result.output
+    before = torch.load(folder / "five.pt", weights_only=True)
+    after = _state(folder / "runs" / "tuned" / "last.pt")["model"]
+    assert torch.equal(after["bn1.running_mean"], before["bn1.running_mean"])
+    assert torch.equal(after["conv1.weight"], before["conv1.weight"])

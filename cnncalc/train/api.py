@@ -186,16 +186,17 @@ def _train(
     data = load_data(config, loaded, path, log=_log_to(out) if show else None)
     analysis = analyse(loaded, list(data.input_shape))
     transfer_lines: list[str] = []
-    if state is None and (config.new_head or config.classes):
-        # a resumed run's spec text already has the new head
+    fresh_head = state is None and bool(config.new_head or config.classes)
+    if fresh_head:  # a resumed run's spec text already has the new head
         replacement = new_head(loaded, analysis, config, data)
-        if replacement is not None:
+        if replacement is not None:  # its head's shape differs: no weights file fills it
+            fresh_head = False
             text, loaded, analysis = replacement.text, replacement.spec, replacement.analysis
             transfer_lines.append(replacement.render())
     output = analysis.output_shape
     check_head(output[0] if len(output) == 1 else output, data.classes)
     model = build(analysis).to(device)
-    transfer_lines += apply_transfer(model, config, state is None)
+    transfer_lines += apply_transfer(model, config, state is None, fresh_head)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     checks = config.fast_dev_run or config.overfit_batch
@@ -268,19 +269,34 @@ def new_head(loaded: Any, analysis: Any, config: TrainConfig, data: Data) -> Any
     return replace_head(loaded, classes, list(data.input_shape))
 
 
-def apply_transfer(model: Any, config: TrainConfig, load: bool) -> list[str]:
-    """``--weights`` (when ``load``: a resume restores its own), then ``--freeze`` /
-    ``--freeze-up-to`` (before any DDP wrapping); the reports, as lines to print."""
+def apply_transfer(model: Any, config: TrainConfig, load: bool, fresh_head: bool) -> list[str]:
+    """``--weights`` (when ``load``: a resume restores its own), a ``--new-head`` that the
+    weights must not fill, then ``--freeze`` / ``--freeze-up-to`` (before any DDP wrapping);
+    the reports, as lines to print."""
     from .transfer import freeze, load_weights
 
     lines = []
     if config.weights and load:
         lines.append(load_weights(model, config.weights).render())
+        if fresh_head:
+            lines += _reset_head(model)
     patterns = [pattern.strip() for pattern in config.freeze.split(",") if pattern.strip()]
     if patterns or config.freeze_up_to:
-        report = freeze(model, patterns, up_to=config.freeze_up_to or None)
-        lines.append(report.render())
+        lines.append(freeze(model, patterns, up_to=config.freeze_up_to or None).render())
     return lines
+
+
+def _reset_head(model: Any) -> list[str]:
+    """A new head learns the new task from scratch, even when the old one had as many outputs
+    (e.g. 10 ImageNet-subset classes → CIFAR-10's ten): its loaded weights are discarded."""
+    from .transfer import _analysis_of, _head_row
+
+    head = _head_row(_analysis_of(model), "the model").path
+    module = model.get_submodule(head)
+    if not hasattr(module, "reset_parameters"):
+        return []
+    module.reset_parameters()
+    return [f"new head: {head} initialised afresh (the weights file's values are not used)"]
 
 
 def _log_to(out: IO[str]) -> Any:

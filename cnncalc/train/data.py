@@ -105,9 +105,9 @@ def prepare_data(
             f"data source '{source}' has {len(classes)} class: a classifier needs at least 2"
         )
     notes: list[str] = []
-    fitted = {
+    fitted = {  # the training split first: a mismatch is reported for it
         name: _fit_channels(split, int(spec_input[0]), config.channels, name)
-        for name, split in splits.items()
+        for name, split in sorted(splits.items(), key=lambda item: item[0] != "train")
     }
     size, size_notes = _input_size(fitted["train"], spec_input, config, valid_from, source)
     notes += size_notes

@@ -388,7 +388,7 @@ def test_mixed_sizes_name_two_files_and_resize_on_load(tmp_path):
         read_dataset(str(tmp_path))
     message = str(error.value)
     assert f"2 different sizes, e.g. {tmp_path / 'a' / '0.png'} is 4×4 (H×W)" in message
-    assert f"{tmp_path / 'b' / '0.png'} is 6×3" in message and "--resize H W" in message
+    assert f"{tmp_path / 'b' / '0.png'} is 6×3" in message and "cnncalc train --resize" in message
     resized = read_dataset(str(tmp_path), image_size=(5, 7))["train"].images
     assert resized.shape == (2, 1, 5, 7)
 

@@ -35,6 +35,7 @@ else:
     Split = choice_type("Split", ("auto", "train", "val", "test"))
 
 DATA = "Data"
+TRANSFER = "Transfer learning"
 OPTIMISATION = "Optimisation"
 RUN = "Run control"
 HARDWARE = "Hardware"
@@ -58,7 +59,8 @@ def train(
         ),
     ] = None,
     data_dir: Annotated[
-        str | None, _option("Where dataset files are (default ./data).", DATA)
+        str | None,
+        _option("Where dataset files are (default data/NAME for a standard set).", DATA),
     ] = None,
     download: Annotated[
         bool | None,
@@ -67,7 +69,12 @@ def train(
         ),
     ] = None,
     resize: Annotated[
-        bool | None, _option("Resize images to the spec's input.", DATA, "--resize/--no-resize")
+        bool | None,
+        _option(
+            "Resize images to the spec's input H×W (folder images on load).",
+            DATA,
+            "--resize/--no-resize",
+        ),
     ] = None,
     channels: Annotated[
         int | None, _option("Convert images to this many channels (1 or 3).", DATA)
@@ -83,6 +90,27 @@ def train(
     ] = None,
     augment: Annotated[
         Augment | None, _option("auto: crop+flip for colour images only.", DATA)
+    ] = None,
+    weights: Annotated[
+        str | None,
+        _option("Start from these weights: a cnncalc checkpoint or a state_dict file.", TRANSFER),
+    ] = None,
+    freeze: Annotated[
+        list[str] | None,
+        _option("Freeze layers matching this path pattern (repeatable; layer1.*).", TRANSFER),
+    ] = None,
+    freeze_up_to: Annotated[
+        str | None, _option("Freeze every layer up to and including this one.", TRANSFER)
+    ] = None,
+    new_head: Annotated[
+        bool | None,
+        _option("Replace the final linear layer for the data's classes.", TRANSFER, "--new-head"),
+    ] = None,
+    classes: Annotated[
+        int | None, _option("The new head's outputs (implies --new-head).", TRANSFER)
+    ] = None,
+    backbone_lr_scale: Annotated[
+        float | None, _option("Backbone learning rate as a share of --lr (1).", TRANSFER)
     ] = None,
     epochs: Annotated[
         int | None, _option("Passes over the training split (10).", OPTIMISATION, "--epochs", "-e")
@@ -197,6 +225,10 @@ def train(
         for key, value in locals().items()
         if key not in ("spec", "resume", "print_config", "nproc") and value is not None
     }
+    if "freeze" in settings:  # repeatable: one comma-separated setting
+        settings["freeze"] = ",".join(settings["freeze"]) or None
+        if settings["freeze"] is None:
+            del settings["freeze"]
     exit_with(run_train(spec, resume, settings, print_config, nproc))
 
 

@@ -183,11 +183,20 @@ def _train(
         torch.set_num_threads(config.threads)
     seed_everything(config.seed + world.rank, config.deterministic)
     loaded = parse_spec(text, path)
-    data = load_data(config, loaded, path)
+    data = load_data(config, loaded, path, log=_log_to(out) if show else None)
     analysis = analyse(loaded, list(data.input_shape))
+    transfer_lines: list[str] = []
+    fresh_head = state is None and bool(config.new_head or config.classes)
+    if fresh_head:  # a resumed run's spec text already has the new head
+        replacement = new_head(loaded, analysis, config, data)
+        if replacement is not None:  # its head's shape differs: no weights file fills it
+            fresh_head = False
+            text, loaded, analysis = replacement.text, replacement.spec, replacement.analysis
+            transfer_lines.append(replacement.render())
     output = analysis.output_shape
     check_head(output[0] if len(output) == 1 else output, data.classes)
     model = build(analysis).to(device)
+    transfer_lines += apply_transfer(model, config, state is None, fresh_head)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     checks = config.fast_dev_run or config.overfit_batch
@@ -203,7 +212,9 @@ def _train(
     if show:
         for note in data.notes:
             out.write(f"note: {note}\n")
-        out.write(_header(analysis, data, config, device, world, run_dir))
+        for line in transfer_lines:
+            out.write(line + "\n")
+        out.write(_header(analysis, data, config, device, world, run_dir, model))
     progress = Progress.for_terminal(config, out) if show else None
     trainer = Trainer(
         config,
@@ -240,8 +251,68 @@ def _train(
     return _result(trainer, config, run_dir, device, world, data, out, show, started)
 
 
+def new_head(loaded: Any, analysis: Any, config: TrainConfig, data: Data) -> Any:
+    """``--new-head`` / ``--classes N``: the spec variant whose final linear layer gives one
+    output per class (None when the head already does)."""
+    from .transfer import replace_head
+
+    classes = config.classes or len(data.classes)
+    if classes != len(data.classes):
+        raise ConfigError(
+            f"--classes {classes}: the data '{config.data}' has {len(data.classes)} classes, "
+            f"so the new head needs {len(data.classes)} outputs (--classes "
+            f"{len(data.classes)}, or leave --classes out)"
+        )
+    output = analysis.output_shape
+    if len(output) == 1 and int(output[0]) == classes:
+        return None
+    return replace_head(loaded, classes, list(data.input_shape))
+
+
+def apply_transfer(model: Any, config: TrainConfig, load: bool, fresh_head: bool) -> list[str]:
+    """``--weights`` (when ``load``: a resume restores its own), a ``--new-head`` that the
+    weights must not fill, then ``--freeze`` / ``--freeze-up-to`` (before any DDP wrapping);
+    the reports, as lines to print."""
+    from .transfer import freeze, load_weights
+
+    lines = []
+    if config.weights and load:
+        lines.append(load_weights(model, config.weights).render())
+        if fresh_head:
+            lines += _reset_head(model)
+    patterns = [pattern.strip() for pattern in config.freeze.split(",") if pattern.strip()]
+    if patterns or config.freeze_up_to:
+        lines.append(freeze(model, patterns, up_to=config.freeze_up_to or None).render())
+    return lines
+
+
+def _reset_head(model: Any) -> list[str]:
+    """A new head learns the new task from scratch, even when the old one had as many outputs
+    (e.g. 10 ImageNet-subset classes → CIFAR-10's ten): its loaded weights are discarded."""
+    from .transfer import _analysis_of, _head_row
+
+    head = _head_row(_analysis_of(model), "the model").path
+    module = model.get_submodule(head)
+    if not hasattr(module, "reset_parameters"):
+        return []
+    module.reset_parameters()
+    return [f"new head: {head} initialised afresh (the weights file's values are not used)"]
+
+
+def _log_to(out: IO[str]) -> Any:
+    def log(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    return log
+
+
 def load_data(
-    config: TrainConfig, loaded: Any, path: str, shape: Sequence[int] | None = None
+    config: TrainConfig,
+    loaded: Any,
+    path: str,
+    shape: Sequence[int] | None = None,
+    log: Any = None,
 ) -> Data:
     """The run's data fitted to the spec's input (or to ``shape``, a checkpoint's)."""
     from ..engine import analyse
@@ -253,7 +324,8 @@ def load_data(
     def valid_from() -> Mapping[str, int]:
         return analyse(loaded, [spec_input[0], "H", "W"]).valid_from
 
-    splits = read_source(config.data, config.data_dir, config.download)
+    size = spec_input[1:] if config.resize else None
+    splits = read_source(config.data, config.data_dir, config.download, size, log)
     return prepare_data(splits, spec_input, config, valid_from, config.data)
 
 
@@ -289,14 +361,22 @@ def _run_dir(
 
 
 def _header(
-    analysis: Any, data: Data, config: TrainConfig, device: Any, world: World, run_dir: Path | None
+    analysis: Any,
+    data: Data,
+    config: TrainConfig,
+    device: Any,
+    world: World,
+    run_dir: Path | None,
+    model: Any,
 ) -> str:
     totals = analysis.totals
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    trainable = totals.trainable_params - frozen  # frozen: --freeze / --freeze-up-to
     shape = "×".join(map(str, data.input_shape))
     processes = f" × {world.size} processes" if world.distributed else ""
     where = f"→ {run_dir}" if run_dir is not None else "(check only: nothing written)"
     return (
-        f"{analysis.name}: {totals.params:,} parameters ({totals.trainable_params:,} trainable), "
+        f"{analysis.name}: {totals.params:,} parameters ({trainable:,} trainable), "
         f"{totals.macs:,} MACs per image at {shape}\n"
         f"data {config.data}: {len(data.train):,} training / {len(data.val):,} validation "
         f"images, {len(data.classes)} classes; {config.optimizer} lr {config.lr:g}, "
@@ -547,7 +627,11 @@ def evaluate(
     loaded = checkpoints.load_checkpoint(checkpoint)
     saved = config_from_dict(loaded.state.get("config", {}))
     config = replace(
-        saved, fraction=1.0, data=data or saved.data, data_dir=data_dir or saved.data_dir
+        saved,
+        fraction=1.0,
+        data=data or saved.data,
+        data_dir=data_dir or saved.data_dir,
+        download=False,  # evaluating never fetches anything
     )
     world = world_from_environment()
     target = select_device(device, world)

@@ -40,7 +40,7 @@ class TrainConfig:
     """Every training setting, resolved (no ``None`` where a default applies)."""
 
     data: str = "digits"
-    data_dir: str = "data"
+    data_dir: str = ""
     download: bool = False
     epochs: int = 10
     batch: int = 64
@@ -83,12 +83,18 @@ class TrainConfig:
     name: str = ""
     runs_dir: str = "runs"
     plots: bool = True
+    weights: str = ""
+    freeze: str = ""
+    freeze_up_to: str = ""
+    new_head: bool = False
+    classes: int = 0
+    backbone_lr_scale: float = 1.0
 
 
 HELP = {
     "data": "digits (bundled, offline), mnist, fashion-mnist, cifar10, cifar100, a folder "
     "of class folders, or a data YAML",
-    "data_dir": "where dataset files are read (and --download writes)",
+    "data_dir": "where dataset files are read (and --download writes); default data/NAME",
     "epochs": "passes over the training split",
     "batch": "images per optimizer step, over all processes together",
     "lr": "peak learning rate (default: 0.05 for sgd, 0.001 for adam/adamw)",
@@ -107,6 +113,12 @@ HELP = {
     "overfit_batch": "train this many steps on one batch and check it is learnt (0: off)",
     "threads": "CPU threads for PyTorch (0: its default)",
     "plots": "draw the curves and confusion matrices (PNG) in the run folder",
+    "weights": "start from these weights (a cnncalc checkpoint or a PyTorch state_dict file)",
+    "freeze": "freeze the layers matching these path patterns (comma-separated, wildcards)",
+    "freeze_up_to": "freeze every layer from the input up to and including this one",
+    "new_head": "replace the final linear layer with one of the data's class count",
+    "classes": "the new head's outputs (implies new_head; must equal the data's classes)",
+    "backbone_lr_scale": "the learning rate of every layer but the head, as a share of lr",
 }
 
 
@@ -246,6 +258,7 @@ def check_config(config: TrainConfig) -> None:
         "threads",
         "early_stop",
         "channels",
+        "classes",
     ):
         value = getattr(config, name)
         if not math.isfinite(value) or value < 0:
@@ -254,6 +267,13 @@ def check_config(config: TrainConfig) -> None:
         raise ConfigError(f"--fraction must be in (0, 1], got {config.fraction}")
     if not 0 < config.val_fraction < 1:
         raise ConfigError(f"--val-fraction must be in (0, 1), got {config.val_fraction}")
+    if not (math.isfinite(config.backbone_lr_scale) and config.backbone_lr_scale > 0):
+        raise ConfigError(
+            f"--backbone-lr-scale must be a positive share of --lr such as 0.1, got "
+            f"{config.backbone_lr_scale}; to keep the backbone fixed, freeze it instead "
+            "(--freeze-up-to LAYER)",
+            key="backbone_lr_scale",
+        )
     if not 0 < config.gamma <= 1:
         raise ConfigError(f"gamma must be in (0, 1], got {config.gamma}")
     if not 0 <= config.ema < 1:

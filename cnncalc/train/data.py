@@ -53,19 +53,30 @@ def load_digits() -> dict[str, ImageSet]:
     }
 
 
-def read_source(source: str, root: str, download: bool = False) -> dict[str, ImageSet]:
+def read_source(
+    source: str,
+    root: str = "",
+    download: bool = False,
+    image_size: Sequence[int] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, ImageSet]:
     """The splits of ``source``: the bundled digits here, every other source through the
-    dataset readers (:mod:`cnncalc.train.datasets`)."""
+    dataset readers (:func:`cnncalc.train.datasets.read_dataset`).
+
+    ``root`` (``--data-dir``): a standard dataset's directory (default ``data/NAME``), or the
+    folder a relative folder or data YAML is looked for in. ``image_size`` (H, W): folder
+    images are resized to it on load (``--resize``), so mixed sizes can train.
+    """
     if source == DIGITS:
+        if download:
+            raise DataError(
+                "--download: the digits are bundled with scikit-learn, there is nothing to fetch"
+            )
         return load_digits()
-    try:
-        from .datasets import read_dataset  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise DataError(
-            f"data source '{source}' is not available in this build of cnncalc: "
-            "use --data digits (bundled, no download)"
-        ) from None
-    return dict(read_dataset(source, root, download))
+    from .datasets import read_dataset
+
+    size = tuple(int(value) for value in image_size) if image_size else None
+    return dict(read_dataset(source, root or None, download, image_size=size, log=log))
 
 
 def as_float(images: Any) -> Any:
@@ -94,9 +105,9 @@ def prepare_data(
             f"data source '{source}' has {len(classes)} class: a classifier needs at least 2"
         )
     notes: list[str] = []
-    fitted = {
+    fitted = {  # the training split first: a mismatch is reported for it
         name: _fit_channels(split, int(spec_input[0]), config.channels, name)
-        for name, split in splits.items()
+        for name, split in sorted(splits.items(), key=lambda item: item[0] != "train")
     }
     size, size_notes = _input_size(fitted["train"], spec_input, config, valid_from, source)
     notes += size_notes
@@ -238,8 +249,9 @@ def check_head(output_features: Any, classes: Sequence[str]) -> None:
     if output_features != len(classes):
         raise DataError(
             f"the spec's head gives {output_features} outputs but the data has {len(classes)} "
-            f"classes: change the spec's last layer to {len(classes)} features (e.g. "
-            f"'linear: {len(classes)}'), or train on data with {output_features} classes"
+            f"classes: give --new-head to replace the final linear layer with one of "
+            f"{len(classes)} outputs (the checkpoint keeps that spec), or change the spec's "
+            f"last layer to {len(classes)} features (e.g. 'linear: {len(classes)}')"
         )
 
 

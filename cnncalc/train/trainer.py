@@ -29,6 +29,7 @@ from .data import Batches, Data, augmentation_for
 from .distributed import World, sum_across
 from .metrics import Metrics, metrics_from_confusion
 from .optim import Plateau, WeightAverage, learning_rate, make_optimizer, set_rate
+from .transfer import train_mode
 
 
 class TrainingError(CnncalcError):
@@ -226,9 +227,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.network = DistributedDataParallel(self.model, device_ids=ids)
         self.forward = torch.compile(self.network) if config.compile else self.network
-        self.optimizer = make_optimizer(
-            config, [p for p in self.model.parameters() if p.requires_grad]
-        )
+        self.optimizer = make_optimizer(config, self.parameter_groups())
         for group in self.optimizer.param_groups:
             group.setdefault("lr_scale", 1.0)
         self.criterion = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
@@ -267,6 +266,18 @@ class Trainer:
         per_process = len(self.sampler)
         self.micro_batches = math.ceil(per_process / micro)
         self.steps_per_epoch = math.ceil(self.micro_batches / config.accumulate)
+
+    def parameter_groups(self) -> Any:
+        """The trainable parameters; with ``--backbone-lr-scale``, two groups whose
+        ``lr_scale`` the schedule multiplies: the backbone's and the head's (1)."""
+        if self.config.backbone_lr_scale == 1:
+            return [p for p in self.model.parameters() if p.requires_grad]
+        from .transfer import parameter_groups
+
+        groups = parameter_groups(self.model, self.config.lr, self.config.backbone_lr_scale)
+        for group in groups:
+            group["lr_scale"] = group["lr"] / self.config.lr
+        return groups
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -334,7 +345,7 @@ class Trainer:
         import torch
 
         config, position = self.config, self.position
-        self.model.train()
+        train_mode(self.model)  # frozen batchnorm stays in eval mode (its statistics kept)
         sums = position.epoch_sums or {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0}
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
@@ -496,7 +507,8 @@ class Trainer:
         row = {
             "epoch": position.epoch,
             "step": position.step,
-            "lr": self.optimizer.param_groups[0]["lr"],
+            # the head's rate (--backbone-lr-scale scales the other groups)
+            "lr": self.optimizer.param_groups[-1]["lr"],
             "train_loss": sums["loss"] / max(1, sums["seen"]),
             "train_acc": sums["correct"] / max(1, sums["seen"]),
             "val_loss": evaluation.loss,

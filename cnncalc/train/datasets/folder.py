@@ -172,7 +172,7 @@ def _common_format(files: list[Path], image_size: Sequence[int] | None) -> tuple
             f"the images have {len(sizes)} different sizes, e.g. {file_a} is "
             f"{size_a[1]}×{size_a[0]} (H×W) and {file_b} is {size_b[1]}×{size_b[0]}: resize "
             "them to one size, or give an image size to resize every image on load "
-            "(cnncalc train --resize H W)"
+            "(cnncalc train --resize: to the spec's input H×W)"
         )
     return mode, None
 

@@ -58,8 +58,14 @@ def verify(
 def export(
     spec: SpecArgument,
     to: Annotated[
-        Target, typer.Option("--to", help="torch: a standalone .py; onnx: a .onnx file.")
-    ] = Target("torch"),
+        Target | None,
+        typer.Option(
+            "--to",
+            help="torch: a standalone .py; onnx: a .onnx file. Default: from -o's suffix, "
+            "else torch.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="File to write (default: stdout for torch)."),
@@ -72,7 +78,7 @@ def export(
     """
     from .run import run_export
 
-    exit_with(run_export(str(spec), value_of(to), output, input))
+    exit_with(run_export(str(spec), None if to is None else value_of(to), output, input))
 
 
 def register(app: typer.Typer) -> None:

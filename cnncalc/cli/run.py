@@ -109,13 +109,40 @@ def run_verify(
     return guarded(body)
 
 
-def run_export(spec: str, target: str, output: str | None, input_text: str | None = None) -> int:
-    """Write ``spec`` as standalone PyTorch source (stdout or ``output``) or as ONNX."""
+EXPORT_SUFFIXES = {".py": "torch", ".onnx": "onnx"}
+
+
+def export_target(target: str | None, output: str | None) -> str:
+    """What ``export`` writes: ``--to``, else what ``-o``'s suffix asks for; a suffix that
+    names the other target (``--to torch -o model.onnx``) or neither is refused."""
+    suffix = os.path.splitext(output)[1].lower() if output else ""
+    wanted = EXPORT_SUFFIXES.get(suffix)
+    if output and suffix and wanted is None:
+        raise UsageError(
+            f"cannot tell what to export from '{suffix}': write -o NAME.py (PyTorch source) "
+            "or -o NAME.onnx (ONNX)"
+        )
+    if target is None:
+        return wanted or "torch"
+    if wanted is not None and wanted != target:
+        raise UsageError(
+            f"--to {target} writes {'PyTorch source' if target == 'torch' else 'ONNX'}, "
+            f"not a {suffix} file: use --to {wanted}, or -o NAME"
+            f"{'.py' if target == 'torch' else '.onnx'}"
+        )
+    return target
+
+
+def run_export(
+    spec: str, target: str | None, output: str | None, input_text: str | None = None
+) -> int:
+    """Write ``spec`` as standalone PyTorch source (stdout or ``output``) or as ONNX
+    (``target`` None: as ``output``'s suffix asks)."""
     from ..torch.export import export_onnx, export_source
 
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
-        if target != "onnx":
+        if export_target(target, output) != "onnx":
             write(export_source(spec, dims), output)
             return 0
         missing = torch_missing()
@@ -145,7 +172,18 @@ def _load(spec: str, input_text: str | None, symbolic: bool = False) -> tuple[An
     dims = parse_input(input_text) if input_text is not None else None
     if symbolic and dims is None:
         dims = [loaded.input[0], "H", "W"] if len(loaded.input) == 3 else None
-    return loaded, analyse(loaded, dims)
+    analysis = analyse(loaded, dims)
+    _warn_input_order(analysis)
+    return loaded, analysis
+
+
+def _warn_input_order(analysis: Any) -> None:
+    """An input that looks H×W×C: these commands' outputs have no place for the warning."""
+    from ..engine.input_order import READ_AS
+
+    for warning in analysis.warnings:
+        if READ_AS in warning.message:
+            sys.stderr.write(f"warning: {warning.message}\n")
 
 
 def guarded(run: Any) -> int:
@@ -293,10 +331,15 @@ def run_memory(
     return guarded(body)
 
 
-def run_calculator(volume: str, layer: dict[str, Any], no_bias: bool = False) -> int:
-    from ..calculators import one_layer, parse_volume
+def run_calculator(
+    volume: str, layer: dict[str, Any], no_bias: bool = False, command: list[str] | None = None
+) -> int:
+    from ..calculators import one_layer, order_warning, parse_volume
 
     def body() -> int:
+        warning = order_warning(volume, command or ["cnncalc", volume])
+        if warning:
+            sys.stderr.write(warning + "\n")
         write(one_layer(parse_volume(volume), layer, no_bias), None)
         return 0
 

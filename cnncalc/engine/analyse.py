@@ -27,6 +27,7 @@ from ..spec.nodes import (
     Spec,
 )
 from ..spec.parser import attach_source
+from .input_order import input_order_warning, with_order_hint
 from .plan import GroupStep, LayerStep, MergeStep, Step
 from .result import Analysis, Row, Warning_, final_field, summarize
 from .validity import smallest_inputs
@@ -100,6 +101,8 @@ def analyse(spec: Spec, input_shape: Sequence[Any] | None = None, batch: int = 1
             )
             return replace(analysis, valid_from=valid_from)
     except SpecError as error:
+        dims = spec.input if input_shape is None else input_shape
+        error = with_order_hint(error, dims, from_spec=input_shape is None)
         raise attach_source(error, spec.lines) from None
     except RecursionError:
         raise SpecError(
@@ -149,6 +152,8 @@ class _Engine:
     def run(self, input_shape: Sequence[Any] | None) -> Analysis:
         spec = self.spec
         dims = input_dims(input_shape if input_shape is not None else spec.input, spec.input_loc)
+        order = input_order_warning(dims, spec.input_loc if input_shape is None else None)
+        self.warnings += [Warning_("", order)] if order else []
         self.flat_input = len(dims) == 1
         # claims are numbers for the spec's sizes: a formula in H, W can only differ from them
         self.judging = all(isinstance(dim, int) for dim in dims)

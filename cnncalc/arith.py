@@ -509,3 +509,18 @@ def as_json(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [as_json(item) for item in value]
     return str(value)
+
+
+def quotient_text(
+    numerator: int, denominator: int, decimals: int = 2, thousands: bool = True
+) -> str:
+    """``numerator/denominator`` rounded to ``decimals`` places, exactly at any size: a float
+    overflows past 1.8e308, and an int of 10^310 elements is still an exact count."""
+    from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
+    with localcontext() as context:
+        context.prec = len(str(abs(numerator))) + decimals + 8
+        quotient = (Decimal(numerator) / Decimal(denominator)).quantize(
+            Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN
+        )
+        return f"{quotient:,.{decimals}f}" if thousands else f"{quotient:.{decimals}f}"

@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import importlib.util
 
+import pytest
 from typer.testing import CliRunner
 
 from cnncalc.cli import app
+from cnncalc.engine.conventions import get_convention
+from cnncalc.engine.memory import memory_report
+from cnncalc.engine.savings import _chunk_sizes
+from cnncalc.errors import SpecError
+from cnncalc.report.formats import render
+from cnncalc.report.memory_report import memory_text
+from cnncalc.report.text_report import report_text
+from cnncalc.report.views import bytes_text
+from cnncalc.report.worked import worked_report
 
 from .conftest import ROOT, analyse_text
 
@@ -102,3 +112,95 @@ def test_03_export_refuses_a_suffix_that_names_the_other_target(tmp_path):
     result = invoke("export", LENET, "-o", str(tmp_path / "model.txt"))
     assert result.exit_code == 2 and "cannot tell what to export from '.txt'" in result.output
     assert not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------ 4. symbolic channels
+
+
+def test_04_a_symbolic_channel_count_is_refused_with_the_fix():
+    for command in ("shape", "params", "summary", "report", "check", "savings", "memory"):
+        result = invoke(command, LENET, "--input", "CxHxW")
+        assert result.exit_code == 2, (command, result.output)
+        assert "the channel count must be a number, not the symbol 'C'" in result.output
+        assert "e.g. 3xHxW" in result.output
+
+
+def test_04_a_symbolic_channel_count_in_the_spec_names_the_line(tmp_path):
+    spec = tmp_path / "c.yaml"
+    spec.write_text("name: c\ninput: [C, H, W]\nlayers:\n  - conv: {filters: 4, kernel: 3}\n")
+    result = invoke("summary", str(spec))
+    assert result.exit_code == 2 and not isinstance(result.exception, KeyError)
+    assert "c.yaml:2:8: error: the channel count must be a number" in result.output
+    assert "hint: give the channels, e.g. [3, H, W]" in result.output
+
+
+# ------------------------------------------------------------ 5. repeat of nothing
+
+
+def test_05_repeat_with_empty_layers_is_an_error_not_a_key_error():
+    with pytest.raises(SpecError) as raised:
+        analyse_text("name: r\ninput: [3, 8, 8]\nlayers:\n  - repeat: 3\n    layers: []\n")
+    assert raised.value.message == "repeat has no layers to repeat"
+    assert raised.value.loc.line == 4 and raised.value.key == "layers"
+
+
+# ------------------------------------------------------------ 6. savings of long stacks
+
+
+def test_06_chunks_of_stacked_convs_in_closed_form():
+    assert _chunk_sizes(1) == [] and _chunk_sizes(2) == [2] and _chunk_sizes(4) == [2, 2]
+    assert _chunk_sizes(7) == [3, 2, 2] and _chunk_sizes(8) == [3, 3, 2]
+    chunks = _chunk_sizes(3000)  # a recursion on count - 3 overflowed the stack here
+    assert chunks == [3] * 1000
+    assert sum(_chunk_sizes(3001)) == 3001 and _chunk_sizes(3001)[-2:] == [2, 2]
+
+
+# ------------------------------------------------------------ 7. exact integers at any size
+
+HUGE = 10**310  # past a float's 1.8e308
+
+
+def test_07_huge_input_and_padding_stay_exact_and_render():
+    analysis = analyse_text(
+        "name: big\ninput: [1, 8, 8]\nlayers:\n"
+        f"  - conv: {{filters: 2, kernel: 3, padding: {HUGE}}}\n"
+    )
+    side = 8 + 2 * HUGE - 3 + 1
+    assert analysis.totals.macs == side * side * 2 * 9  # exact, not a float
+    macs = analysis.totals.macs
+    for fmt in ("table", "md", "json", "csv"):
+        shown = render(analysis, "summary", fmt, get_convention("cnncalc"))
+        assert (f"{macs:,}" if fmt in ("table", "md") else str(macs)) in shown
+    report = memory_report(analysis, 1, "float32", "adam")
+    assert "TiB" in memory_text(report)
+    # HUGE·2^18 elements of 4 bytes are HUGE MiB, written in full
+    assert bytes_text(HUGE * 2**18) == f"{HUGE:,}.00 MiB"
+    assert bytes_text(HUGE * 2**18 + 2**17) == f"{HUGE:,}.50 MiB"
+
+
+def test_07_huge_odd_division_is_worked_exactly():
+    analysis = analyse_text(
+        f"name: big\ninput: [1, {HUGE + 1}, 8]\nlayers:\n"
+        "  - conv: {filters: 2, kernel: 2, stride: 2}\n"
+    )
+    text = report_text(worked_report(analysis))
+    assert f"/2 + 1 = {HUGE // 2}.5 → " in text
+
+
+def test_07_a_float_field_past_float_range_is_an_error():
+    with pytest.raises(SpecError) as raised:
+        analyse_text(f"name: l\ninput: [4, 8, 8]\nlayers:\n  - lrn: {{size: 3, k: {HUGE}}}\n")
+    assert "'k' is too large for a float (at most about 1.8e308), got an integer of 311 digits" in (
+        raised.value.message
+    )
+
+
+def test_07_a_claim_of_1e_minus_300_is_judged_not_a_decimal_error(tmp_path):
+    spec = tmp_path / "claim.yaml"
+    spec.write_text(
+        "name: c\ninput: [1, 8, 8]\nlayers:\n  - conv: {filters: 2, kernel: 3}\n"
+        "expect: {params: 1.0e-300}\n"
+    )
+    result = invoke("check", str(spec))
+    assert result.exit_code == 1, result.output
+    assert "✗ totals params: claimed 1e-300, correct 20 ≈ 2.0000e1" in result.output

@@ -38,6 +38,11 @@ def parse_input(text: str) -> list[Any]:
             f"--input '{text}' is not a shape: give CxHxW (e.g. 3x224x224 or 3xHxW), "
             f"or a number N for a flat input{separator}"
         )
+    if len(parts) == 3 and parts[0].isidentifier():
+        raise UsageError(
+            f"--input '{text}': the channel count must be a number, not the symbol "
+            f"'{parts[0]}' (symbols are allowed for H and W only): e.g. 3x{parts[1]}x{parts[2]}"
+        )
     dims: list[Any] = []
     for part in parts:
         if part.isdigit() and int(part) > 0:

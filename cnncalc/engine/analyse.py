@@ -121,6 +121,15 @@ def input_dims(raw: Sequence[Any], loc: Loc | None = None) -> tuple[Any, ...]:
             key="input",
             hint="for example [3, 224, 224] or [3, 'H', 'W']",
         )
+    if len(raw) == 3 and isinstance(raw[0], str):
+        # formulas are in H and W; a channel count in symbols would make every weight shape one
+        raise SpecError(
+            f"the channel count must be a number, not the symbol {raw[0]!r}: symbols are "
+            "allowed for H and W only",
+            loc,
+            key="input",
+            hint=f"give the channels, e.g. [3, {raw[1]}, {raw[2]}] (--input 3x{raw[1]}x{raw[2]})",
+        )
     for item in raw:
         valid_int = isinstance(item, int) and not isinstance(item, bool) and item > 0
         if not (valid_int or (isinstance(item, str) and item.isidentifier())):
@@ -220,6 +229,14 @@ class _Engine:
             )
             return size + _count(node.count) * (body + 1)
         assert isinstance(node, RepeatNode)
+        if node.block is None and not node.items:
+            raise SpecError(
+                "repeat has no layers to repeat",
+                node.loc,
+                key="layers",
+                hint="list the layers under 'layers:', name a block with 'block:', "
+                "or remove the repeat",
+            )
         body = (
             self.planned_layers(node.items) if node.items else self.planned_block(node.block or "")
         )

@@ -227,7 +227,13 @@ def _division(axis: Axis) -> str:
 def _fraction(axis: Axis) -> str:
     """The division before PyTorch rounds it: ``213/4 + 1 = 54.25``."""
     exact = arith.normalize(axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective)
-    value = _decimal(exact / axis.stride + 1)
+    if isinstance(exact, int) and isinstance(axis.stride, int):
+        # exact at any size (a float overflows past 1.8e308)
+        value = (
+            arith.quotient_text(exact + axis.stride, axis.stride, 4, False).rstrip("0").rstrip(".")
+        )
+    else:
+        value = _decimal(exact / axis.stride + 1)
     return f"{arith.as_text(exact)}/{arith.as_text(axis.stride)} + 1 = {value}"
 
 

@@ -6,20 +6,28 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import cnncalc
 from cnncalc.cli import app
+from cnncalc.engine.analyse import MAX_LAYERS, MAX_SYMBOLIC_LAYERS
 from cnncalc.engine.conventions import get_convention
+from cnncalc.engine.field_merge import candidates, largest
 from cnncalc.engine.memory import memory_report
 from cnncalc.engine.savings import _chunk_sizes
 from cnncalc.errors import SpecError
+from cnncalc.layers.global_pool import adaptive_window, window_lengths, window_total
+from cnncalc.report.claim_fixes import Window, _kernels, _paddings, _strides, _with
 from cnncalc.report.formats import render
 from cnncalc.report.memory_report import memory_text
 from cnncalc.report.text_report import report_text
 from cnncalc.report.views import bytes_text
 from cnncalc.report.worked import worked_report
 
-from .conftest import ROOT, analyse_text
+from .conftest import ROOT, analyse_text, examples
 
 runner = CliRunner()
 LENET = str(ROOT / "specs" / "lenet5.yaml")
@@ -204,3 +212,129 @@ def test_07_a_claim_of_1e_minus_300_is_judged_not_a_decimal_error(tmp_path):
     result = invoke("check", str(spec))
     assert result.exit_code == 1, result.output
     assert "✗ totals params: claimed 1e-300, correct 20 ≈ 2.0000e1" in result.output
+
+
+# ------------------------------------------------------------ 8. symbolic blow-up
+
+
+def test_08_residual_se_fields_stay_flat_and_exact():
+    """RegNet-Y's residual + squeeze-and-excitation merges nested max() terms that doubled at
+    every block (never finished); the merged field is now one flat max, and exact."""
+    spec = cnncalc.load_spec(ROOT / "examples" / "regnet_y_400mf.yaml")
+    symbolic = cnncalc.analyse(spec, [3, "H", "W"])
+    numeric = {size: cnncalc.analyse(spec, [3, size, size + 1]) for size in (225,)}
+    H, W = sympy.symbols("H W", integer=True, positive=True)
+    for row in symbolic.rows:
+        for size in row.receptive_field:
+            for formula in size if isinstance(size, tuple) else (size,):
+                nested = [m for m in getattr(formula, "atoms", lambda _: ())(sympy.Max)]
+                assert all(not arg.has(sympy.Max) for m in nested for arg in m.args), row.path
+    for size, analysis in numeric.items():
+        for row, exact in zip(symbolic.rows, analysis.rows, strict=True):
+            if row.kind not in ("add", "multiply", "linear"):
+                continue  # the merges, and the head that sees them all
+            got = tuple(
+                tuple(int(sympy.sympify(v).subs({H: size, W: size + 1})) for v in axis)
+                for axis in row.receptive_field
+            )
+            assert got == tuple(tuple(int(v) for v in axis) for axis in exact.receptive_field)
+
+
+def test_08_largest_keeps_one_flat_max():
+    H = cnncalc.arith.symbol("H")
+    # 2·⌊H/2⌋ and 3·⌊H/3⌋: neither is the larger at every H (4 > 3 at H = 5, 2 < 3 at H = 3)
+    first = cnncalc.arith.floor_div(H, 2) * 2
+    second = cnncalc.arith.floor_div(H, 3) * 3
+    nested = sympy.Max(first, second) + 5
+    assert set(candidates(nested)) == {first + 5, second + 5}
+    merged = largest([nested, first + 2])  # first + 2 ≤ first + 5: dropped
+    assert isinstance(merged, sympy.Max) and set(merged.args) == {first + 5, second + 5}
+    assert largest([3, 5, 4]) == 5
+
+
+# ------------------------------------------------------------ 9. huge adaptive pools
+
+
+def test_09_adaptive_pool_to_a_huge_output_is_closed_form():
+    for size_in in range(1, 30):
+        for size_out in range(1, 40):
+            lengths = list(window_lengths(size_in, size_out))
+            assert window_total(size_in, size_out) == sum(lengths)
+            assert adaptive_window(size_in, size_out)[0] == max(lengths)
+    n = 10**18
+    analysis = analyse_text(
+        f"name: a\ninput: [2, 8, 8]\nlayers:\n  - adaptive_avgpool: {{output: {n}}}\n"
+    )
+    (row,) = analysis.rows
+    # L + n − gcd(n, L) window elements per axis: 8 + n − 8 (8 divides n)
+    assert row.ops["pooling"] == 2 * n * n
+    with pytest.raises(SpecError, match="at most 4,096 symbolic windows per axis"):
+        analyse_text("name: a\ninput: [2, H, W]\nlayers:\n  - adaptive_avgpool: {output: 5000}\n")
+
+
+# ------------------------------------------------------------ 10. claim fixes in closed form
+
+
+def _brute_force(window: Window, target: int) -> tuple[list[int], list[int], list[int]]:
+    limit = window.size_in + window.padding
+    strides = [s for s in range(1, limit + 2) if _with(window, stride=s).size_out() == target]
+    paddings = [
+        p
+        for p in range(window.kernel_effective)
+        if 2 * p != window.padding and _with(window, padding=2 * p).size_out() == target
+    ]
+    kernels = [
+        k
+        for k in range(1, limit + 1)
+        if window.dilation == 1 and _with(window, kernel=k).size_out() == target
+    ]
+    return strides, paddings, kernels
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    size_in=st.integers(1, 40),
+    kernel=st.integers(1, 9),
+    dilation=st.integers(1, 2),
+    stride=st.integers(1, 5),
+    padding=st.integers(0, 3),
+    ceil_mode=st.booleans(),
+    target=st.integers(0, 45),
+)
+def test_10_closed_form_fixes_agree_with_the_search(
+    size_in, kernel, dilation, stride, padding, ceil_mode, target
+):
+    window = Window(size_in, kernel, dilation, stride, 2 * padding, True, ceil_mode)
+    strides = list(_strides(window, target))
+    paddings = [p for p in _paddings(window, target) if 2 * p != window.padding]
+    kernels = list(_kernels(window, target)) if dilation == 1 else []
+    assert (strides, paddings, kernels) == _brute_force(window, target)
+
+
+def test_10_a_wrong_claim_at_ten_million_pixels_is_fixed_at_once(tmp_path):
+    spec = tmp_path / "claim.yaml"
+    spec.write_text(
+        "name: c\ninput: [1, 10000000, 8]\nlayers:\n"
+        "  - conv: {filters: 1, kernel: 3, expect: {output: [1, 5, 6]}}\n"
+    )
+    result = invoke("check", str(spec))
+    assert result.exit_code == 1
+    assert (
+        "→ H: 5 holds with stride 2000000 to 2499999: (10000000 − 3 + 2·0)/2000000 + 1 = "
+        "5.9999 → 5, or F = 9999996"
+    ) in result.output
+
+
+# ------------------------------------------------------------ 11. layer budgets
+
+
+def test_11_the_layer_budget_is_named_in_the_error():
+    deep = "name: d\ninput: [1, 8, 8]\nlayers:\n  - repeat: {count}\n    layers: [relu]\n"
+    with pytest.raises(SpecError) as raised:
+        analyse_text(deep.format(count=MAX_LAYERS + 1))
+    assert raised.value.message.endswith("creates 100,001 layers; cnncalc analyses at most 100,000")
+    with pytest.raises(SpecError) as raised:
+        analyse_text(deep.format(count=MAX_SYMBOLIC_LAYERS + 1), [1, "H", "W"])
+    assert raised.value.message.endswith(
+        "at most 2,000 with a symbolic input (100,000 with numbers such as --input 3x224x224)"
+    )

@@ -338,3 +338,126 @@ def test_11_the_layer_budget_is_named_in_the_error():
     assert raised.value.message.endswith(
         "at most 2,000 with a symbolic input (100,000 with numbers such as --input 3x224x224)"
     )
+
+
+# ------------------------------------------------------------ 12–20. confusing, not wrong
+
+
+def test_12_slow_torch_commands_show_a_spinner_on_a_terminal_only(monkeypatch):
+    from rich.status import Status
+
+    from cnncalc.cli import run
+
+    monkeypatch.setattr(run.sys.stderr, "isatty", lambda: True, raising=False)
+    assert isinstance(run.progress("verifying"), Status)
+    monkeypatch.setattr(run.sys.stderr, "isatty", lambda: False, raising=False)
+    assert not isinstance(run.progress("verifying"), Status)
+
+
+def test_13_help_shows_flags_without_a_bool_type():
+    for command in ([], ["report"], ["verify"], ["conv"]):
+        result = invoke(*command, "--help")
+        assert result.exit_code == 0
+        assert "<bool>" not in result.output
+    assert "<int>" in invoke("conv", "--help").output  # options that take a value keep it
+
+
+def test_14_a_keras_style_activation_says_activations_are_layers():
+    with pytest.raises(SpecError) as raised:
+        analyse_text(
+            "name: k\ninput: [3, 8, 8]\nlayers:\n"
+            "  - conv: {filters: 4, kernel: 3, activation: sigmoid}\n"
+        )
+    assert raised.value.hint == (
+        "activations are layers of their own: remove 'activation' and put '- sigmoid' on the "
+        "line after this conv"
+    )
+
+
+def test_15_summary_markdown_escapes_the_spec_s_name_and_source():
+    analysis = analyse_text(
+        "name: '<script>x</script> *bold*'\nsource: 'a | b_c'\ninput: [3, 8, 8]\n"
+        "layers:\n  - conv: {filters: 4, kernel: 3}\n"
+    )
+    text = render(analysis, "summary", "md", get_convention("cnncalc"))
+    assert text.startswith("## \\<script\\>x\\</script\\> \\*bold\\*\n\nSource: a \\| b\\_c\n")
+    assert "<script>" not in text
+
+
+@pytest.mark.parametrize(
+    "claimed, ok",
+    [
+        ("102M", True),
+        ("103M", True),
+        ("101M", False),
+        ("104M", False),
+        ("102.8M", True),
+        ("102.7M", True),
+        ("102.6M", False),
+        ("102764K", True),
+        ("0.1G", True),
+        ("0.2G", False),
+    ],
+)
+def test_16_a_claim_with_a_unit_is_judged_at_its_written_precision(claimed, ok):
+    # 25,088·4,096 + 4,096 = 102,764,544: VGG-16's FC1 — "102M" cut off, "103M" rounded
+    analysis = analyse_text(
+        "name: fc\ninput: [25088]\nlayers:\n"
+        f"  - linear: {{features: 4096, expect: {{params: {claimed}}}}}\n"
+    )
+    (claim,) = analysis.claims
+    assert claim.ok is ok
+
+
+def test_17_a_table_on_a_terminal_fits_its_width_and_keeps_it_when_piped():
+    spec = cnncalc.load_spec(ROOT / "specs" / "resnet18.yaml")
+    analysis = cnncalc.analyse(spec, [3, "H", "W"])
+    full = render(analysis, "summary", "table", get_convention("cnncalc"))
+    fitted = render(analysis, "summary", "table", get_convention("cnncalc"), width=100)
+    table = lambda text: text.split("\ninput ")[0].splitlines()  # noqa: E731
+    assert max(map(len, table(full))) > 100
+    assert max(map(len, table(fitted))) <= 100
+    assert "…" in fitted and "…" not in full
+
+
+def test_18_savings_that_cost_more_are_not_called_savings():
+    result = invoke("savings", str(ROOT / "specs" / "vgg11.yaml"))
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[1] == "1 saving, 2 designs that cost more"
+    assert "costs 1.08× more params" in result.output and "fewer params" in result.output
+
+
+def test_19_a_ceil_mode_pool_larger_than_its_input_runs_as_in_pytorch():
+    torch = pytest.importorskip("torch")
+    for kind, module in (("maxpool", torch.nn.MaxPool2d), ("avgpool", torch.nn.AvgPool2d)):
+        for kernel, stride, size in ((3, 2, 2), (3, 3, 2), (4, 3, 3), (3, 2, 1)):
+            text = (
+                f"name: p\ninput: [1, {size}, {size}]\nlayers:\n"
+                f"  - {kind}: {{kernel: {kernel}, stride: {stride}, ceil_mode: true}}\n"
+            )
+            try:
+                expected = module(kernel, stride, ceil_mode=True)(torch.zeros(1, 1, size, size))
+            except RuntimeError:
+                with pytest.raises(SpecError, match="larger than the padded input"):
+                    analyse_text(text)
+                continue
+            assert analyse_text(text).rows[0].output_shape == tuple(expected.shape[1:])
+
+
+def test_20_regnet_s_shortcut_auto_builds_torchvision_s_projection():
+    text = (ROOT / "examples" / "regnet_y_400mf.yaml").read_text(encoding="utf-8")
+    written = cnncalc.analyse(cnncalc.parse_spec(text, "regnet.yaml"))
+    proj = (
+        "      shortcut:\n"
+        '        - conv: {filters: width, kernel: 1, stride: stride, name: "0"}\n'
+        '        - batchnorm: {name: "1"}\n'
+    )
+    assert proj in text
+    auto = cnncalc.analyse(
+        cnncalc.parse_spec(text.replace(proj, "      shortcut: auto\n"), "regnet.yaml")
+    )
+    assert auto.totals.params == written.totals.params == 4_344_144
+    assert auto.totals.macs == written.totals.macs
+    assert [row.path for row in auto.rows] == [row.path for row in written.rows]
+    assert "currently" not in text.split("yblock_down:")[0][-600:]

@@ -12,6 +12,7 @@ missing optional dependency) prints one message and returns exit status 2, never
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from typing import Any
 
@@ -73,10 +74,26 @@ def run_analysis(
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
         analysis = analyse(load_spec(spec), dims, batch)
-        sys.stdout.write(render(analysis, command, fmt, get_convention(convention)) + "\n")
+        # on a terminal a table fits its width; piped, it keeps every character
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        text = render(analysis, command, fmt, get_convention(convention), width=width)
+        sys.stdout.write(text + "\n")
         return 0
 
     return guarded(body)
+
+
+def progress(text: str) -> Any:
+    """A spinner on stderr while something slow runs (importing torch and building a model
+    takes 10 s and more); nothing when stderr is not a terminal, so pipes and logs stay
+    clean."""
+    import contextlib
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(text)
 
 
 def torch_missing() -> str | None:
@@ -107,7 +124,8 @@ def run_verify(
 
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
-        result = verify(spec, dims, batch=batch, device=device, peers=PEERS if peers else ())
+        with progress(f"verifying {os.path.basename(spec)} against PyTorch ({device})"):
+            result = verify(spec, dims, batch=batch, device=device, peers=PEERS if peers else ())
         write(verification_json(result) if fmt == "json" else verification_table(result), None)
         return 0 if result.ok else 1
 
@@ -155,7 +173,8 @@ def run_export(
             raise UsageError(missing.removeprefix("error: "))
         if not output:
             raise UsageError("--to onnx needs -o FILE.onnx")
-        notes = export_onnx(spec, output, dims)
+        with progress(f"exporting {os.path.basename(spec)} to ONNX"):
+            notes = export_onnx(spec, output, dims)
         sys.stderr.write(f"wrote {output}\n")
         for note in notes:  # what the exporter warned that may matter, one line each
             sys.stderr.write(f"note: torch.onnx warned: {note}\n")

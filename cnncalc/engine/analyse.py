@@ -902,6 +902,13 @@ def _whole(value: Any) -> Any:
 
 def _key_hint(kind: LayerKind, node: LayerNode, key: str) -> str:
     names = [item.name for item in kind.fields]
+    if key == "activation" and key not in names:  # Keras' Conv2D(..., activation="relu")
+        value = node.values.get(key)
+        after = value if isinstance(value, str) and value.isidentifier() else "relu"
+        return (
+            f"activations are layers of their own: remove 'activation' and put '- {after}' "
+            f"on the line after this {node.spelled or kind.name}"
+        )
     if kind.name == "linear" and node.spelled == "dense" and key in ("count", "growth", "layer"):
         return "'dense' is linear (a fully connected layer); for a dense block write dense_block:"
     accepted = ", ".join(names) or "no fields"

@@ -175,8 +175,10 @@ def _number_range(claimed: Any, path: str, key: str, loc: Loc | None) -> tuple[D
     decimals = len(digits.split(".")[1]) if "." in digits else 0
     if decimals == 0 and not suffix:
         return value, value
-    half = Decimal(5) * scale / Decimal(10) ** (decimals + 1)
-    return value - half, value + half
+    unit = scale / Decimal(10) ** decimals
+    # at the precision it was written in: rounded (102.76M as 103M) or cut (as 102M, the way
+    # the notes often write it), so anything from half a unit below to a unit above
+    return value - unit / 2, value + unit - 1
 
 
 def _scientific(claimed: Any) -> tuple[Decimal, Decimal] | None:

@@ -95,7 +95,10 @@ def window_axis(
     pad_before, pad_after = padding
     span = arith.normalize(dilation * (kernel - 1))
     reach = arith.normalize(size_in + pad_before + pad_after - span - 1)
-    if arith.sign_of(reach) == -1:
+    # with ceil_mode PyTorch runs a window longer than the input (it pads the rest) as long
+    # as ⌈reach/S⌉ + 1 ≥ 1, that is reach > −S: a 3×3/2 pool over 2×2 gives 1×1
+    hangs_over = ceil_mode and arith.sign_of(arith.normalize(reach + stride)) == 1
+    if arith.sign_of(reach) == -1 and not hangs_over:
         padded = arith.normalize(size_in + pad_before + pad_after)
         raise where.error(
             f"kernel {arith.as_text(span + 1)} is larger than the padded input "

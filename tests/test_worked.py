@@ -217,7 +217,9 @@ def test_claims_are_judged():
     [
         ("27.55M", 27_550_000, True),
         ("27.55M", 27_554_999, True),
-        ("27.55M", 27_555_001, False),
+        ("27.55M", 27_555_001, True),  # cut off at the precision written
+        ("27.55M", 27_560_000, False),  # a whole unit of the last digit above
+        ("27.55M", 27_544_999, False),  # rounds to 27.54M
         ("28.8M", 28_813_344, True),
         ("34,944", 34_944, True),
         (34_944, 34_945, False),

@@ -98,14 +98,29 @@ def seeds() -> list[Path]:
 # ------------------------------------------------------------------ mutations
 
 
-def _walk(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    yield path, value
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _walk(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk(item, (*path, index))
+MAX_NODES = 20_000
+"""A parsed seed with more nodes (a billion-laughs alias bomb, a nesting of thousands) is
+mutated as text instead."""
+
+
+class TooLarge(Exception):
+    """A tree past MAX_NODES."""
+
+
+def _walk(value: Any) -> list[tuple[tuple[Any, ...], Any]]:
+    """Every (path, value) of a parsed spec, iteratively (seeds nest thousands deep)."""
+    found: list[tuple[tuple[Any, ...], Any]] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), value)]
+    while stack:
+        path, item = stack.pop()
+        found.append((path, item))
+        if len(found) > MAX_NODES:
+            raise TooLarge
+        if isinstance(item, dict):
+            stack += [((*path, key), child) for key, child in item.items()]
+        elif isinstance(item, list):
+            stack += [((*path, index), child) for index, child in enumerate(item)]
+    return found
 
 
 def _parent(data: Any, path: tuple[Any, ...]) -> Any:
@@ -184,14 +199,14 @@ def mutant(seed: Path, rng: random.Random) -> str:
         return mutate_text(text, rng)
     try:
         data = yaml.safe_load(text)
-    except (yaml.YAMLError, ValueError):  # a bad seed of tests/errors ('!!int sixteen')
+    except (yaml.YAMLError, ValueError, RecursionError):  # bad seeds of tests/errors
         return mutate_text(text, rng)
-    for _ in range(rng.randint(1, 3)):
-        data = mutate_tree(data, rng)
     try:
+        for _ in range(rng.randint(1, 3)):
+            data = mutate_tree(data, rng)
         return yaml.safe_dump(data, sort_keys=False)
-    except yaml.YAMLError:
-        return text
+    except (TooLarge, RecursionError, yaml.YAMLError):
+        return mutate_text(text, rng)
 
 
 # ------------------------------------------------------------------ commands
@@ -370,7 +385,8 @@ def fuzz(
     pool = seeds()
     _import_once()
     failures: list[Failure] = []
-    with tempfile.TemporaryDirectory(prefix="cnncalc-fuzz-") as work:
+    done = 0
+    with tempfile.TemporaryDirectory(prefix="cnncalc-fuzz-") as work, _stoppable():
         for case in range(cases):
             spec_text = mutant(rng.choice(pool), rng)
             spec = os.path.join(work, f"case{case % 2}.yaml")
@@ -391,10 +407,23 @@ def fuzz(
                         f"case {case}: {kind} ({elapsed:.1f} s) in cnncalc {' '.join(arguments)}\n"
                     )
                     log.write((outcome.traceback or "")[-1500:] + "\n")
-            if log is not None and (case + 1) % 100 == 0:
-                log.write(f"… {case + 1} cases, {len(failures)} failures\n")
+            done = case + 1
+            if log is not None and done % 100 == 0:
+                log.write(f"… {done} cases, {len(failures)} failures\n")
                 log.flush()
-    return Summary(cases, failures)
+    return Summary(done, failures)
+
+
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """Ctrl-C or a SIGTERM ends the run early; the summary counts the cases that ran."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def save(failures: list[Failure], folder: Path) -> None:

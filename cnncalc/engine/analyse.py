@@ -223,7 +223,8 @@ class _Engine:
         if isinstance(node, LayerNode):
             return size + 1
         if isinstance(node, CallNode):
-            return size + self.planned_block(node.block)
+            # a call of an empty block still makes its group: a million of them took a minute
+            return size + max(1, self.planned_block(node.block))
         if isinstance(node, SequenceNode):
             return size + self.planned_layers(node.items)
         if isinstance(node, MergeNode):
@@ -255,7 +256,9 @@ class _Engine:
                 "or remove the repeat",
             )
         body = (
-            self.planned_layers(node.items) if node.items else self.planned_block(node.block or "")
+            self.planned_layers(node.items)
+            if node.items
+            else max(1, self.planned_block(node.block or ""))
         )
         total = size + _count(node.count) * body
         if total > self.limit:

@@ -4,6 +4,7 @@ the code before the fix it pins (the item number of the issue is in its name).""
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import pytest
 import sympy
@@ -461,3 +462,13 @@ def test_20_regnet_s_shortcut_auto_builds_torchvision_s_projection():
     assert auto.totals.macs == written.totals.macs
     assert [row.path for row in auto.rows] == [row.path for row in written.rows]
     assert "currently" not in text.split("yblock_down:")[0][-600:]
+
+
+def test_fuzz_a_savings_ratio_past_float_range_renders_in_every_format():
+    spec = ROOT / "tests" / "fuzz" / "regressions" / "savings_ratio_past_float_range.yaml"
+    for fmt in ("table", "json", "md"):
+        result = invoke("savings", str(spec), "-f", fmt)
+        assert result.exit_code == 0, (fmt, result.output)
+    document = json.loads(invoke("savings", str(spec), "-f", "json").output)
+    huge = [s["ratio"] for s in document["savings"] if s["ratio"]["decimal"] is None]
+    assert huge and all("/" in ratio["fraction"] for ratio in huge)

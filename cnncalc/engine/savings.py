@@ -190,7 +190,10 @@ def ratio_text(ratio: Any) -> str:
     if ratio is None:
         return "—"
     if isinstance(ratio, Fraction | int):
-        return f"{float(ratio):.2f}"
+        if abs(Fraction(ratio)) < 10**300:
+            return f"{float(ratio):.2f}"
+        exact = Fraction(ratio)  # past a float's range, exact digits (found by the fuzzer)
+        return arith.quotient_text(exact.numerator, exact.denominator, 2, thousands=False)
     return arith.as_text(ratio)
 
 

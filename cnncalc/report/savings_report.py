@@ -166,7 +166,9 @@ def ratio_json(ratio: Any) -> Any:
     return arith.as_text(ratio)
 
 
-def _decimal(ratio: Fraction) -> float:
+def _decimal(ratio: Fraction) -> float | None:
+    if abs(ratio) >= 10**300:  # past a float: the exact "fraction" alone (found by the fuzzer)
+        return None
     return round(float(ratio), 4)
 
 

@@ -1,16 +1,18 @@
-"""Symbolic analysis: ``cnncalc summary <spec> --input CxHxW`` for every bundled spec.
+"""Symbolic analysis: ``cnncalc summary <spec> --input CxHxW`` for every bundled spec
+(specs/ and examples/).
 
     python benchmarks/symbolic.py [--before REV] [--runs N] [--timeout S] [--json out.json]
                                   [spec-stem ...]
 
 Each spec is analysed in a fresh process (the formula memo starts empty, as it does for a
 user), with the channel count the spec's own ``input:`` gives and H, W as symbols. The
-figure is the wall-clock time of the whole process, the best of ``--runs`` runs (one run when
-it takes over 10 s).
+figure is the CPU time (user + system) of the whole process, the best of ``--runs`` runs (one
+run when it takes over 10 s): on a machine shared with other work the wall clock measures the
+neighbours as much as cnncalc.
 
 With ``--before REV`` (a commit, e.g. the merge-base) the same commands also run against
 that commit's ``cnncalc/``, exported with ``git archive`` into benchmarks/.work/, and the
-report has before, after and the speed-up. Each command is given ``--timeout`` seconds;
+report has before, after and the speed-up. Each command is given ``--timeout`` CPU seconds;
 one that takes longer is reported as "> timeout". The two versions run in alternation, spec
 by spec, so a busy spell on the machine slows both alike. Prints a Markdown table.
 """
@@ -21,10 +23,11 @@ import argparse
 import json
 import os
 import re
+import resource
+import signal
 import subprocess
 import sys
 import tarfile
-import time
 from dataclasses import asdict, dataclass
 from io import BytesIO
 from pathlib import Path
@@ -32,6 +35,7 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent
 REPOSITORY = BENCHMARKS.parent
 SPECS = REPOSITORY / "specs"
+EXAMPLES = REPOSITORY / "examples"
 WORK = BENCHMARKS / ".work"
 
 
@@ -63,23 +67,45 @@ def git(*arguments: str) -> str:
     ).stdout
 
 
+WALL_FACTOR = 10
+"""A process may wait for a core on a busy machine: its wall-clock limit is this many times
+its CPU limit."""
+
+
 def timed_summary(source: Path, spec: Path, timeout: float) -> float | None:
-    """Seconds for one ``cnncalc summary`` process on ``source``'s package; None if it timed
-    out. The process runs in ``source`` (``python -m`` puts the working directory first on
-    the path) with ``source`` on PYTHONPATH too, so no other cnncalc can shadow it."""
+    """CPU seconds of one ``cnncalc summary`` process on ``source``'s package; None if it
+    ran out of its ``timeout`` CPU seconds. The process runs in ``source`` (``python -m`` puts
+    the working directory first on the path) with ``source`` on PYTHONPATH too, so no other
+    cnncalc can shadow it."""
     environment = {**os.environ, "PYTHONPATH": str(source)}
     command = [sys.executable, "-m", "cnncalc", "summary", str(spec)]
     command += ["--input", f"{input_channels(spec)}xHxW"]
-    start = time.perf_counter()
+
+    def limit_cpu() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (int(timeout), int(timeout) + 1))
+
+    start = _children_cpu()
     try:
         result = subprocess.run(
-            command, cwd=source, env=environment, capture_output=True, timeout=timeout
+            command,
+            cwd=source,
+            env=environment,
+            capture_output=True,
+            timeout=timeout * WALL_FACTOR,
+            preexec_fn=limit_cpu,
         )
     except subprocess.TimeoutExpired:
         return None
+    if result.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        return None
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr.decode()[-2000:]}")
-    return time.perf_counter() - start
+    return _children_cpu() - start
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 LONG_RUN_SECONDS = 10.0
@@ -139,11 +165,15 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per process")
     parser.add_argument("--json", type=Path, help="write the raw seconds here")
     arguments = parser.parse_args()
-    stems = arguments.stems or sorted(path.stem for path in SPECS.glob("*.yaml"))
+    stems = arguments.stems or [
+        str(path.relative_to(REPOSITORY).with_suffix(""))
+        for folder in (SPECS, EXAMPLES)
+        for path in sorted(folder.glob("*.yaml"))
+    ]
     before_source = export_commit(arguments.before) if arguments.before else None
     timings: list[Timing] = []
     for stem in stems:
-        spec = SPECS / f"{stem}.yaml"
+        spec = REPOSITORY / f"{stem}.yaml" if "/" in stem else SPECS / f"{stem}.yaml"
         before = None
         if before_source is not None:
             before = best_of(before_source, spec, arguments.runs, arguments.timeout)

@@ -350,6 +350,7 @@ def minimum(a: Dim, b: Dim) -> Dim:
     return normalize(_sympy().Min(a, b))
 
 
+@cache  # receptive-field merges compare the same sizes again at every block
 def _order(a: Dim, b: Dim) -> int | None:
     """1 when a ≥ b at every input size, -1 when a ≤ b, None when neither can be shown.
 
@@ -401,6 +402,7 @@ def _bound(polynomial: Polynomial, lower: bool) -> Any:
     return bound
 
 
+@cache  # a deep network compares the same few roundings many times
 def _rounding_bound(atom: Any, lower: bool) -> Any:
     """y − s ≤ ⌊y⌋ ≤ y ≤ ⌈y⌉ ≤ y + s, with s = (q − 1)/q for y an integer over q, else 1."""
     sp = _sympy()
@@ -464,9 +466,15 @@ def as_text(value: Any, thousands: bool = False) -> str:
     if isinstance(value, int):
         return f"{value:,}" if thousands else str(value)
     if hasattr(value, "free_symbols"):
-        printed = _superscripts(_printer().doprint(value))
-        return printed.replace("*", "·").replace(" - ", " − ")
+        return _formula_text(value)
     return str(value)
+
+
+@cache
+def _formula_text(value: Any) -> str:
+    """A formula printed once: a symbolic table prints the same sizes on many rows."""
+    printed = _superscripts(_printer().doprint(value))
+    return printed.replace("*", "·").replace(" - ", " − ")
 
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -493,9 +501,13 @@ def _printer() -> Any:
     class Printer(StrPrinter):
         """sympy's printer with ⌊(H − 11)/4⌋ instead of floor(H/4 - 11/4)."""
 
+        # each rounding is printed once (sp.together is slow, and a deep network's formulas
+        # repeat the same few roundings thousands of times)
+        @cache  # noqa: B019 (one printer, cached for the process)
         def _print_floor(self, expr: Any) -> str:
             return f"⌊{self._print(sp.together(expr.args[0]))}⌋"
 
+        @cache  # noqa: B019
         def _print_ceiling(self, expr: Any) -> str:
             return f"⌈{self._print(sp.together(expr.args[0]))}⌉"
 
@@ -509,3 +521,18 @@ def as_json(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [as_json(item) for item in value]
     return str(value)
+
+
+def quotient_text(
+    numerator: int, denominator: int, decimals: int = 2, thousands: bool = True
+) -> str:
+    """``numerator/denominator`` rounded to ``decimals`` places, exactly at any size: a float
+    overflows past 1.8e308, and an int of 10^310 elements is still an exact count."""
+    from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
+    with localcontext() as context:
+        context.prec = len(str(abs(numerator))) + decimals + 8
+        quotient = (Decimal(numerator) / Decimal(denominator)).quantize(
+            Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN
+        )
+        return f"{quotient:,.{decimals}f}" if thousands else f"{quotient:.{decimals}f}"

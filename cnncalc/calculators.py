@@ -1,7 +1,10 @@
 """One-layer calculators, no spec needed: ``cnncalc conv 227x227x3 --filters 96 ...``.
 
 Each builds a one-layer spec and shows its worked explanation, so a calculator and a full
-report can never disagree. Volumes are written as the notes write them: H×W×D.
+report can never disagree. The input volume is written C×H×W, as in specs and ``--input``
+(``3x227x227``); the worked text then writes it as the notes do, H×W×D. An input that looks
+like the other order (``227x227x3``) is still read C×H×W, with a warning that shows the
+command rewritten (:func:`order_warning`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import yaml
 
 from . import arith
 from .engine import Analysis, analyse
+from .engine.input_order import looks_channels_last, reading, rewritten
 from .errors import CnncalcError, SpecError
 from .layers.base import Where
 from .layers.geometry import resolve_padding
@@ -25,17 +29,30 @@ class CalculatorError(CnncalcError):
 
 
 def parse_volume(text: str) -> list[int]:
-    """``227x227x3`` (H×W×D) → [3, 227, 227] (C, H, W); ``9216`` → [9216]."""
+    """``3x227x227`` (C×H×W, as ``--input``) → [3, 227, 227]; ``9216`` → [9216]."""
     parts = text.lower().replace("×", "x").split("x")
     if len(parts) not in (1, 3) or not all(part.strip().isdigit() for part in parts):
-        raise CalculatorError(f"'{text}' must be H×W×D such as 227x227x3, or N for a vector")
+        raise CalculatorError(f"'{text}' must be C×H×W such as 3x227x227, or N for a vector")
     numbers = [int(part) for part in parts]
     if min(numbers) < 1:
         raise CalculatorError(f"'{text}': sizes must be positive")
-    if len(numbers) == 1:
-        return numbers
-    height, width, depth = numbers
-    return [depth, height, width]
+    return numbers
+
+
+def order_warning(volume: str, command: list[str]) -> str | None:
+    """A warning (with the command rewritten C×H×W) when ``volume`` looks like H×W×C."""
+    dims = parse_volume(volume)
+    if not looks_channels_last(dims):
+        return None
+    height, width, channels = dims
+    fixed = " ".join(
+        "x".join(map(str, rewritten(dims))) if word == volume else word for word in command
+    )
+    return (
+        f"warning: {volume} is read as C×H×W: {reading(dims)}. "
+        f"For a {height}×{width} image with {channels} channel{'s' if channels > 1 else ''} "
+        f"(H×W×C), write:\n  {fixed}"
+    )
 
 
 def one_layer(volume: list[int], layer: dict[str, Any], no_bias: bool = False) -> str:
@@ -50,7 +67,15 @@ def one_layer(volume: list[int], layer: dict[str, Any], no_bias: bool = False) -
         raise CalculatorError(f"{option}{error.message}{hint}") from None
     row = analysis.layers[0]
     work = LayerWork(row, f"{row.kind}", layer_explanation(row, no_bias), 0, report_warnings(row))
-    return "\n".join(layer_lines(work, answers_only=False))
+    return "\n".join([read_as(volume), *layer_lines(work, answers_only=False)])
+
+
+def read_as(volume: list[int]) -> str:
+    """The reading of the input, stated: the one line that makes the order visible."""
+    if len(volume) == 1:
+        return f"input: N_in = {volume[0]:,} features"
+    channels, height, width = volume
+    return f"input C×H×W = {channels}×{height}×{width}: C = {channels}, H = {height}, W = {width}"
 
 
 def padding(kernel: int, dilation: int = 1, stride: int = 1) -> str:

@@ -29,15 +29,15 @@ EXPECTED: dict[str, tuple[int, set[tuple[str, str]]]] = {
         {("pool1", "output"), ("conv2", "output"), ("pool2", "output"), ("conv3", "output")},
     ),
     "zfnet_no_padding": (13, {("conv1", "output")}),
-    "alexnet_227": (10, {("", "params")}),
+    "alexnet_227": (10, set()),  # 62.3M: 62,378,344 cut off at its precision
     "lenet5_torchsummary": (7, set()),
     "lenet5_classic": (8, {("", "params")}),
     "fashion_mnist_cnn": (4, set()),
     "vgg16": (
         26,
-        {("features", "params"), ("classifier", "params"), ("classifier.fc1", "params")},
+        {("features", "params"), ("classifier", "params")},
     ),
-    "googlenet": (10, {("", "params")}),
+    "googlenet": (10, set()),  # 6M: 6,998,552 cut off at its precision
     "googlenet_head_without_gap": (1, set()),
     "receptive_field_3x3": (2, set()),
     "stride_5x5": (1, set()),

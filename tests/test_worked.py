@@ -115,7 +115,7 @@ def test_report_cli_symbolic_and_formats(tmp_path):
 
 
 def test_conv_calculator_cli():
-    result = invoke("conv", "227x227x3", "--filters", "96", "--kernel", "11", "--stride", "4")
+    result = invoke("conv", "3x227x227", "--filters", "96", "--kernel", "11", "--stride", "4")
     assert result.exit_code == 0
     assert "(227 − 11 + 2·0)/4 + 1 = 55" in result.output
     assert "34,944" in result.output
@@ -124,12 +124,12 @@ def test_conv_calculator_cli():
 def test_pool_fc_deconv_calculators():
     assert (
         "(5 − 3 + 2·0)/2 + 1 = 2"
-        in invoke("pool", "5x5x1", "--kernel", "3", "--stride", "2").output
+        in invoke("pool", "1x5x5", "--kernel", "3", "--stride", "2").output
     )
     assert "37,752,832" in invoke("fc", "9216", "4096").output
     deconv = invoke(
         "deconv",
-        "7x7x16",
+        "16x7x7",
         "--filters",
         "8",
         "--kernel",
@@ -150,9 +150,9 @@ def test_padding_calculator():
 
 
 def test_calculator_rejects_bad_volume():
-    assert parse_volume("227x227x3") == [3, 227, 227]
+    assert parse_volume("3x227x227") == [3, 227, 227]
     result = invoke("conv", "227x227", "--filters", "1", "--kernel", "3")
-    assert result.exit_code == 2 and "H×W×D" in result.output
+    assert result.exit_code == 2 and "C×H×W" in result.output
 
 
 # -------------------------------------------------------------------- memory
@@ -217,7 +217,9 @@ def test_claims_are_judged():
     [
         ("27.55M", 27_550_000, True),
         ("27.55M", 27_554_999, True),
-        ("27.55M", 27_555_001, False),
+        ("27.55M", 27_555_001, True),  # cut off at the precision written
+        ("27.55M", 27_560_000, False),  # a whole unit of the last digit above
+        ("27.55M", 27_544_999, False),  # rounds to 27.54M
         ("28.8M", 28_813_344, True),
         ("34,944", 34_944, True),
         (34_944, 34_945, False),
@@ -261,11 +263,11 @@ def test_bad_claim_is_a_spec_error():
 
 def test_receptive_field_working_of_a_dilated_conv_shows_k_and_d():
     result = CliRunner().invoke(
-        app, ["conv", "32x32x8", "--filters", "8", "--kernel", "3", "--dilation", "2"]
+        app, ["conv", "8x32x32", "--filters", "8", "--kernel", "3", "--dilation", "2"]
     )
     assert result.exit_code == 0, result.output
     assert "r_out = r_in + (k − 1)·d·j_in = 1 + (3 − 1)·2·1 = 5" in result.output
-    plain = CliRunner().invoke(app, ["conv", "32x32x8", "--filters", "8", "--kernel", "3"])
+    plain = CliRunner().invoke(app, ["conv", "8x32x32", "--filters", "8", "--kernel", "3"])
     assert "r_out = r_in + (k − 1)·j_in = 1 + (3 − 1)·1 = 3" in plain.output
 
 
@@ -457,7 +459,7 @@ def test_writing_into_a_missing_folder_is_an_error_not_a_traceback(tmp_path):
 
 
 def test_a_calculator_error_names_the_option_not_our_yaml():
-    result = CliRunner().invoke(app, ["conv", "3x3x1", "--filters", "1", "--kernel", "5"])
+    result = CliRunner().invoke(app, ["conv", "1x3x3", "--filters", "1", "--kernel", "5"])
     assert result.exit_code == 2
     assert "error: --kernel: kernel 5 is larger than the padded input" in result.output
     assert "<calculator>" not in result.output

@@ -10,10 +10,30 @@ import typer
 
 from .common import NoBiasOption, exit_with
 
-VolumeArgument = Annotated[str, typer.Argument(help="Input volume H×W×D, e.g. 227x227x3.")]
+VolumeArgument = Annotated[
+    str,
+    typer.Argument(help="Input volume C×H×W as --input, e.g. 3x227x227 (the notes' 227×227×3)."),
+]
+
+
+def command_words(context: typer.Context) -> list[str]:
+    """The command as typed, rebuilt from its parsed options (for a warning to rewrite)."""
+    words = ["cnncalc", context.info_name or ""]
+    for parameter in context.command.params:
+        value = context.params.get(parameter.name or "")
+        if parameter.param_type_name == "argument":
+            words.append(str(value))
+        elif value != parameter.default and value is not None:
+            option = parameter.opts[0]
+            if isinstance(value, bool):
+                words.append(option if value else (parameter.secondary_opts or [option])[0])
+            else:
+                words += [option, str(value)]
+    return words
 
 
 def conv(
+    context: typer.Context,
     volume: VolumeArgument,
     filters: Annotated[int, typer.Option("--filters", "-k", help="K: output channels.")],
     kernel: Annotated[int, typer.Option("--kernel", "-F", help="F: kernel size.")],
@@ -27,7 +47,7 @@ def conv(
 ) -> None:
     """One convolution, worked: output size, parameters, MACs, receptive field.
 
-    Example: cnncalc conv 227x227x3 --filters 96 --kernel 11 --stride 4
+    Example: cnncalc conv 3x227x227 --filters 96 --kernel 11 --stride 4
     """
     from .run import run_calculator
 
@@ -40,10 +60,11 @@ def conv(
         "groups": groups,
         "bias": not no_bias,
     }
-    exit_with(run_calculator(volume, {"conv": fields}, no_bias))
+    exit_with(run_calculator(volume, {"conv": fields}, no_bias, command_words(context)))
 
 
 def pool(
+    context: typer.Context,
     volume: VolumeArgument,
     kernel: Annotated[int, typer.Option("--kernel", "-F")],
     stride: Annotated[
@@ -55,14 +76,15 @@ def pool(
 ) -> None:
     """One pooling layer, worked.
 
-    Example: cnncalc pool 55x55x96 --kernel 3 --stride 2
+    Example: cnncalc pool 96x55x55 --kernel 3 --stride 2
     """
     from .run import run_calculator
 
     fields: dict[str, Any] = {"kernel": kernel, "padding": padding, "ceil_mode": ceil_mode}
     if stride is not None:
         fields["stride"] = stride
-    exit_with(run_calculator(volume, {"avgpool" if average else "maxpool": fields}))
+    layer = {"avgpool" if average else "maxpool": fields}
+    exit_with(run_calculator(volume, layer, command=command_words(context)))
 
 
 def fc(
@@ -82,6 +104,7 @@ def fc(
 
 
 def deconv(
+    context: typer.Context,
     volume: VolumeArgument,
     filters: Annotated[int, typer.Option("--filters", "-k")],
     kernel: Annotated[int, typer.Option("--kernel", "-F")],
@@ -92,7 +115,7 @@ def deconv(
 ) -> None:
     """One transposed convolution, worked.
 
-    Example: cnncalc deconv 7x7x16 --filters 8 --kernel 3 --stride 2 --padding 1 --output-padding 1
+    Example: cnncalc deconv 16x7x7 --filters 8 --kernel 3 --stride 2 --padding 1 --output-padding 1
     """
     from .run import run_calculator
 
@@ -104,7 +127,7 @@ def deconv(
         "output_padding": output_padding,
         "bias": not no_bias,
     }
-    exit_with(run_calculator(volume, {"conv_transpose": fields}, no_bias))
+    exit_with(run_calculator(volume, {"conv_transpose": fields}, no_bias, command_words(context)))
 
 
 def padding_command(

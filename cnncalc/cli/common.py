@@ -19,6 +19,25 @@ from ..engine.conventions import CONVENTIONS
 from ..report.formats import FORMATS
 
 
+def _flags_without_a_type() -> None:
+    """Help shows ``--no-bias`` alone, not ``--no-bias <bool>``: a flag takes no value, and
+    typer's rich help would print the bool type of every flag (--help, --version too)."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "hides_flags", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich.hides_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_without_a_type()
+
+
 def choice_type(name: str, values: Iterable[str]) -> Any:
     """A str Enum whose members are ``values``: typer shows and checks them as choices."""
     return Enum(name, [(value, value) for value in values], type=str)

@@ -62,8 +62,14 @@ def verify(
 def export(
     spec: SpecArgument,
     to: Annotated[
-        Target, typer.Option("--to", help="torch: a standalone .py; onnx: a .onnx file.")
-    ] = Target("torch"),
+        Target | None,
+        typer.Option(
+            "--to",
+            help="torch: a standalone .py; onnx: a .onnx file. Default: from -o's suffix, "
+            "else torch.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="File to write (default: stdout for torch)."),
@@ -77,7 +83,8 @@ def export(
     """
     from .run import run_export
 
-    exit_with(run_export(str(spec), value_of(to), output, input, sets or ()))
+    target = None if to is None else value_of(to)
+    exit_with(run_export(str(spec), target, output, input, sets or ()))
 
 
 def register(app: typer.Typer) -> None:

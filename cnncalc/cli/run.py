@@ -12,6 +12,7 @@ missing optional dependency) prints one message and returns exit status 2, never
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -38,6 +39,11 @@ def parse_input(text: str) -> list[Any]:
         raise UsageError(
             f"--input '{text}' is not a shape: give CxHxW (e.g. 3x224x224 or 3xHxW), "
             f"or a number N for a flat input{separator}"
+        )
+    if len(parts) == 3 and parts[0].isidentifier():
+        raise UsageError(
+            f"--input '{text}': the channel count must be a number, not the symbol "
+            f"'{parts[0]}' (symbols are allowed for H and W only): e.g. 3x{parts[1]}x{parts[2]}"
         )
     dims: list[Any] = []
     for part in parts:
@@ -78,10 +84,26 @@ def run_analysis(
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
         analysis = analyse(load_with_settings(spec, sets), dims, batch)
-        sys.stdout.write(render(analysis, command, fmt, get_convention(convention)) + "\n")
+        # on a terminal a table fits its width; piped, it keeps every character
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        text = render(analysis, command, fmt, get_convention(convention), width=width)
+        sys.stdout.write(text + "\n")
         return 0
 
     return guarded(body)
+
+
+def progress(text: str) -> Any:
+    """A spinner on stderr while something slow runs (importing torch and building a model
+    takes 10 s and more); nothing when stderr is not a terminal, so pipes and logs stay
+    clean."""
+    import contextlib
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(text)
 
 
 def torch_missing() -> str | None:
@@ -114,27 +136,55 @@ def run_verify(
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
         loaded = load_with_settings(spec, sets)
-        result = verify(loaded, dims, batch=batch, device=device, peers=PEERS if peers else ())
+        with progress(f"verifying {os.path.basename(spec)} against PyTorch ({device})"):
+            result = verify(
+                loaded, dims, batch=batch, device=device, peers=PEERS if peers else ()
+            )
         write(verification_json(result) if fmt == "json" else verification_table(result), None)
         return 0 if result.ok else 1
 
     return guarded(body)
 
 
+EXPORT_SUFFIXES = {".py": "torch", ".onnx": "onnx"}
+
+
+def export_target(target: str | None, output: str | None) -> str:
+    """What ``export`` writes: ``--to``, else what ``-o``'s suffix asks for; a suffix that
+    names the other target (``--to torch -o model.onnx``) or neither is refused."""
+    suffix = os.path.splitext(output)[1].lower() if output else ""
+    wanted = EXPORT_SUFFIXES.get(suffix)
+    if output and suffix and wanted is None:
+        raise UsageError(
+            f"cannot tell what to export from '{suffix}': write -o NAME.py (PyTorch source) "
+            "or -o NAME.onnx (ONNX)"
+        )
+    if target is None:
+        return wanted or "torch"
+    if wanted is not None and wanted != target:
+        raise UsageError(
+            f"--to {target} writes {'PyTorch source' if target == 'torch' else 'ONNX'}, "
+            f"not a {suffix} file: use --to {wanted}, or -o NAME"
+            f"{'.py' if target == 'torch' else '.onnx'}"
+        )
+    return target
+
+
 def run_export(
     spec: str,
-    target: str,
+    target: str | None,
     output: str | None,
     input_text: str | None = None,
     sets: Sequence[str] = (),
 ) -> int:
-    """Write ``spec`` as standalone PyTorch source (stdout or ``output``) or as ONNX."""
+    """Write ``spec`` as standalone PyTorch source (stdout or ``output``) or as ONNX
+    (``target`` None: as ``output``'s suffix asks)."""
     from ..torch.export import export_onnx, export_source
 
     def body() -> int:
         dims = parse_input(input_text) if input_text is not None else None
         loaded = load_with_settings(spec, sets)
-        if target != "onnx":
+        if export_target(target, output) != "onnx":
             write(export_source(loaded, dims), output)
             return 0
         missing = torch_missing()
@@ -142,7 +192,8 @@ def run_export(
             raise UsageError(missing.removeprefix("error: "))
         if not output:
             raise UsageError("--to onnx needs -o FILE.onnx")
-        notes = export_onnx(loaded, output, dims)
+        with progress(f"exporting {os.path.basename(spec)} to ONNX"):
+            notes = export_onnx(loaded, output, dims)
         sys.stderr.write(f"wrote {output}\n")
         for note in notes:  # what the exporter warned that may matter, one line each
             sys.stderr.write(f"note: torch.onnx warned: {note}\n")
@@ -167,7 +218,18 @@ def _load(
     dims = parse_input(input_text) if input_text is not None else None
     if symbolic and dims is None:
         dims = [loaded.input[0], "H", "W"] if len(loaded.input) == 3 else None
-    return loaded, analyse(loaded, dims)
+    analysis = analyse(loaded, dims)
+    _warn_input_order(analysis)
+    return loaded, analysis
+
+
+def _warn_input_order(analysis: Any) -> None:
+    """An input that looks H×W×C: these commands' outputs have no place for the warning."""
+    from ..engine.input_order import READ_AS
+
+    for warning in analysis.warnings:
+        if READ_AS in warning.message:
+            sys.stderr.write(f"warning: {warning.message}\n")
 
 
 def guarded(run: Any) -> int:
@@ -320,10 +382,15 @@ def run_memory(
     return guarded(body)
 
 
-def run_calculator(volume: str, layer: dict[str, Any], no_bias: bool = False) -> int:
-    from ..calculators import one_layer, parse_volume
+def run_calculator(
+    volume: str, layer: dict[str, Any], no_bias: bool = False, command: list[str] | None = None
+) -> int:
+    from ..calculators import one_layer, order_warning, parse_volume
 
     def body() -> int:
+        warning = order_warning(volume, command or ["cnncalc", volume])
+        if warning:
+            sys.stderr.write(warning + "\n")
         write(one_layer(parse_volume(volume), layer, no_bias), None)
         return 0
 

@@ -28,12 +28,20 @@ from ..spec.nodes import (
     Spec,
 )
 from ..spec.parser import attach_source
+from .field_merge import largest
 from .graph import INPUT, Tensor, Tensors
+from .input_order import input_order_warning, with_order_hint
 from .plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from .result import Analysis, Row, Warning_, final_field, summarize
 from .validity import smallest_inputs
 
-MAX_LAYERS = 1_000_000
+MAX_LAYERS = 100_000
+"""The most layers a numeric analysis makes: about 70 µs each, so a few seconds at most (1,000,000
+took a minute and 1.4 GB, with nothing on screen)."""
+
+MAX_SYMBOLIC_LAYERS = 2_000
+"""The most layers of a symbolic analysis, whose formulas and validity search (some 30 numeric
+analyses) cost far more per layer: the deepest bundled spec has about 600."""
 """A spec may expand to at most this many layers (a repeat of 10⁹ is an error, not a hang)."""
 
 
@@ -105,6 +113,8 @@ def analyse(spec: Spec, input_shape: Sequence[Any] | None = None, batch: int = 1
             )
             return replace(analysis, valid_from=valid_from)
     except SpecError as error:
+        dims = spec.input if input_shape is None else input_shape
+        error = with_order_hint(error, dims, from_spec=input_shape is None)
         raise attach_source(error, spec.lines) from None
     except RecursionError:
         raise SpecError(
@@ -122,6 +132,15 @@ def input_dims(raw: Sequence[Any], loc: Loc | None = None) -> tuple[Any, ...]:
             loc,
             key="input",
             hint="for example [3, 224, 224] or [3, 'H', 'W']",
+        )
+    if len(raw) == 3 and isinstance(raw[0], str):
+        # formulas are in H and W; a channel count in symbols would make every weight shape one
+        raise SpecError(
+            f"the channel count must be a number, not the symbol {raw[0]!r}: symbols are "
+            "allowed for H and W only",
+            loc,
+            key="input",
+            hint=f"give the channels, e.g. [3, {raw[1]}, {raw[2]}] (--input 3x{raw[1]}x{raw[2]})",
         )
     for item in raw:
         valid_int = isinstance(item, int) and not isinstance(item, bool) and item > 0
@@ -154,19 +173,24 @@ class _Engine:
         self.training_heads: list[Row] = []
         self.arguments: dict[str, Any] = {}
         """The spec's ``args:`` (with ``--set``): visible everywhere, in blocks too."""
+        self.limit = MAX_LAYERS
 
     # ------------------------------------------------------------------ entry
 
     def run(self, input_shape: Sequence[Any] | None) -> Analysis:
         spec = self.spec
         dims = input_dims(input_shape if input_shape is not None else spec.input, spec.input_loc)
+        order = input_order_warning(dims, spec.input_loc if input_shape is None else None)
+        self.warnings += [Warning_("", order)] if order else []
         self.flat_input = len(dims) == 1
         # claims are numbers for the spec's sizes: a formula in H, W can only differ from them
         self.judging = all(isinstance(dim, int) for dim in dims)
+        self.limit = MAX_LAYERS if self.judging else MAX_SYMBOLIC_LAYERS
         planned = self.planned_layers(spec.layers)
-        if planned > MAX_LAYERS:
+        if planned > self.limit:
             raise SpecError(
-                f"the spec expands to {planned:,} layers; cnncalc analyses at most {MAX_LAYERS:,}",
+                f"the spec expands to {planned:,} layers; cnncalc analyses at most "
+                f"{self.limit:,}{self.limit_note()}",
                 spec.layers[0].loc if spec.layers else spec.input_loc,
                 hint="check the repeat and dense_block counts, and blocks that call blocks",
             )
@@ -220,7 +244,8 @@ class _Engine:
         if isinstance(node, LayerNode):
             return size + 1
         if isinstance(node, CallNode):
-            return size + self.planned_block(node.block)
+            # a call of an empty block still makes its group: a million of them took a minute
+            return size + max(1, self.planned_block(node.block))
         if isinstance(node, SequenceNode):
             return size + self.planned_layers(node.items)
         if isinstance(node, MergeNode):
@@ -229,6 +254,13 @@ class _Engine:
             shortcut = node.shortcut if isinstance(node.shortcut, list) else []
             return size + 3 + self.planned_layers(node.body) + self.planned_layers(shortcut)
         if isinstance(node, DenseNode):
+            if node.block is None and not node.layer:
+                raise SpecError(
+                    "dense_block has no layer to repeat",
+                    node.loc,
+                    key="layer",
+                    hint="give the layer list under 'layer:' or a block name under 'block:'",
+                )
             body = (
                 self.planned_layers(node.layer)
                 if node.layer
@@ -236,14 +268,24 @@ class _Engine:
             )
             return size + _count(node.count) * (body + 1)
         assert isinstance(node, RepeatNode)
+        if node.block is None and not node.items:
+            raise SpecError(
+                "repeat has no layers to repeat",
+                node.loc,
+                key="layers",
+                hint="list the layers under 'layers:', name a block with 'block:', "
+                "or remove the repeat",
+            )
         body = (
-            self.planned_layers(node.items) if node.items else self.planned_block(node.block or "")
+            self.planned_layers(node.items)
+            if node.items
+            else max(1, self.planned_block(node.block or ""))
         )
         total = size + _count(node.count) * body
-        if total > MAX_LAYERS:
+        if total > self.limit:
             raise SpecError(
                 f"repeat {node.count} creates {total:,} layers; cnncalc analyses at most "
-                f"{MAX_LAYERS:,}",
+                f"{self.limit:,}{self.limit_note()}",
                 node.loc,
                 key="repeat",
                 hint="check the repeat count",
@@ -506,17 +548,26 @@ class _Engine:
 
     def check_budget(self, planned: int, where: Where, key: str) -> None:
         """Refuse a count whose layers would pass :data:`MAX_LAYERS`, before making them."""
-        if self.layer_count + planned > MAX_LAYERS:
+        if self.layer_count + planned > self.limit:
             raise where.error(
-                f"{key} creates {planned:,} layers; cnncalc analyses at most {MAX_LAYERS:,}",
+                f"{key} creates {planned:,} layers; cnncalc analyses at most "
+                f"{self.limit:,}{self.limit_note()}",
                 key,
                 hint="check the count (and the arguments that feed it)",
             )
 
     def count_layer(self, loc: Loc) -> None:
         self.layer_count += 1
-        if self.layer_count > MAX_LAYERS:
-            raise SpecError(f"the spec expands to more than {MAX_LAYERS:,} layers", loc)
+        if self.layer_count > self.limit:
+            raise SpecError(
+                f"the spec expands to more than {self.limit:,} layers{self.limit_note()}", loc
+            )
+
+    def limit_note(self) -> str:
+        """Which budget: a symbolic analysis has the smaller one."""
+        if self.judging:
+            return ""
+        return f" with a symbolic input ({MAX_LAYERS:,} with numbers such as --input 3x224x224)"
 
     def resolve(
         self, kind: LayerKind, node: LayerNode, flow: Flow, env: Mapping[str, Any], where: Where
@@ -947,13 +998,13 @@ def merged_field(fields: list[tuple[Any, Any, Any]], full_size: list[bool]) -> t
     start stay those of the sliding branches."""
     sliding = [field for field, full in zip(fields, full_size, strict=True) if full] or fields
     start = sliding[0][2]
-    end = arith.normalize(sliding[0][2] + sliding[0][0])
-    for size, _, first in sliding[1:]:
+    for _, _, first in sliding[1:]:
         start = arith.minimum(start, first)
-        end = arith.maximum(end, arith.normalize(first + size))
-    size = arith.normalize(end - start)
-    for other, _, _ in fields:
-        size = arith.maximum(size, other)
+    # one flat max of candidates (field_merge): nested maxima doubled at every SE block
+    size = largest(
+        [arith.normalize(first + size - start) for size, _, first in sliding]
+        + [other for other, _, _ in fields]
+    )
     jump = max(sliding, key=lambda item: _order(item[0]))[1]
     return size, jump, start
 
@@ -995,6 +1046,13 @@ def _whole(value: Any) -> Any:
 
 def _key_hint(kind: LayerKind, node: LayerNode, key: str) -> str:
     names = [item.name for item in kind.fields]
+    if key == "activation" and key not in names:  # Keras' Conv2D(..., activation="relu")
+        value = node.values.get(key)
+        after = value if isinstance(value, str) and value.isidentifier() else "relu"
+        return (
+            f"activations are layers of their own: remove 'activation' and put '- {after}' "
+            f"on the line after this {node.spelled or kind.name}"
+        )
     if kind.name == "linear" and node.spelled == "dense" and key in ("count", "growth", "layer"):
         return "'dense' is linear (a fully connected layer); for a dense block write dense_block:"
     accepted = ", ".join(names) or "no fields"

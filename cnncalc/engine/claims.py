@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from .. import arith
@@ -124,7 +124,10 @@ def _at_precision(actual: Any, claimed: Any) -> str:
         if value is None:
             return f"{actual:,}"
         exponent = int(value.as_tuple().exponent)
-        return f"{Decimal(actual).quantize(Decimal(1).scaleb(exponent)):.4E}".replace("E+", "e")
+        with localcontext() as context:  # 1.0e-300: quantizing needs 300 more digits
+            context.prec = len(str(abs(actual))) + abs(exponent) + 8
+            rounded = Decimal(actual).quantize(Decimal(1).scaleb(exponent))
+        return f"{rounded:.4E}".replace("E+", "e")
     digits, suffix = match.group(1), match.group(2).upper()
     decimals = len(digits.split(".")[1]) if "." in digits else 0
     return f"{Decimal(actual) / _SUFFIXES[suffix]:.{decimals}f}{suffix}"
@@ -172,8 +175,10 @@ def _number_range(claimed: Any, path: str, key: str, loc: Loc | None) -> tuple[D
     decimals = len(digits.split(".")[1]) if "." in digits else 0
     if decimals == 0 and not suffix:
         return value, value
-    half = Decimal(5) * scale / Decimal(10) ** (decimals + 1)
-    return value - half, value + half
+    unit = scale / Decimal(10) ** decimals
+    # at the precision it was written in: rounded (102.76M as 103M) or cut (as 102M, the way
+    # the notes often write it), so anything from half a unit below to a unit above
+    return value - unit / 2, value + unit - 1
 
 
 def _scientific(claimed: Any) -> tuple[Decimal, Decimal] | None:

@@ -109,9 +109,12 @@ def human_bytes(count: Any) -> str:
     """``1.23 GiB`` (binary units), or the exact expression when symbolic."""
     if not isinstance(count, int):
         return f"{arith.as_text(count)} bytes"
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.2f} {unit}"
-        value /= 1024
+    for power, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB")):
+        if count < 1024 ** (power + 1) or unit == "TiB":
+            # exact at any size (a float overflows past 1.8e308 bytes)
+            return (
+                f"{count:,} B"
+                if unit == "B"
+                else f"{arith.quotient_text(count, 1024**power)} {unit}"
+            )
     return f"{count} B"  # pragma: no cover

@@ -124,9 +124,16 @@ class Totals:
 
 def _sum(values: Iterable[Any]) -> Any:
     total: Any = 0
+    formulas = []
     for value in values:
-        total = total + value
-    return arith.normalize(total)
+        if isinstance(value, int):
+            total += value
+        else:
+            formulas.append(value)
+    if not formulas:
+        return total
+    # one sum of all the formulas: adding them one at a time rebuilt a growing sum each time
+    return arith.normalize(arith._sympy().Add(total, *formulas))
 
 
 def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals:

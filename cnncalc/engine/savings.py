@@ -191,7 +191,10 @@ def ratio_text(ratio: Any) -> str:
     if ratio is None:
         return "—"
     if isinstance(ratio, Fraction | int):
-        return f"{float(ratio):.2f}"
+        if abs(Fraction(ratio)) < 10**300:
+            return f"{float(ratio):.2f}"
+        exact = Fraction(ratio)  # past a float's range, exact digits (found by the fuzzer)
+        return arith.quotient_text(exact.numerator, exact.denominator, 2, thousands=False)
     return arith.as_text(ratio)
 
 
@@ -499,9 +502,9 @@ def _chunk_sizes(count: int) -> list[int]:
     """7 → [3, 2, 2]: threes (one 7×7) where possible, twos (one 5×5) for the rest."""
     if count < 2:
         return []
-    if count in (2, 4):
-        return [2] * (count // 2)
-    return [3, *_chunk_sizes(count - 3)]
+    # in closed form (a recursion on count - 3 overflowed the stack at 3,000 convs)
+    twos = {0: 0, 1: 2, 2: 1}[count % 3]
+    return [3] * ((count - 2 * twos) // 3) + [2] * twos
 
 
 def stacked(run: tuple[Row, ...], batch: int) -> Saving:

@@ -8,6 +8,7 @@ arithmetic through :mod:`cnncalc.arith`, so they work on ints and on symbols ali
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -212,6 +213,12 @@ class Float(Field):
     def parse(self, raw: Any, env: Mapping[str, Any], where: Where) -> float:
         if not isinstance(raw, int | float) or isinstance(raw, bool):
             raise where.error(f"'{self.name}' must be a number, got {_show(raw)}", self.name)
+        if isinstance(raw, int) and abs(raw) > sys.float_info.max:
+            raise where.error(
+                f"'{self.name}' is too large for a float (at most about 1.8e308), got an "
+                f"integer of {len(str(abs(raw)))} digits",
+                self.name,
+            )
         if not math.isfinite(raw):
             raise where.error(f"'{self.name}' must be a finite number, got {raw}", self.name)
         if self.positive and raw <= 0:

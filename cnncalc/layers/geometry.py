@@ -109,7 +109,10 @@ def window_axis(
     pad_before, pad_after = padding
     span = arith.normalize(dilation * (kernel - 1))
     reach = arith.normalize(size_in + pad_before + pad_after - span - 1)
-    if arith.sign_of(reach) == -1:
+    # with ceil_mode PyTorch runs a window longer than the input (it pads the rest) as long
+    # as ⌈reach/S⌉ + 1 ≥ 1, that is reach > −S: a 3×3/2 pool over 2×2 gives 1×1
+    hangs_over = ceil_mode and arith.sign_of(arith.normalize(reach + stride)) == 1
+    if arith.sign_of(reach) == -1 and not hangs_over:
         padded = arith.normalize(size_in + pad_before + pad_after)
         raise where.error(
             f"kernel {arith.as_text(span + 1)} is larger than the padded input "
@@ -233,7 +236,13 @@ def _division(axis: Axis) -> str:
 def _fraction(axis: Axis) -> str:
     """The division before PyTorch rounds it: ``213/4 + 1 = 54.25``."""
     exact = arith.normalize(axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective)
-    value = _decimal(exact / axis.stride + 1)
+    if isinstance(exact, int) and isinstance(axis.stride, int):
+        # exact at any size (a float overflows past 1.8e308)
+        value = (
+            arith.quotient_text(exact + axis.stride, axis.stride, 4, False).rstrip("0").rstrip(".")
+        )
+    else:
+        value = _decimal(exact / axis.stride + 1)
     return f"{arith.as_text(exact)}/{arith.as_text(axis.stride)} + 1 = {value}"
 
 

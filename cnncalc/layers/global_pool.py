@@ -9,6 +9,7 @@ fvcore counts adaptive *average* pooling as one flop per input element, max as 0
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -27,8 +28,32 @@ def window_lengths(size_in: Any, size_out: int) -> Iterator[Any]:
         yield arith.normalize(end - start)
 
 
+SYMBOLIC_WINDOWS = 4096
+"""The most adaptive outputs per axis worked window by window over a symbolic size (a
+numeric size has the closed forms below, at any output size)."""
+
+
+def _windows_bounded(size_in: Any, size_out: int, where: Where | None = None) -> None:
+    if not isinstance(size_in, int) and size_out > SYMBOLIC_WINDOWS:
+        message = (
+            f"adaptive pooling of a symbolic size into {size_out:,} outputs: cnncalc works "
+            f"at most {SYMBOLIC_WINDOWS:,} symbolic windows per axis"
+        )
+        hint = "give a numeric --input, or a smaller output size"
+        if where is None:
+            from ..errors import SpecError
+
+            raise SpecError(message, hint=hint)
+        raise where.error(message, "output", hint=hint)
+
+
 def window_total(size_in: Any, size_out: int) -> Any:
-    """Σ over the outputs of the window lengths along one axis."""
+    """Σ over the outputs of the window lengths along one axis. For numbers in closed form:
+    window i is ⌈(r + L)/n⌉ long with r = i·L mod n, and Σ⌈(i+1)L/n⌉ − ⌊iL/n⌋ telescopes
+    to L plus the n − gcd(n, L) windows whose end is rounded up."""
+    if isinstance(size_in, int):
+        return size_in + size_out - math.gcd(size_in, size_out)
+    _windows_bounded(size_in, size_out)
     total: Any = 0
     for length in window_lengths(size_in, size_out):
         total = total + length
@@ -39,9 +64,15 @@ def adaptive_window(size_in: Any, size_out: int) -> tuple[Any, Any, int]:
     """The receptive-field step of one axis: (the longest window, the windows' mean spacing
     L/n, 0). The windows start at ⌊i·L/n⌋, so unless n divides L they are not evenly spaced:
     the jump is then their exact mean spacing, a fraction."""
-    longest: Any = 0
-    for length in window_lengths(size_in, size_out):
-        longest = arith.maximum(longest, length)
+    if isinstance(size_in, int):
+        # the offsets r = i·L mod n are the multiples of gcd(n, L) below n: the longest
+        # window has r = n − gcd, so ⌈(n − gcd + L)/n⌉ (no loop over a huge n)
+        longest: Any = -(-(size_out - math.gcd(size_in, size_out) + size_in) // size_out)
+    else:
+        _windows_bounded(size_in, size_out)
+        longest = 0
+        for length in window_lengths(size_in, size_out):
+            longest = arith.maximum(longest, length)
     if isinstance(size_in, int):
         spacing: Any = Fraction(size_in, size_out)
         spacing = spacing.numerator if spacing.denominator == 1 else spacing
@@ -79,6 +110,8 @@ class _Adaptive(LayerKind):
         H_out, W_out = self.output_size(values)
         if not (isinstance(H_out, int) and isinstance(W_out, int)):
             raise where.error("adaptive pooling needs a numeric output size", "output")
+        _windows_bounded(H_in, H_out, where)
+        _windows_bounded(W_in, W_out, where)
         reads = arith.normalize(C * window_total(H_in, H_out) * window_total(W_in, W_out))
         input_elements = arith.normalize(C * H_in * W_in)
         geometry = (adaptive_window(H_in, H_out), adaptive_window(W_in, W_out))

@@ -14,7 +14,7 @@ Only exact integer geometry is searched; symbolic sizes get the working alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -58,7 +58,13 @@ class Window:
         if self.exact:
             return f"{working} = {self.size_out()}"
         value = Fraction(self.size_in + self.padding - self.kernel_effective, self.stride) + 1
-        return f"{working} = {float(value):.4f}".rstrip("0") + f" → {self.size_out()}"
+        # four decimals, exact at any size; cut rather than rounded up to a whole number
+        # (5.9999985 is "5.9999 → 5", never "6. → 5")
+        scaled = round(value * 10**4)
+        if scaled % 10**4 == 0:
+            scaled = value.numerator * 10**4 // value.denominator
+        whole, decimals = divmod(scaled, 10**4)
+        return f"{working} = {whole}.{f'{decimals:04d}'.rstrip('0')} → {self.size_out()}"
 
     @property
     def exact(self) -> bool:
@@ -163,19 +169,12 @@ def _claimed_input(analysis: Analysis, row: Row) -> tuple[Claim, tuple[int, ...]
 
 
 def _single_changes(window: Window, target: int, label: str) -> Iterator[str]:
-    """``27 holds only with stride 2: …`` or ``55 holds with F = 8 to 11 …``."""
-    limit = window.size_in + window.padding
-    strides = [s for s in range(1, limit + 2) if _with(window, stride=s).size_out() == target]
-    paddings = [
-        p
-        for p in range(0, window.kernel_effective)
-        if p * 2 != window.padding and _with(window, padding=2 * p).size_out() == target
-    ]
-    kernels = [
-        k
-        for k in range(1, limit + 1)
-        if window.dilation == 1 and _with(window, kernel=k).size_out() == target
-    ]
+    """``27 holds only with stride 2: …`` or ``55 holds with F = 8 to 11 …``. Each change's
+    values are a range found in closed form (searching every stride and kernel up to a
+    10⁷-pixel input took minutes)."""
+    strides = _strides(window, target)
+    paddings = [p for p in _paddings(window, target) if p * 2 != window.padding]
+    kernels = _kernels(window, target) if window.dilation == 1 else range(0)
     options = []
     if strides:
         options.append((_listed("stride", strides), _example(window, "stride", strides)))
@@ -195,11 +194,64 @@ def _single_changes(window: Window, target: int, label: str) -> Iterator[str]:
     )
 
 
-def _example(window: Window, name: str, values: list[int]) -> Window:
+def _between(low: int, high: int, first: int, last: int) -> range:
+    """The integers in [low, high] ∩ [first, last]."""
+    return range(max(low, first), min(high, last) + 1)
+
+
+def _ceil(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
+
+
+def _strides(window: Window, target: int) -> range:
+    """The strides 1 … L + 1 (L the padded input) that give ``target``: ⌊D/s⌋ = m (or ⌈D/s⌉
+    with ceil_mode) with D = L − F_eff and m = target − 1, solved for s."""
+    limit = window.size_in + window.padding + 1
+    span, steps = window.size_in + window.padding - window.kernel_effective, target - 1
+    if span < 0 or steps < 0:
+        return range(0)
+    if steps == 0:  # no step fits: s > D (ceil_mode: only D = 0)
+        low = 1 if window.ceil_mode and span == 0 else span + 1
+        return range(0) if window.ceil_mode and span > 0 else _between(low, limit, 1, limit)
+    if window.ceil_mode:  # m − 1 < D/s ≤ m
+        high = limit if steps == 1 else _ceil(span, steps - 1) - 1
+        return _between(_ceil(span, steps), high, 1, limit) if span > 0 else range(0)
+    return _between(span // (steps + 1) + 1, span // steps, 1, limit)  # m ≤ D/s < m + 1
+
+
+def _kernels(window: Window, target: int) -> range:
+    """The kernels 1 … L that give ``target`` at the layer's stride S: ⌊(L − k)/S⌋ = m (or
+    ⌈…⌉), solved for k."""
+    padded, stride, steps = window.size_in + window.padding, window.stride, target - 1
+    if steps < 0:
+        return range(0)
+    if window.ceil_mode:  # (m − 1)·S < L − k ≤ m·S
+        return _between(padded - steps * stride, padded - (steps - 1) * stride - 1, 1, padded)
+    return _between(padded - steps * stride - stride + 1, padded - steps * stride, 1, padded)
+
+
+def _paddings(window: Window, target: int) -> range:
+    """The paddings P = 0 … F_eff − 1 on each side that give ``target``: the same inequality
+    for D = W + 2P − F_eff, solved for P."""
+    base = window.size_in - window.kernel_effective
+    stride, steps = window.stride, target - 1
+    if steps < 0:
+        return range(0)
+    if window.ceil_mode:  # (m − 1)·S < base + 2P ≤ m·S
+        low, high = (steps - 1) * stride + 1 - base, steps * stride - base
+    else:  # m·S ≤ base + 2P ≤ m·S + S − 1
+        low, high = steps * stride - base, steps * stride + stride - 1 - base
+    # and the window must fit: base + 2P ≥ 0
+    return _between(_ceil(max(low, -base, 0), 2), high // 2, 0, window.kernel_effective - 1)
+
+
+def _example(window: Window, name: str, values: Sequence[int]) -> Window:
     """The candidate to work out: an exact division if one gives the size (the layer the
-    notes probably meant), else the first."""
-    candidates = [_with(window, **{name: value}) for value in values]
-    return next((candidate for candidate in candidates if candidate.exact), candidates[0])
+    notes probably meant), else the first (among the first thousand: the ranges can be
+    millions long)."""
+    candidates = (_with(window, **{name: value}) for value in values[:1000])
+    first = _with(window, **{name: values[0]})
+    return next((candidate for candidate in candidates if candidate.exact), first)
 
 
 def _with(window: Window, **change: int) -> Window:
@@ -207,10 +259,10 @@ def _with(window: Window, **change: int) -> Window:
     return Window(**{**window.__dict__, **change, "symmetric": symmetric})
 
 
-def _listed(name: str, values: list[int]) -> str:
+def _listed(name: str, values: Sequence[int]) -> str:
     """``stride 2``, ``stride 2 or 3``, ``F = 8 to 11``."""
     if len(values) == 1:
         return f"{name} {values[0]}"
-    if values == list(range(values[0], values[-1] + 1)) and len(values) > 2:
+    if len(values) > 2 and values[-1] - values[0] == len(values) - 1:
         return f"{name} {values[0]} to {values[-1]}"
     return f"{name} " + ", ".join(str(v) for v in values[:-1]) + f" or {values[-1]}"

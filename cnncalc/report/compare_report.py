@@ -38,7 +38,7 @@ def render_comparison(comparison: Comparison, fmt: str = "table") -> str:
 def mebibytes(count: Any) -> str:
     if not isinstance(count, int):
         return f"{arith.as_text(count)} bytes"
-    return f"{count / 2**20:,.2f} MiB"
+    return f"{arith.quotient_text(count, 2**20)} MiB"
 
 
 def field_text(sizes: tuple[Any, ...]) -> str:

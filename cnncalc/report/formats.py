@@ -21,15 +21,21 @@ FORMATS = ("table", "json", "csv", "md")
 
 
 def render(
-    analysis: Analysis, command: str, fmt: str, convention: Convention, color: bool = False
+    analysis: Analysis,
+    command: str,
+    fmt: str,
+    convention: Convention,
+    color: bool = False,
+    width: int | None = None,
 ) -> str:
+    """``analysis`` in ``fmt``; a table fits ``width`` columns when given (a terminal's)."""
     if fmt == "json":
         return to_json(analysis, convention)
     if fmt == "csv":
         return to_csv(analysis, command, convention)
     if fmt == "md":
         return to_markdown(analysis, command, convention)
-    return to_table(analysis, command, convention)
+    return to_table(analysis, command, convention, width)
 
 
 # ------------------------------------------------------------------------- JSON
@@ -174,10 +180,12 @@ def _md_cell(text: str) -> str:
 
 
 def to_markdown(analysis: Analysis, command: str, convention: Convention) -> str:
+    from .markdown_report import md_text  # the spec's own text, escaped as report escapes it
+
     columns = columns_for(command, convention)
-    lines = [f"## {analysis.name}", ""]
+    lines = [f"## {md_text(analysis.name)}", ""]
     if analysis.source:
-        lines += [f"Source: {analysis.source}", ""]
+        lines += [f"Source: {md_text(analysis.source)}", ""]
     lines.append("| " + " | ".join(column.header for column in columns) + " |")
     lines.append("|" + "|".join("---:" if column.numeric else "---" for column in columns) + "|")
     for row in analysis.rows:
@@ -197,8 +205,33 @@ def to_markdown(analysis: Analysis, command: str, convention: Convention) -> str
 # ------------------------------------------------------------------------- table
 
 
-def to_table(analysis: Analysis, command: str, convention: Convention) -> str:
-    """A plain-text table (what the terminal shows; rich adds colour when it is a TTY)."""
+NARROWEST = 8
+"""The fewest characters a column is cut to when a table must fit a terminal."""
+
+
+def fitted_widths(widths: list[int], limit: int) -> list[int]:
+    """Column widths that fit ``limit`` characters (two spaces between columns): the widest
+    column is narrowed first, never below NARROWEST; the first (the layer) is kept."""
+    widths = list(widths)
+    while sum(widths) + 2 * (len(widths) - 1) > limit:
+        widest = max(range(1, len(widths)), key=lambda index: widths[index], default=None)
+        if widest is None or widths[widest] <= NARROWEST:
+            break
+        excess = sum(widths) + 2 * (len(widths) - 1) - limit
+        widths[widest] = max(NARROWEST, widths[widest] - excess)
+    return widths
+
+
+def _cut(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[: width - 1] + "…"
+
+
+def to_table(
+    analysis: Analysis, command: str, convention: Convention, width: int | None = None
+) -> str:
+    """A plain-text table (what the terminal shows; rich adds colour when it is a TTY). With
+    ``width`` (a terminal's), long cells — formulas of a symbolic analysis — are cut with …
+    so that a row fits; piped, the table keeps every character."""
     columns = columns_for(command, convention)
     header = [column.header for column in columns]
     body: list[list[str]] = []
@@ -209,6 +242,12 @@ def to_table(analysis: Analysis, command: str, convention: Convention) -> str:
         cells[0] = indent + (f"{label}/" if row.is_group else label)
         body.append(cells)
     widths = [max(len(line[index]) for line in [header, *body]) for index in range(len(columns))]
+    if width is not None:
+        widths = fitted_widths(widths, width)
+        body = [
+            [_cut(cell, size) for cell, size in zip(cells, widths, strict=True)] for cells in body
+        ]
+        header = [_cut(cell, size) for cell, size in zip(header, widths, strict=True)]
 
     def line(cells: list[str]) -> str:
         parts = [

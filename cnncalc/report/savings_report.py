@@ -53,9 +53,23 @@ def headline(saving: Saving) -> str:
     """``9.68× fewer MACs`` (or ``0.13×: more params``)."""
     measure = "params" if saving.measure == "params" else "MACs"
     ratio = saving.ratio
-    if isinstance(ratio, Fraction) and ratio < 1:
-        return f"{ratio_text(ratio)}× ({measure}: costs more)"
+    if isinstance(ratio, Fraction) and 0 < ratio < 1:
+        return f"costs {ratio_text(1 / ratio)}× more {measure}"
     return f"{ratio_text(ratio)}× fewer {measure}"
+
+
+def count_text(savings: list[Saving]) -> str:
+    """``2 savings, 1 design that costs more``: a design that costs more is no saving."""
+    dearer = sum(1 for saving in savings if _costs_more(saving))
+    saved = len(savings) - dearer
+    text = f"{saved} saving{'' if saved == 1 else 's'}"
+    if dearer:
+        text += f", {dearer} design{' that costs' if dearer == 1 else 's that cost'} more"
+    return text
+
+
+def _costs_more(saving: Saving) -> bool:
+    return isinstance(saving.ratio, Fraction) and saving.ratio < 1
 
 
 # ------------------------------------------------------------------------- table
@@ -131,7 +145,7 @@ def savings_table(analysis: Analysis, savings: list[Saving]) -> str:
             "head, stacked 3×3, 1×n + n×1, depthwise separable or grouped convolution"
         )
         return "\n".join(lines)
-    lines.append(f"{len(savings)} savings")
+    lines.append(count_text(savings))
     lines += [f"  {convention}" for convention in conventions(analysis)]
     lines += _grid(SUMMARY_HEADER, _summary_rows(savings), NUMERIC)
     for index, saving in enumerate(savings, 1):
@@ -152,7 +166,9 @@ def ratio_json(ratio: Any) -> Any:
     return arith.as_text(ratio)
 
 
-def _decimal(ratio: Fraction) -> float:
+def _decimal(ratio: Fraction) -> float | None:
+    if abs(ratio) >= 10**300:  # past a float: the exact "fraction" alone (found by the fuzzer)
+        return None
     return round(float(ratio), 4)
 
 
@@ -234,7 +250,7 @@ def savings_markdown(analysis: Analysis, savings: list[Saving]) -> str:
     lines = [f"## Savings: {analysis.name}", "", f"File: {analysis.file}", ""]
     if not savings:
         return "\n".join([*lines, "No savings found."])
-    lines += [f"{len(savings)} savings; {'; '.join(conventions(analysis))}.", ""]
+    lines += [f"{count_text(savings)}; {'; '.join(conventions(analysis))}.", ""]
     lines.append("| " + " | ".join(SUMMARY_HEADER) + " |")
     lines.append("|" + "|".join("---:" if right else "---" for right in NUMERIC) + "|")
     lines += [

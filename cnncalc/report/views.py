@@ -134,7 +134,7 @@ def bytes_text(count: Any) -> str:
     """4 bytes per float32 element, in MiB (or the exact expression)."""
     if not isinstance(count, int):
         return f"4·({arith.as_text(count)}) bytes"
-    return f"{count * 4 / 2**20:,.2f} MiB"
+    return f"{arith.quotient_text(count * 4, 2**20)} MiB"
 
 
 def _training_only_lines(analysis: Analysis, total: Any) -> list[tuple[str, str]]:

@@ -194,6 +194,33 @@ def _single_changes(window: Window, target: int, label: str) -> Iterator[str]:
     )
 
 
+def _last_start_limit(window: Window, pad_before: int) -> int:
+    """W + P_left: a last window starting here or later lies wholly in the right padding, and
+    PyTorch's ceil_mode drops it (:func:`~cnncalc.layers.geometry.output_size`)."""
+    return window.size_in + pad_before
+
+
+def _below(values: range, limit: int) -> range:
+    """The values less than ``limit``."""
+    return range(values.start, max(values.start, min(values.stop, limit)))
+
+
+def _at_least(values: range, limit: int) -> range:
+    """The values from ``limit`` on."""
+    return range(min(values.stop, max(values.start, limit)), values.stop)
+
+
+def _join(first: range, second: range) -> range:
+    """Two ranges of one answer as one: where both hold values they touch (the size is
+    monotone in the value varied, so no value between them gives another size)."""
+    if not first:
+        return second
+    if not second:
+        return first
+    assert first.stop == second.start or second.stop == first.start, (first, second)
+    return range(min(first.start, second.start), max(first.stop, second.stop))
+
+
 def _between(low: int, high: int, first: int, last: int) -> range:
     """The integers in [low, high] ∩ [first, last]."""
     return range(max(low, first), min(high, last) + 1)
@@ -204,6 +231,19 @@ def _ceil(numerator: int, denominator: int) -> int:
 
 
 def _strides(window: Window, target: int) -> range:
+    """The strides that give ``target``, PyTorch's ceil_mode drop included: along each range
+    of :func:`_rounded_strides` m = ⌈D/s⌉ is constant, so the last window starts in the right
+    padding (m·s ≥ W + P_left, and the size is one less) from s = ⌈(W + P_left)/m⌉ on."""
+    rounded = _rounded_strides(window, target)
+    if not window.ceil_mode or target < 1:
+        return rounded
+    start = _last_start_limit(window, window.padding // 2)
+    kept = _below(rounded, _ceil(start, target - 1)) if target > 1 else rounded
+    dropped = _at_least(_rounded_strides(window, target + 1), _ceil(start, target))
+    return _join(dropped, kept)
+
+
+def _rounded_strides(window: Window, target: int) -> range:
     """The strides 1 … L + 1 (L the padded input) that give ``target``: ⌊D/s⌋ = m (or ⌈D/s⌉
     with ceil_mode) with D = L − F_eff and m = target − 1, solved for s."""
     limit = window.size_in + window.padding + 1
@@ -220,6 +260,19 @@ def _strides(window: Window, target: int) -> range:
 
 
 def _kernels(window: Window, target: int) -> range:
+    """The kernels that give ``target``, ceil_mode's drop included: along each range of
+    :func:`_rounded_kernels` m = ⌈(L − k)/S⌉ is constant, so the drop (m·S ≥ W + P_left)
+    holds for the whole range or none of it."""
+    rounded = _rounded_kernels(window, target)
+    if not window.ceil_mode or target < 1:
+        return rounded
+    start = _last_start_limit(window, window.padding // 2)
+    kept = rounded if (target - 1) * window.stride < start else range(0)
+    dropped = _rounded_kernels(window, target + 1) if target * window.stride >= start else range(0)
+    return _join(dropped, kept)
+
+
+def _rounded_kernels(window: Window, target: int) -> range:
     """The kernels 1 … L that give ``target`` at the layer's stride S: ⌊(L − k)/S⌋ = m (or
     ⌈…⌉), solved for k."""
     padded, stride, steps = window.size_in + window.padding, window.stride, target - 1
@@ -231,6 +284,18 @@ def _kernels(window: Window, target: int) -> range:
 
 
 def _paddings(window: Window, target: int) -> range:
+    """The paddings that give ``target``, ceil_mode's drop included: along each range of
+    :func:`_rounded_paddings` m is constant and the drop (m·S ≥ W + P) holds for P ≤ m·S − W."""
+    rounded = _rounded_paddings(window, target)
+    if not window.ceil_mode or target < 1:
+        return rounded
+    stride, size_in = window.stride, window.size_in
+    kept = _at_least(rounded, (target - 1) * stride - size_in + 1)
+    dropped = _below(_rounded_paddings(window, target + 1), target * stride - size_in + 1)
+    return _join(dropped, kept)
+
+
+def _rounded_paddings(window: Window, target: int) -> range:
     """The paddings P = 0 … F_eff − 1 on each side that give ``target``: the same inequality
     for D = W + 2P − F_eff, solved for P."""
     base = window.size_in - window.kernel_effective

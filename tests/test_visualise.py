@@ -425,6 +425,15 @@ def test_checkpoint_with_an_edited_spec_is_refused(tmp_path):
         load_source(path)
 
 
+def test_checkpoint_without_weights_is_named(tmp_path):
+    path = make_checkpoint(tmp_path, LENET, load_source(LENET))
+    checkpoint = torch.load(path, weights_only=True)
+    del checkpoint["model"]
+    torch.save(checkpoint, path)
+    with pytest.raises(VisualiseError, match=r"lenet\.pt lacks model: it was not written by"):
+        load_source(path)
+
+
 def test_unreadable_and_wrong_channel_images(tmp_path, lenet):
     from PIL import Image
 

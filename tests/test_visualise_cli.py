@@ -192,3 +192,71 @@ def test_bad_images_and_checkpoints(tmp_path):
     junk.write_bytes(b"junk")
     result = invoke("saliency", junk)
     assert result.exit_code == 2 and "not a spec (.yaml) nor a checkpoint" in result.output
+
+
+# --- the gallery of a whole run ----------------------------------------------------------
+
+TINY_DIGITS = """\
+name: tiny digits net
+input: [1, 8, 8]
+layers:
+  - conv: {filters: 4, kernel: 3, padding: 1, name: conv}
+  - relu
+  - maxpool: {kernel: 2, name: pool}
+  - flatten
+  - linear: {features: 10, name: fc}
+"""
+RUN_SECTIONS = (
+    *("activations of conv", "activations of pool", "saliency", "guided-backprop"),
+    *("grad-cam", "guided-grad-cam", "occlusion", "deconvnet"),
+)
+
+
+def test_gallery_of_a_whole_run(tmp_path, monkeypatch):
+    """A seeded one-epoch digits run: its validation split is rebuilt exactly (the model's
+    accuracy on it is the run's), and the page has every method for every class."""
+    import re
+
+    import torch
+
+    import cnncalc
+    from cnncalc.visualise import load_source, validation_batches
+    from cnncalc.visualise.images import normalised
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(TINY_DIGITS, encoding="utf-8")
+    run = cnncalc.train("tiny.yaml", epochs=1, threads=1, seed=0, plots=False, quiet=True)
+    source = load_source(tmp_path / "runs" / "tiny")
+    batches, _ = validation_batches(source, 10_000)
+    right = sum(
+        int((source.model(normalised(source, batch)).argmax(1) == torch.tensor(batch.labels)).sum())
+        for _, batch in batches
+    )
+    assert right / sum(len(batch) for _, batch in batches) == pytest.approx(run.best_accuracy)
+
+    result = invoke("gallery", "runs/tiny", "--per-class", "1", "-o", "run.html")
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "run.html").read_text(encoding="utf-8")
+    classes = [str(digit) for digit in range(10)]
+    assert page.count("<figure>") == 1 + len(classes) * len(RUN_SECTIONS)
+    assert page.count('src="data:image/png;base64,') == page.count("<figure>")  # all inline
+    assert 'src="http' not in page and "<link" not in page and "<script" not in page
+    for name in classes:
+        for section in RUN_SECTIONS:
+            assert page.count(f"<h2>{section} — class {name}</h2>") == 1
+    verdicts = re.findall(
+        r"val\[(\d+)\] \(true (\d)\): predicted (\d) \(p=[^)]*\), true (\d)", page
+    )
+    assert sorted({true for _, true, _, _ in verdicts}) == classes
+    first = {name: batch for name, batch in validation_batches(source, 1)[0]}
+    for _, true, predicted, again in verdicts:
+        assert true == again
+        scores = source.model(normalised(source, first[true]))
+        assert predicted == source.classes[int(scores.argmax(1)[0])]
+
+
+def test_gallery_of_an_empty_run_folder(tmp_path):
+    (tmp_path / "runs" / "empty").mkdir(parents=True)
+    result = invoke("gallery", tmp_path / "runs" / "empty")
+    assert result.exit_code == 2 and "has no best.pt or last.pt" in result.output
+    assert "Traceback" not in result.output

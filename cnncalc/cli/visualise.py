@@ -47,7 +47,8 @@ def visualise(
     source: Annotated[
         Path,
         typer.Argument(
-            help="A spec (.yaml: fresh weights, seeded) or a cnncalc train checkpoint (.pt).",
+            help="A spec (.yaml: fresh weights, seeded), a cnncalc train checkpoint (.pt) or "
+            "a run folder (runs/NAME: its best.pt).",
             show_default=False,
         ),
     ],
@@ -81,9 +82,11 @@ def visualise(
         typer.Option(
             "--samples",
             "-n",
+            "--per-class",
             min=1,
             help="Without images: this many scikit-learn digits, one class after another "
-            "(default 3; gallery: per class, default 1).",
+            "(default 3); gallery: per class (default 1), from the run's own validation split "
+            "when SOURCE is a run folder or a checkpoint of cnncalc train.",
             show_default=False,
         ),
     ] = None,
@@ -139,6 +142,8 @@ def visualise(
     Grad-CAM, guided Grad-CAM, the deconvnet, or all of them in an HTML gallery.
 
     Example: cnncalc visualise grad-cam specs/lenet5.yaml --samples 4 -o gradcam.png
+
+    Example: cnncalc visualise gallery runs/lenet5 --per-class 2 -o lenet5.html
     """
     from .run import guarded, torch_missing
 
@@ -195,6 +200,12 @@ def run_visualise(options: Options) -> int:
     source = load_source(options.source, options.spec, options.seed, _input_shape(options))
     if options.method == "filters":
         return _filters(source, options, fmt)
+    if options.method == "gallery" and not options.images and source.run_config is not None:
+        from ..visualise import run_gallery
+
+        page = run_gallery(source, options.samples or 1, _progress_bar())
+        _write(page.encode("utf-8"), options, "html")
+        return 0
     batch = _batch(source, options)
     if options.method == "activations":
         return _activations(source, batch, options, fmt)

@@ -110,7 +110,17 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{file} is in format {state['format']!r}, written by cnncalc {writer}; this cnncalc "
             f"reads {CHECKPOINT_FORMAT}: use the cnncalc version that wrote it"
         )
+    missing = [key for key in MODEL_KEYS if key not in state]
+    if missing:
+        raise CheckpointError(
+            f"{file} lacks {', '.join(missing)}: it was not written by cnncalc train (or was "
+            "edited); train again"
+        )
     return dict(state)
+
+
+MODEL_KEYS = ("spec", "input_shape", "classes", "normalisation", "model")
+"""What every reader needs to rebuild the model (:mod:`.contract`)."""
 
 
 def _first_line(error: Exception) -> str:
@@ -167,11 +177,16 @@ class Checkpoint:
 def load_checkpoint(path: str | os.PathLike[str], device: Any = "cpu") -> Checkpoint:
     """Read a checkpoint (or a run folder's best) and rebuild its model with its weights (the
     EMA weights when the run kept them)."""
+    file = resolve_checkpoint_path(path)
+    return checkpoint_from_state(file, read_state(file), device)
+
+
+def checkpoint_from_state(file: Path, state: dict[str, Any], device: Any = "cpu") -> Checkpoint:
+    """The model of a state :func:`read_state` returned, rebuilt and loaded (callers that
+    check the state first, as ``visualise`` checks its spec hash, read the file once)."""
     from ..spec import parse_spec
     from ..torch.build import build
 
-    file = resolve_checkpoint_path(path)
-    state = read_state(file)
     spec = state["spec"]
     loaded = parse_spec(spec["text"], spec.get("path") or "<checkpoint spec>")
     shape = tuple(int(dim) for dim in state["input_shape"])

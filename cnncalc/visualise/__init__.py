@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .deconvnet import deconvnet
-from .gallery import gallery
+from .gallery import gallery, run_gallery, validation_batches
 from .images import Batch, digit_samples, load_images
 from .inside import Activations, Filters, activations, filters
 from .layers import last_spatial_layer, resolve_layer
@@ -64,6 +64,8 @@ __all__ = [
     "load_source",
     "occlusion",
     "resolve_layer",
+    "run_gallery",
     "saliency",
     "sanity_check",
+    "validation_batches",
 ]

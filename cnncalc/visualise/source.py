@@ -1,13 +1,13 @@
 """Where the model comes from: a spec (fresh, seeded weights) or a ``cnncalc train`` checkpoint.
 
-A checkpoint (:mod:`cnncalc.train.contract`) carries its spec's text, so the model is rebuilt
-from that text with :func:`cnncalc.build` and its ``state_dict`` loaded. A spec given beside a
+A checkpoint (:mod:`cnncalc.train.contract`) carries its spec's text; it is read, and its model
+rebuilt, by the training package's reader (:mod:`cnncalc.train.checkpoint`), so the format has
+one reader. A run folder stands for its ``best.pt`` (else ``last.pt``). A spec given beside a
 checkpoint must be the very spec it was trained from (same SHA-256 of the text).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +18,6 @@ from ..engine import Analysis, analyse
 from ..errors import CnncalcError
 from ..spec import load_spec, parse_spec
 from ..spec.yaml_source import read_spec_text
-from ..train.contract import CHECKPOINT_FORMAT
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -47,6 +46,9 @@ class Source:
     origin: str
     """The file it came from, and whether the weights are trained or fresh."""
     trained: bool
+    run_config: dict[str, Any] | None = None
+    """A run's resolved training configuration (its data, split and seed), when the
+    checkpoint carries one: the gallery rebuilds the run's validation images from it."""
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -62,9 +64,11 @@ def load_source(
     """The model of a spec file (weights initialised with ``seed``, at ``input_shape`` when
     given, else the spec's input) or of a checkpoint (at the input it was trained at)."""
     path = Path(path)
-    if not path.is_file():
-        raise VisualiseError(f"{path}: no such file (give a spec .yaml or a checkpoint .pt)")
-    if path.suffix.lower() in SPEC_SUFFIXES:
+    if not path.is_file() and not path.is_dir():  # a folder: a run's best.pt, else last.pt
+        raise VisualiseError(
+            f"{path}: no such file (give a spec .yaml, a checkpoint .pt or a run folder)"
+        )
+    if path.is_file() and path.suffix.lower() in SPEC_SUFFIXES:
         if spec is not None:
             raise VisualiseError(f"{path} is a spec already; --spec is for a checkpoint")
         return _from_spec(path, seed, input_shape)
@@ -90,72 +94,52 @@ def _from_spec(path: Path, seed: int, input_shape: Sequence[int] | None) -> Sour
 
 
 def _from_checkpoint(path: Path, spec: str | os.PathLike[str] | None) -> Source:
-    from ..torch.build import build
+    """Through the training package's reader (:mod:`cnncalc.train.checkpoint`), the one
+    reader of the format; visualise adds its two spec checks before the model is built."""
+    from ..train import checkpoint as checkpoints
 
-    checkpoint = _read_checkpoint(path)
-    recorded = checkpoint["spec"]
+    file, state = _read_checkpoint(path)
+    recorded = state["spec"]
     text = str(recorded["text"])
-    if hashlib.sha256(text.encode("utf-8")).hexdigest() != recorded.get("sha256"):
+    if checkpoints.spec_hash(text) != recorded.get("sha256"):
         raise VisualiseError(
-            f"{path}: the spec text inside does not match its recorded sha256 (the checkpoint "
+            f"{file}: the spec text inside does not match its recorded sha256 (the checkpoint "
             "was edited or damaged); write it again with cnncalc train"
         )
     if spec is not None:
-        _check_same_spec(path, Path(spec), recorded)
-    loaded = parse_spec(text, str(recorded.get("path") or f"{path}:spec"))
-    analysis = _numeric(analyse(loaded, list(checkpoint["input_shape"])), path)
-    model = build(analysis)
+        _check_same_spec(file, Path(spec), recorded)
+    loaded = parse_spec(text, str(recorded.get("path") or f"{file}:spec"))
+    analysis = _numeric(analyse(loaded, list(state["input_shape"])), file)
     try:
-        model.load_state_dict(checkpoint["model"])
-    except RuntimeError as error:
-        raise VisualiseError(
-            f"{path}: the weights do not fit the spec it carries: {str(error).splitlines()[0]}"
-        ) from None
+        checkpoint = checkpoints.checkpoint_from_state(file, state)
+    except checkpoints.CheckpointError as error:
+        raise VisualiseError(str(error)) from None
     normalisation = Normalisation(
-        tuple(float(value) for value in checkpoint["normalisation"]["mean"]),
-        tuple(float(value) for value in checkpoint["normalisation"]["std"]),
+        tuple(float(value) for value in checkpoint.mean),
+        tuple(float(value) for value in checkpoint.std),
     )
-    classes = tuple(str(name) for name in checkpoint["classes"])
-    origin = f"{path} (trained; spec {recorded.get('name') or recorded.get('path')})"
-    return Source(model.eval(), classes, normalisation, analysis, origin, trained=True)
+    classes = tuple(str(name) for name in checkpoint.classes)
+    origin = f"{file} (trained; spec {recorded.get('name') or recorded.get('path')})"
+    config = checkpoint.config or None
+    return Source(checkpoint.model, classes, normalisation, analysis, origin, True, config)
 
 
-REQUIRED_KEYS = ("format", "spec", "input_shape", "classes", "normalisation", "model")
-
-
-def _read_checkpoint(path: Path) -> dict[str, Any]:
-    import torch
+def _read_checkpoint(path: Path) -> tuple[Path, dict[str, Any]]:
+    from ..train import checkpoint as checkpoints
 
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # any file at all may be given: struct, zip, pickle errors…
+        file = checkpoints.resolve_checkpoint_path(path)
+        return file, checkpoints.read_state(file)
+    except checkpoints.CheckpointError as error:
         raise VisualiseError(
-            f"{path}: not a spec (.yaml) nor a checkpoint torch can read with "
-            f"weights_only=True ({_reason(error)})"
+            f"{path}: not a spec (.yaml) nor a checkpoint cnncalc can use: {error}"
         ) from None
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
-        found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint)
-        raise VisualiseError(
-            f"{path}: not a cnncalc checkpoint (format {found!r}, expected "
-            f"{CHECKPOINT_FORMAT!r}); write one with cnncalc train"
-        )
-    missing = [key for key in REQUIRED_KEYS if key not in checkpoint]
-    if missing:
-        raise VisualiseError(f"{path}: checkpoint lacks {', '.join(missing)}")
-    return checkpoint
-
-
-def _reason(error: Exception) -> str:
-    """The line of torch's message that says what is wrong (its first is often advice)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    for line in lines:
-        if "Unsupported global" in line or "error" in line.lower():
-            return line
-    return lines[0] if lines else type(error).__name__
 
 
 def _check_same_spec(path: Path, spec: Path, recorded: dict[str, Any]) -> None:
-    given = hashlib.sha256(read_spec_text(spec).encode("utf-8")).hexdigest()
+    from ..train.checkpoint import spec_hash
+
+    given = spec_hash(read_spec_text(spec))
     if given != recorded.get("sha256"):
         raise VisualiseError(
             f"{path} was trained from another spec ({recorded.get('path') or recorded.get('name')},"

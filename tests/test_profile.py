@@ -3,7 +3,7 @@
 Measured times vary from run to run (and this machine is shared), so the tests pin what the
 measurement's structure guarantees — every spec layer has a row, each op is attributed to
 the layer that ran it, the layers sit inside the forward — and compare times only with a
-stated tolerance. The tight overhead figure is measured in benchmarks/profile.py.
+stated tolerance. The tight overhead figure is measured in benchmarks/profile_overhead.py.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def test_layers_sum_to_the_forward_within_tolerance(tiny_profile):
     """The layers' ranges lie inside the profiled forward (the rest is the Python between
     statements), and their sum lies between half the fastest and 2.5× the slowest unprofiled
     end-to-end sample: a loose bound, for a tiny network on a shared 2-core machine;
-    benchmarks/profile.py measures the tight one (within 5% on ResNet-50)."""
+    benchmarks/profile_overhead.py measures the tight one (within 5% on ResNet-50)."""
     result, _ = tiny_profile
     spec = result.specs[0]
     assert 0 < spec.layer_forward_s <= spec.profiled_forward_s

@@ -1,6 +1,6 @@
 """The cost of per-layer profiling: ResNet-50's forward with and without it, in one run.
 
-    python benchmarks/profile.py [--batch 32] [--also 8] [--rounds 7] [--threads N]
+    python benchmarks/profile_overhead.py [--batch 32] [--also 8] [--rounds 7] [--threads N]
 
 Goal (benchmarks/README.md): the forward profiled per spec layer — built with
 ``record_function`` regions (``cnncalc.build(..., regions=True)``) and run under

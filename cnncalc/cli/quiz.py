@@ -229,8 +229,9 @@ def grade(
         str | None, typer.Option("--output", "-o", help="Write to this file.")
     ] = None,
 ) -> None:
-    """Mark answers against a key: a report per student with the working for every wrong
-    answer, and the class's success per topic and per box.
+    """Mark answers against a key, with the working for every wrong answer.
+
+    A report per student, then the class's success per topic and per box.
 
     Example: cnncalc grade key.json answers.csv
     """

@@ -138,8 +138,10 @@ def visualise(
     seed: Annotated[int, typer.Option("--seed", help="Seed of a spec's fresh weights.")] = 0,
     input: InputOption = None,
 ) -> None:
-    """Look inside the network: filters, activations, occlusion, saliency, guided backprop,
-    Grad-CAM, guided Grad-CAM, the deconvnet, or all of them in an HTML gallery.
+    """Look inside the network: filters, activation maps, attributions, an HTML gallery.
+
+    Methods: filters, activations, occlusion, saliency, guided backprop, Grad-CAM, guided
+    Grad-CAM, the deconvnet, or all of them in an HTML gallery.
 
     Example: cnncalc visualise grad-cam specs/lenet5.yaml --samples 4 -o gradcam.png
 

@@ -26,6 +26,7 @@ from ..spec.nodes import (
     ResidualNode,
     SequenceNode,
     Spec,
+    child_lists,
 )
 from ..spec.parser import attach_source
 from .field_merge import largest
@@ -1072,23 +1073,8 @@ def _check_keys(nodes: Sequence[Node], where: str) -> None:
                         key=key,
                         hint=did_you_mean(key, [item.name for item in kind.fields]),
                     )
-        for child in _children(node):
+        for child in child_lists(node):
             _check_keys(child, where)
-
-
-def _children(node: Node) -> list[Sequence[Node]]:
-    lists: list[Sequence[Node]] = [node.then]
-    if isinstance(node, SequenceNode):
-        lists.append(node.items)
-    elif isinstance(node, MergeNode):
-        lists.extend(branch.items for branch in node.branches)
-    elif isinstance(node, ResidualNode):
-        lists.append(node.body)
-        if isinstance(node.shortcut, list):
-            lists.append(node.shortcut)
-    elif isinstance(node, DenseNode | RepeatNode):
-        lists.append((node.layer if isinstance(node, DenseNode) else node.items) or [])
-    return lists
 
 
 def _substitute(raw: Any, env: Mapping[str, Any]) -> Any:

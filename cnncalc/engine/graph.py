@@ -16,15 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Loc, SpecError, did_you_mean
-from ..spec.nodes import (
-    DenseNode,
-    MergeNode,
-    Node,
-    RepeatNode,
-    ResidualNode,
-    SequenceNode,
-    Spec,
-)
+from ..spec.nodes import MergeNode, Node, Spec, child_lists
 from .result import Row
 
 INPUT = "input"
@@ -121,23 +113,6 @@ def _given_names(spec: Spec) -> Iterator[str]:
         for node in lists.pop():
             if node.name is not None:
                 yield node.name
-            lists.extend(_child_lists(node))
+            lists.extend(child_lists(node))
             if isinstance(node, MergeNode):
                 yield from (branch.name for branch in node.branches if branch.name)
-
-
-def _child_lists(node: Node) -> list[Sequence[Node]]:
-    lists: list[Sequence[Node]] = [node.then]
-    if isinstance(node, SequenceNode):
-        lists.append(node.items)
-    elif isinstance(node, MergeNode):
-        lists.extend(branch.items for branch in node.branches)
-    elif isinstance(node, ResidualNode):
-        lists.append(node.body)
-        if isinstance(node.shortcut, list):
-            lists.append(node.shortcut)
-    elif isinstance(node, DenseNode):
-        lists.append(node.layer or [])
-    elif isinstance(node, RepeatNode):
-        lists.append(node.items or [])
-    return lists

@@ -6,6 +6,7 @@ by the engine, which knows each layer's path and input shape.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,3 +142,23 @@ class Spec:
     """``outputs: [boxes, scores]``: the tensors the network returns (default: the last)."""
     arguments: Arguments = field(default_factory=Arguments)
     """``args:``: the spec's own arguments (a family's width, depth, ...), and ``--set``."""
+
+
+def child_lists(node: Node) -> list[Sequence[Node]]:
+    """The lists of nodes directly inside ``node``, its ``then:`` first: a sequence's items,
+    each branch, a residual's body and listed shortcut, a dense block's layer, a repeat's
+    body. Walks over the tree (key checks, the names a reference may use) go through here."""
+    lists: list[Sequence[Node]] = [node.then]
+    if isinstance(node, SequenceNode):
+        lists.append(node.items)
+    elif isinstance(node, MergeNode):
+        lists.extend(branch.items for branch in node.branches)
+    elif isinstance(node, ResidualNode):
+        lists.append(node.body)
+        if isinstance(node.shortcut, list):
+            lists.append(node.shortcut)
+    elif isinstance(node, DenseNode):
+        lists.append(node.layer or [])
+    elif isinstance(node, RepeatNode):
+        lists.append(node.items or [])
+    return lists

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 
 import pytest
 import sympy
@@ -472,3 +473,49 @@ def test_fuzz_a_savings_ratio_past_float_range_renders_in_every_format():
     document = json.loads(invoke("savings", str(spec), "-f", "json").output)
     huge = [s["ratio"] for s in document["savings"] if s["ratio"]["decimal"] is None]
     assert huge and all("/" in ratio["fraction"] for ratio in huge)
+
+
+def _transposed_window_by_outputs(kernel, stride, dilation, padding):
+    """The receptive-field step of a transposed conv by visiting each of the s outputs of
+    one period: the definition, O(s), which the closed form replaced."""
+    spans = []
+    for output in range(stride):
+        inputs = [
+            (output + padding - tap * dilation) // stride
+            for tap in range(kernel)
+            if (output + padding - tap * dilation) % stride == 0
+        ]
+        if inputs:
+            spans.append((output, max(inputs) - min(inputs), min(inputs)))
+    span = max(item[1] for item in spans)
+    first = next(
+        (item[2] for item in spans if item[0] == 0),
+        -(((kernel - 1) * dilation - padding) // stride),
+    )
+    return span + 1, -first
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    kernel=st.integers(1, 12),
+    stride=st.integers(1, 16),
+    dilation=st.integers(1, 5),
+    padding=st.integers(0, 14),
+)
+def test_transposed_window_closed_form_agrees_with_every_output(
+    kernel, stride, dilation, padding
+):
+    from cnncalc.layers.conv_transpose import transposed_window
+
+    size, _, start = transposed_window(kernel, stride, dilation, padding)
+    assert (size, start) == _transposed_window_by_outputs(kernel, stride, dilation, padding)
+
+
+def test_a_transposed_conv_of_stride_ten_million_answers_at_once():
+    """The fuzzer (seed 5, case 393): the receptive field of a transposed conv looped over
+    its stride's outputs, ten seconds at s = 10⁷."""
+    spec = ROOT / "tests" / "fuzz" / "regressions" / "conv_transpose_stride_ten_million.yaml"
+    started = time.process_time()
+    result = CliRunner().invoke(app, ["shape", str(spec)])
+    assert result.exit_code == 0, result.output
+    assert time.process_time() - started < 5  # was 10 s

@@ -54,47 +54,48 @@ IDX_FILES = (
     "t10k-labels-idx1-ubyte",
 )
 
-MNIST = Catalogued(
-    name="mnist",
-    title="MNIST",
-    files=IDX_FILES,
-    folder="",
-    archives=tuple(
-        Archive(f"{MNIST_MIRROR}{name}.gz", f"{name}.gz", md5)
-        for name, md5 in zip(
-            IDX_FILES,
-            (
-                "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-                "d53e105ee54ea40749a09fcbcd1e9432",
-                "9fb629c4189551a2d022fa330f9573f3",
-                "ec29112dd5afa0611ce80d1b7f02629c",
-            ),
-            strict=True,
-        )
+def _idx_set(
+    name: str, title: str, mirror: str, md5s: tuple[str, ...], classes: tuple[str, ...]
+) -> Catalogued:
+    """An IDX dataset (MNIST's four files, gzipped at ``mirror``), one MD5 per file."""
+    return Catalogued(
+        name=name,
+        title=title,
+        files=IDX_FILES,
+        folder="",
+        archives=tuple(
+            Archive(f"{mirror}{file}.gz", f"{file}.gz", md5)
+            for file, md5 in zip(IDX_FILES, md5s, strict=True)
+        ),
+        classes=classes,
+    )
+
+
+MNIST = _idx_set(
+    "mnist",
+    "MNIST",
+    MNIST_MIRROR,
+    (
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "d53e105ee54ea40749a09fcbcd1e9432",
+        "9fb629c4189551a2d022fa330f9573f3",
+        "ec29112dd5afa0611ce80d1b7f02629c",
     ),
-    classes=tuple(str(digit) for digit in range(10)),
+    tuple(str(digit) for digit in range(10)),
 )
 
-FASHION_MNIST = Catalogued(
-    name="fashion-mnist",
-    title="Fashion-MNIST",
-    files=IDX_FILES,
-    folder="",
-    archives=tuple(
-        Archive(f"{FASHION_MIRROR}{name}.gz", f"{name}.gz", md5)
-        for name, md5 in zip(
-            IDX_FILES,
-            (
-                "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-                "25c81989df183df01b3e8a0aad5dffbe",
-                "bef4ecab320f06d8554ea6380940ec79",
-                "bb300cfdad3c16e7a12a480ee83cd310",
-            ),
-            strict=True,
-        )
+FASHION_MNIST = _idx_set(
+    "fashion-mnist",
+    "Fashion-MNIST",
+    FASHION_MIRROR,
+    (
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "25c81989df183df01b3e8a0aad5dffbe",
+        "bef4ecab320f06d8554ea6380940ec79",
+        "bb300cfdad3c16e7a12a480ee83cd310",
     ),
     # zalandoresearch/fashion-mnist's README, label order 0-9
-    classes=(
+    (
         "T-shirt/top",
         "Trouser",
         "Pullover",

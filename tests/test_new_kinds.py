@@ -266,3 +266,62 @@ def test_fractional_jumps_round_alike_in_numeric_and_symbolic_analyses():
     fields = [[entry[0] for entry in row.receptive_field] for row in numeric.layers]
     assert fields == [[2, 2], [2, 2], [3, 3], [6, 6]]  # 2 + 1·½ → 3; then 3 + 3·1
     assert [[entry[0] for entry in row.receptive_field] for row in symbolic.layers] == fields
+
+
+# ---------------------------------------------------------------------------- like:
+
+LIKE = """\
+name: like
+input: [1, 30, 30]
+layers:
+  - {conv: {filters: 4, kernel: 3}, name: enc}
+  - maxpool: 2
+  - {conv: {filters: 4, kernel: 3}, name: low}
+  - {conv_transpose: {filters: 4, kernel: 2, stride: 2}, name: up}
+  - concat:
+      - {from: enc, layers: [{crop: {like: up}}]}
+      - []
+  - upsample: {like: input, mode: bilinear}
+"""
+
+
+def test_like_takes_the_size_of_a_named_output():
+    analysis = analyse_text(LIKE)
+    rows = {row.name: row for row in analysis.layers}
+    assert rows["up"].output_shape == (4, 24, 24)  # 30 − 2 = 28, /2 = 14, − 2 = 12, ×2 = 24
+    assert rows["crop1"].output_shape[1:] == rows["up"].output_shape[1:]
+    assert analysis.output_shape == (8, 30, 30)
+
+
+def test_like_sizes_symbolically_and_in_torch():
+    symbolic = analyse_text(LIKE, [1, "H", "W"])
+    assert str(symbolic.output_shape[1]) == "H"
+    model = cnncalc.build(analyse_text(LIKE)).eval()
+    image = torch.rand(1, 1, 30, 30)
+    assert tuple(model(image).shape) == (1, 8, 30, 30)
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "message", "key"),
+    [
+        ("crop", "{like: nowhere}", "no output named 'nowhere'", "like"),
+        ("crop", "{like: later}", "made later", "like"),
+        ("crop", "{like: input, size: 2}", "'size' or 'like', not both", "like"),
+        ("crop", "{like: 3}", "must name an earlier output", "like"),
+        ("crop", "{}", "crop needs 'size' or 'like'", None),
+        ("upsample", "{scale: 2, like: input}", "not two", "like"),
+        ("upsample", "{like: flat}", "flat vector", "like"),
+    ],
+)
+def test_like_errors_point_at_the_key(kind, fields, message, key):
+    text = (
+        "name: e\ninput: [2, 8, 8]\nlayers:\n"
+        "  - {flatten: {}, name: flat, from: input}\n"
+        f"  - {{from: input, {kind}: {fields}}}\n"
+        "  - {relu: {}, name: later}\n"
+    )
+    with pytest.raises(cnncalc.SpecError) as caught:
+        analyse_text(text)
+    assert message in caught.value.message
+    assert caught.value.key == key
+    assert caught.value.loc is not None and caught.value.loc.line == 5

@@ -336,7 +336,7 @@ class _Engine:
                 hint="a condition compares arguments: if: expand != 1, if: depth >= 50",
             ) from None
 
-    def find(self, reference: str, scope: Scope, loc: Loc, key: str = "from") -> Tensor:
+    def find(self, reference: str, scope: Scope, loc: Loc | None, key: str = "from") -> Tensor:
         return self.tensors.find(reference, scope.prefix, loc, key)
 
     def read(self, tensor: Tensor) -> Flow:
@@ -485,6 +485,7 @@ class _Engine:
             node.value_locs,
             self.flat_input,
             flow.source,
+            lambda reference, loc: self.find(reference, scope, loc, "like").flow.shape,
         )
         values = self.resolve(kind, node, flow, env, where)
         cost = kind.infer(values, flow.shape, where)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -35,6 +35,9 @@ class Where:
     """The network's input is a flat vector, so no flatten is to blame for a flat tensor."""
     source: str = ""
     """The path of the layer whose output this layer receives ('' for the network input)."""
+    shape_of: Callable[[str, Loc | None], Shape] | None = None
+    """The engine's lookup of an earlier output's shape by name (``like: enc4``), seen from
+    this layer's scope; an unknown name raises a :class:`SpecError` at the given place."""
 
     def source_text(self) -> str:
         """``layer 'pool5'`` or ``the network input``: where this layer's input comes from."""
@@ -257,6 +260,57 @@ class Sizes(Field):
                 raise where.error(f"'{self.name}' must not be an empty list", self.name)
             return tuple(Int(self.name).parse(item, env, where) for item in raw)
         return Int(self.name).parse(raw, env, where)
+
+
+@dataclass(frozen=True)
+class Like:
+    """A ``like:`` value: the name of an earlier output and the spatial size it has there."""
+
+    reference: str
+    size: tuple[Any, Any]
+    """(H, W) of the named output."""
+
+
+@dataclass
+class LikeField(Field):
+    """The name of an earlier output whose H×W this layer takes (``like: enc4``)."""
+
+    type_name: ClassVar[str] = "name of an earlier output"
+
+    def parse(self, raw: Any, env: Mapping[str, Any], where: Where) -> Like:
+        if not isinstance(raw, str) or not raw.strip():
+            raise where.error(
+                f"'{self.name}' must name an earlier output, got {_show(raw)}",
+                self.name,
+                hint="write like: enc4 (a layer or group name), or like: input",
+            )
+        if where.shape_of is None:
+            raise where.error(
+                f"'{self.name}' cannot be used here", self.name, hint="use size: [h, w]"
+            )
+        loc = where.value_locs.get(self.name, where.key_locs.get(self.name, where.loc))
+        shape = where.shape_of(raw.strip(), loc)
+        if len(shape) != 3:
+            raise where.error(
+                f"'{raw}' is a flat vector of {arith.as_text(shape[0])}: it has no H×W to "
+                "take the size of",
+                self.name,
+                hint="name an output that is still an image (C×H×W)",
+            )
+        return Like(raw.strip(), (shape[1], shape[2]))
+
+
+def sized(values: Mapping[str, Any], where: Where, kind: str) -> tuple[Any, Any] | None:
+    """The output size a layer is given by ``size:`` or ``like:`` (not both), else None."""
+    size, like = values.get("size"), values.get("like")
+    if size is not None and like is not None:
+        raise where.error(
+            f"{kind} takes 'size' or 'like', not both",
+            "like",
+            hint=f"like: {like.reference} already gives the size "
+            f"{arith.as_text(like.size[0])}×{arith.as_text(like.size[1])}",
+        )
+    return like.size if like is not None else size
 
 
 # ---------------------------------------------------------------------------- results

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
-from .base import Cost, LayerKind, Pair, TorchCode, Where
+from .base import Cost, LayerKind, LikeField, Pair, TorchCode, Where, sized
 from .explain import Equation, Explanation, factor, no_parameters, text, volume
 
 
@@ -32,13 +32,20 @@ class Crop(LayerKind):
     category = "reshape"
     shorthand = "size"
     summary = "centre crop to a size: C×H×W → C×h×w (a slice; U-Net's crop-and-copy)"
-    fields = (Pair("size", doc="the output size: int or [h, w], at most the input's"),)
-    # a `like:` reference (crop to another tensor's size) is the graph's to add: it would
-    # give `size` from that tensor's H×W
+    fields = (
+        Pair("size", None, doc="the output size: int or [h, w], at most the input's (or like)"),
+        LikeField("like", None, doc="crop to the H×W of an earlier output, by name (or size)"),
+    )
 
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
         C, H_in, W_in = self.spatial(shape, where)
-        H_out, W_out = values["size"]
+        size = sized(values, where, "crop")
+        if size is None:
+            raise where.error(
+                "crop needs 'size' or 'like'",
+                hint="write crop: {size: [h, w]} or crop: {like: up4} (that output's size)",
+            )
+        H_out, W_out = size
         for axis, size_in, size_out in (("H", H_in, H_out), ("W", W_in, W_out)):
             if arith.sign_of(arith.normalize(size_in - size_out)) == -1:
                 raise where.error(
@@ -70,10 +77,16 @@ class Crop(LayerKind):
         channels, height, width = row.input_shape
         _, height_out, width_out = row.output_shape
         top, left = row.details["offsets"]
+        like = row.values.get("like")
+        size = f"{text(height_out)}×{text(width_out)}"
+        given = [("input", volume(row.input_shape)), ("size", size)]
+        if like is not None:
+            given.append(("like", like.reference))
+        reason = f"the size of {like.reference}" if like is not None else "the size asked for"
         return Explanation(
-            (("input", volume(row.input_shape)), ("size", f"{text(height_out)}×{text(width_out)}")),
+            tuple(given),
             (
-                Equation("W_out", "w", "", text(width_out), "the size asked for"),
+                Equation("W_out", "w", "", text(width_out), reason),
                 Equation("H_out", "h", "", text(height_out)),
                 Equation("D_out", "D_in", "", text(channels)),
                 Equation(

@@ -22,7 +22,20 @@ from fractions import Fraction
 from typing import Any
 
 from .. import arith
-from .base import Bool, Choice, Cost, Field, Gathered, LayerKind, Pair, TorchCode, Where, torch_args
+from .base import (
+    Bool,
+    Choice,
+    Cost,
+    Field,
+    Gathered,
+    LayerKind,
+    LikeField,
+    Pair,
+    TorchCode,
+    Where,
+    sized,
+    torch_args,
+)
 from .explain import Equation, Explanation, factor, no_parameters, product, text, volume
 
 MODES = ("nearest", "bilinear", "bicubic")
@@ -71,23 +84,23 @@ class Upsample(LayerKind):
     summary = "interpolation by a scale or to a size: nearest, bilinear, bicubic (nn.Upsample)"
     fields = (
         ScaleField("scale", None, doc="scale factor s: H_out = H·s (one of scale or size)"),
-        Pair("size", None, doc="output size: int or [h, w] (one of scale or size)"),
+        Pair("size", None, doc="output size: int or [h, w] (one of scale, size or like)"),
+        LikeField("like", None, doc="the H×W of an earlier output, by name (or scale, size)"),
         Choice("mode", "nearest", options=MODES),
         Bool("align_corners", False, doc="bilinear/bicubic: corners of input and output align"),
     )
-    # a `like:` reference to another tensor's size is the graph's to add: the output size would
-    # then be that tensor's H×W, checked like `size:`
 
     def infer(self, values: Mapping[str, Any], shape: tuple[Any, ...], where: Where) -> Cost:
         C, H_in, W_in = self.spatial(shape, where)
-        mode, scale, size = values["mode"], values["scale"], values["size"]
+        mode, scale, size = values["mode"], values["scale"], sized(values, where, "upsample")
         if (scale is None) == (size is None):
             raise where.error(
-                "upsample takes 'scale' or 'size', not both"
+                "upsample takes one of 'scale', 'size' or 'like', not two"
                 if scale is not None
-                else "upsample needs one of 'scale' or 'size'",
-                "size" if scale is not None else None,
-                hint="write upsample: {scale: 2} or upsample: {size: [h, w]}",
+                else "upsample needs one of 'scale', 'size' or 'like'",
+                ("size" if values["size"] is not None else "like") if scale is not None else None,
+                hint="write upsample: {scale: 2}, upsample: {size: [h, w]} or "
+                "upsample: {like: enc4} (the size of an earlier output)",
             )
         if values["align_corners"] and mode == "nearest":
             raise where.error(
@@ -124,8 +137,8 @@ class Upsample(LayerKind):
         details: Mapping[str, Any],
     ) -> TorchCode:
         options: dict[str, Any] = {}
-        if values["size"] is not None:
-            options["size"] = _single(tuple(values["size"]))
+        if values["scale"] is None:
+            options["size"] = _single(tuple(output[1:]))
         else:
             options["scale_factor"] = _single(tuple(float(item) for item in values["scale"]))
         options["mode"] = values["mode"]
@@ -165,8 +178,12 @@ class Upsample(LayerKind):
                 ),
             ]
         else:
+            like = values.get("like")
+            if like is not None:
+                given.append(("like", like.reference))
+            reason = f"the size of {like.reference}" if like is not None else "the size asked for"
             equations = [
-                Equation("W_out", "size", "", text(width_out), "the size asked for"),
+                Equation("W_out", "size", "", text(width_out), reason),
                 Equation("H_out", "size", "", text(height_out)),
             ]
         taps = TAPS[values["mode"]]

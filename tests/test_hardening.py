@@ -519,3 +519,11 @@ def test_a_transposed_conv_of_stride_ten_million_answers_at_once():
     result = CliRunner().invoke(app, ["shape", str(spec)])
     assert result.exit_code == 0, result.output
     assert time.process_time() - started < 5  # was 10 s
+
+
+def test_an_uncovered_row_of_a_symbolic_size_shows_the_formula():
+    """make fuzz (seed 2026, case 2191): the division of a formula has no decimal to show."""
+    spec = ROOT / "tests" / "fuzz" / "regressions" / "uncovered_row_of_a_symbolic_size.yaml"
+    analysis = cnncalc.analyse(cnncalc.load_spec(spec), [1, "H", "W"])
+    (warning,) = [item.message for item in analysis.warnings if item.path == "pool1"]
+    assert "(2·H − 1)/2 + 1 = H + 1/2 → H: the last 1 row" in warning

@@ -241,9 +241,11 @@ def _fraction(axis: Axis) -> str:
         value = (
             arith.quotient_text(exact + axis.stride, axis.stride, 4, False).rstrip("0").rstrip(".")
         )
-    else:
+    elif isinstance(exact, int | float) and isinstance(axis.stride, int | float):
         value = _decimal(exact / axis.stride + 1)
-    return f"{arith.as_text(exact)}/{arith.as_text(axis.stride)} + 1 = {value}"
+    else:  # a formula in H (2·H + 1 − 2 of an upsampled, padded map): no decimal to show
+        value = arith.as_text(arith.normalize(exact / axis.stride + 1))
+    return f"{arith.as_factor(exact)}/{arith.as_text(axis.stride)} + 1 = {value}"
 
 
 def _decimal(value: float) -> str:

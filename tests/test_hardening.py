@@ -502,9 +502,7 @@ def _transposed_window_by_outputs(kernel, stride, dilation, padding):
     dilation=st.integers(1, 5),
     padding=st.integers(0, 14),
 )
-def test_transposed_window_closed_form_agrees_with_every_output(
-    kernel, stride, dilation, padding
-):
+def test_transposed_window_closed_form_agrees_with_every_output(kernel, stride, dilation, padding):
     from cnncalc.layers.conv_transpose import transposed_window
 
     size, _, start = transposed_window(kernel, stride, dilation, padding)

@@ -349,6 +349,9 @@ def test_aspp_pooling_branch_is_upsampled_to_the_feature_map():
     assert analysis.row("backbone.layer4").output_shape == (2048, 5, 6)
     assert upsampled.output_shape == (256, 5, 6)  # like: backbone
     assert upsampled.fvcore == 4 * 256 * 5 * 6
+    # every output reads the one pooled pixel (PyTorch clamps bilinear's second tap onto
+    # it): the field is the pool's, not one jump wider
+    assert upsampled.receptive_field[0][0] == pooled.receptive_field[0][0]
     assert analysis.row("classifier.0.convs").output_shape == (1280, 5, 6)
 
 

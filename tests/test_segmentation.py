@@ -389,3 +389,15 @@ def test_symbolic_output_is_the_input_size(name):
     assert result.exit_code == 0, result.output
     assert "output         21×H×W" in result.output
     assert "aux 21×H×W (returned by train() only)" in result.output
+
+
+def test_the_networks_receptive_field_is_outs_not_the_aux_heads():
+    """The aux head is written last, but the network's field is that of its output."""
+    from cnncalc.engine.result import final_field
+
+    analysis = cnncalc.analyse_file(FCN)
+    out = analysis.row("out").receptive_field
+    assert final_field(analysis.rows) == (out[0][0], out[1][0]) == (451, 451)
+    # 443 after the head's 3×3 at jump 8, + 8: bilinear reads 2 inputs per axis at jump 8
+    assert analysis.row("classifier.4").receptive_field[0][0] == 443
+    assert analysis.row("aux").receptive_field[0][0] == 291

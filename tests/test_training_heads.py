@@ -173,3 +173,33 @@ layers:
     main, head = model(torch.randn(2, 3, 16, 16))
     assert main.shape == head.shape == (2, 10)
     assert cnncalc.verify(analysis, peers=()).ok
+
+
+HEAD_WITH_THEN = """\
+name: heads with then
+input: [2, 8, 8]
+layers:
+  - {conv: {filters: 4, kernel: 3, padding: 1}, name: trunk}
+  - {conv: {filters: 3, kernel: 1}, name: out}
+  - conv: {filters: 5, kernel: 1, name: aux}
+    from: trunk
+    training_only: true
+    then: [{upsample: {scale: 2, name: up}}, {relu: {name: act}}]
+  - {conv: {filters: 6, kernel: 1, name: aux2}, training_only: true}
+"""
+
+
+def test_a_heads_then_items_belong_to_the_head_in_torch():
+    """FCN/DeepLab write the aux head's upsampling as its ``then:``: ``train()`` returns the
+    head's output after its ``then:`` items, once (they used to run as heads of their own)."""
+    analysis = analyse_text(HEAD_WITH_THEN)
+    assert [row.path for row in analysis.training_outputs] == ["act", "aux2"]
+    model = cnncalc.build(analysis)
+    torch.manual_seed(0)
+    image = torch.rand(2, 2, 8, 8)
+    out, aux, aux2 = model.train()(image)
+    assert (out.shape, aux.shape, aux2.shape) == ((2, 3, 8, 8), (2, 5, 16, 16), (2, 6, 8, 8))
+    with torch.no_grad():
+        expected = F.relu(F.interpolate(model.aux(model.trunk(image)), scale_factor=2))
+    torch.testing.assert_close(aux, expected)
+    assert cnncalc.verify(analysis, peers=()).ok

@@ -92,8 +92,9 @@ def field_sizes(row: Row) -> tuple[Any, ...]:
 
 def final_field(rows: Iterable[Row]) -> tuple[Any, ...]:
     """The network's receptive field: the last layer with a spatial output's (a flat vector
-    has none, and the layers after it only mix what that map already saw)."""
-    for row in reversed([row for row in rows if not row.is_group]):
+    has none, and the layers after it only mix what that map already saw). Training-only
+    heads are not the network's output, even when written last (FCN's aux head)."""
+    for row in reversed([row for row in rows if not row.is_group and not row.training_only]):
         if field_sizes(row):
             return field_sizes(row)
     return ()

@@ -11,8 +11,8 @@ Ops (cnncalc): the taps each output reads, per output element: nearest 1 (a copy
 0.1.5 and torch 2.x: see tests/test_new_kinds.py).
 
 Receptive field: gathered. Along an axis each output reads n inputs (nearest 1, bilinear 2,
-bicubic 4; fewer only where the source falls exactly on an input), spaced L_in/L_out input
-pixels apart (align_corners: (L_in − 1)/(L_out − 1)).
+bicubic 4; fewer only where the source falls exactly on an input, and 1 from a single input),
+spaced L_in/L_out input pixels apart (align_corners: (L_in − 1)/(L_out − 1)).
 """
 
 from __future__ import annotations
@@ -156,12 +156,10 @@ class Upsample(LayerKind):
             working = f"{factor(jump_in)}·({factor(size_in)} − 1)/({factor(size_out)} − 1)"
         else:
             spacing, working = "j_in·L_in/L_out", f"{factor(jump_in)}·{factor(size_in)}/{size_out}"
-        return Gathered(
-            "n",
-            spacing,
-            working,
-            f"n = {text(reach)}: {mode} reads {text(reach)} input(s) per axis",
-        )
+        note = f"n = {text(reach)}: {mode} reads {text(reach)} input(s) per axis"
+        if arith.equal(size_in, 1) is True:
+            note = "n = 1: a single input pixel along this axis, read by every output"
+        return Gathered("n", spacing, working, note)
 
     def explain(self, row: Any, no_bias: bool = False) -> Explanation:
         values = row.values
@@ -228,13 +226,16 @@ def _scaled(length: Any, scale: Any, axis: str, where: Where) -> Any:
 def _window(mode: str, align_corners: bool, length_in: Any, length_out: Any) -> tuple[Any, ...]:
     """(n, spacing, −first input of output 0) for the gathered recurrence along one axis."""
     same = arith.equal(length_in, length_out) is True
-    taps = 1 if same else TAPS[mode]  # an unchanged size reads each input exactly
+    # an unchanged size reads each input exactly; a single input (DeepLab's pooled 1×1 branch)
+    # is all every output reads: PyTorch clamps the other taps onto it
+    single = arith.equal(length_in, 1) is True
+    taps = 1 if same or single else TAPS[mode]
     if align_corners:
         spacing = _ratio(arith.normalize(length_in - 1), arith.normalize(length_out - 1))
         return (taps, spacing, 0)
     spacing = _ratio(length_in, length_out)
     # output 0's source is (0.5)·L_in/L_out − 0.5; its first tap is ⌊src⌋ (bicubic one before)
-    first = 0 if mode == "nearest" or same else -(taps // 2)
+    first = 0 if mode == "nearest" or same or single else -(taps // 2)
     return (taps, spacing, -first if isinstance(spacing, int | Fraction) else 0)
 
 

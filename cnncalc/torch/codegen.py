@@ -108,7 +108,8 @@ def generate(analysis: Analysis, trace: bool = False, regions: bool = False) -> 
     for row, code in _module_layers(analysis.steps):
         program.modules.append(Module(row.path, code.module or ""))
         _insert(program.tree, row.path.split("."), code.module or "")
-    writer = _Forward(trace, _read_paths(analysis), regions)
+    heads = [row.path for row in analysis.training_outputs]
+    writer = _Forward(trace, _read_paths(analysis), regions, heads)
     if "" in writer.saved:
         writer.lines.append(f"{writer.saved['']} = x  # the input, read later")
     result = writer.emit(analysis.steps, "x", "x")
@@ -129,6 +130,19 @@ def _read_paths(analysis: Analysis) -> list[str]:
             elif isinstance(step, MergeStep):
                 stack.extend(step.branches)
     return list(dict.fromkeys(paths))
+
+
+def _makes(step: Step, path: str) -> bool:
+    """Whether ``step`` makes the row at ``path`` (itself or a layer inside it)."""
+    if isinstance(step, ReadStep):
+        return False
+    if step.row.path == path:
+        return True
+    if isinstance(step, GroupStep):
+        return any(_makes(inner, path) for inner in step.steps)
+    if isinstance(step, MergeStep):
+        return any(_makes(inner, path) for branch in step.branches for inner in branch)
+    return False
 
 
 def _module_layers(steps: tuple[Step, ...]) -> Iterator[tuple[Row, TorchCode]]:
@@ -201,7 +215,13 @@ class _Forward:
     """Writes forward statements; each branch gets a fresh variable, each output read later
     a variable named after its path (``t_enc1``), each training-only head an ``if``."""
 
-    def __init__(self, trace: bool, read: Sequence[str] = (), regions: bool = False) -> None:
+    def __init__(
+        self,
+        trace: bool,
+        read: Sequence[str] = (),
+        regions: bool = False,
+        head_outputs: Sequence[str] = (),
+    ) -> None:
         self.trace = trace
         self.regions = regions
         self.lines: list[str] = []
@@ -209,6 +229,8 @@ class _Forward:
         self.saved = _variables(read)
         self.heads: list[str] = []
         """The variables of the training-only heads' outputs, in order."""
+        self.head_outputs = list(head_outputs)
+        """The paths of the rows the training-only heads end with, in order."""
 
     def returns(self, analysis: Analysis, result: str) -> list[str]:
         """``return x``; with ``outputs:`` a tuple; in training, the heads' outputs too."""
@@ -226,12 +248,25 @@ class _Forward:
     def emit(self, steps: tuple[Step, ...], source: str, target: str) -> str:
         """Statements for ``steps`` reading ``source``; returns the variable holding the result."""
         current = source
-        for step in steps:
+        position = 0
+        while position < len(steps):
+            step = steps[position]
+            position += 1
             if isinstance(step, ReadStep):
                 current = self.saved[step.path]
                 continue
             if step.row.training_only and not self.inside_head:
-                self.head(step, current)
+                # a head's `then:` items follow its group as steps of their own: the head
+                # runs on to the step that makes its output
+                end = position - 1
+                while (
+                    self.head_outputs
+                    and end + 1 < len(steps)
+                    and not _makes(steps[end], self.head_outputs[0])
+                ):
+                    end += 1
+                self.head(steps[position - 1 : end + 1], current)
+                position = end + 1
                 continue
             if isinstance(step, GroupStep):
                 if step.steps:
@@ -247,18 +282,20 @@ class _Forward:
 
     inside_head = False
 
-    def head(self, step: Step, source: str) -> None:
+    def head(self, steps: tuple[Step, ...], source: str) -> None:
         """A training-only head: its statements under ``if self.training:``."""
         outer, self.lines = self.lines, []
         self.inside_head = True
         try:
-            result = self.emit((step,), source, f"aux{len(self.heads) + 1}")
+            result = self.emit(steps, source, f"aux{len(self.heads) + 1}")
         finally:
             self.inside_head = False
             body, self.lines = self.lines, outer
-        self.lines.append(f"if self.training:  # {step.row.path}: a training-only head")
+        self.lines.append(f"if self.training:  # {steps[0].row.path}: a training-only head")
         self.lines += [f"    {line}" for line in body]
         self.heads.append(result)
+        if self.head_outputs:
+            self.head_outputs.pop(0)
 
     def layer(self, row: Row, source: str, target: str) -> str:
         code = torch_code(row)

@@ -525,3 +525,12 @@ def test_an_uncovered_row_of_a_symbolic_size_shows_the_formula():
     analysis = cnncalc.analyse(cnncalc.load_spec(spec), [1, "H", "W"])
     (warning,) = [item.message for item in analysis.warnings if item.path == "pool1"]
     assert "(2·H − 1)/2 + 1 = H + 1/2 → H: the last 1 row" in warning
+
+
+def test_a_worked_report_of_more_than_10000_layers_is_refused_with_the_limit():
+    """make fuzz (seed 2026, case 4231): 27,157 layers took 15 s as HTML."""
+    spec = ROOT / "tests" / "fuzz" / "regressions" / "worked_report_of_12000_layers.yaml"
+    result = CliRunner().invoke(app, ["report", str(spec), "-f", "html"])
+    assert result.exit_code == 2
+    assert "expands to 12,000 layers; a worked report works out at most 10,000" in result.output
+    assert "Traceback" not in result.output

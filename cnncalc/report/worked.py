@@ -18,9 +18,16 @@ from ..engine.claims import Claim
 from ..engine.plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from ..engine.result import Analysis, Row, final_field
 from ..engine.validity import bounds_text
+from ..errors import SpecError
 from ..layers import KINDS
 from ..layers.explain import Equation, Explanation, factor, text, volume
 from ..layers.geometry import coverage_advice, coverage_warning
+
+MAX_WORKED_LAYERS = 10_000
+"""The most layers a worked report works out: about 0.5 ms each to work and render, so a few
+seconds (27,000 layers took 15 s as HTML, found by make fuzz); a solution that long is for no
+reader, and summary/shape/params/flops answer up to the engine's own limit."""
+
 
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -64,6 +71,15 @@ def worked_report(
     analysis: Analysis, no_bias: bool | str = False, answers_only: bool = False
 ) -> WorkedReport:
     """The whole worked solution of ``analysis``."""
+    layers = sum(1 for row in analysis.rows if not row.is_group)
+    if layers > MAX_WORKED_LAYERS:
+        raise SpecError(
+            f"{analysis.file or analysis.name} expands to {layers:,} layers; a worked report "
+            f"works out at most {MAX_WORKED_LAYERS:,}",
+            None,
+            hint="summary, shape, params and flops answer for it; check the repeat counts if "
+            "that many layers are not meant",
+        )
     work = tuple(_walk(analysis.steps, 0, no_bias))
     claims = _claims_by_path(analysis.claims)
     return WorkedReport(

@@ -155,7 +155,8 @@ def _rounding_polynomial(value: Any) -> Polynomial | None:
     if not constant.is_Rational or constant.is_Integer:
         return {((value, 1),): Fraction(1)}
     offset = -int(sp.floor(-constant))
-    return {((type(value)(rest + constant - offset), 1),): Fraction(1), (): Fraction(offset)}
+    atom = _rounded(type(value), rest + constant - offset)
+    return {((atom, 1),): Fraction(1), (): Fraction(offset)}
 
 
 def _shifted_atom(atom: Any, shift: int) -> Any:
@@ -164,7 +165,7 @@ def _shifted_atom(atom: Any, shift: int) -> Any:
     ⌊H/2⌋ − 2 stays as it is."""
     sp = _sympy()
     if shift and isinstance(atom, sp.floor | sp.ceiling) and atom.args[0].as_coeff_Add()[0]:
-        return type(atom)(atom.args[0] + shift - 1) + 1
+        return _rounded(type(atom), atom.args[0] + shift - 1) + 1
     return atom + shift
 
 
@@ -319,8 +320,59 @@ def _rounded_division(numerator: Any, denominator: Any, upward: bool) -> Any:
             if isinstance(rest, sp.ceiling) != upward:  # mixed: use the inner rounding
                 inner += denominator - 1 if upward else 1 - denominator
                 rounding = type(rest)
-            return normalize(rounding(inner / denominator))
-    return normalize(rounding(numerator / denominator))
+            return normalize(_rounded(rounding, inner / denominator))
+    return normalize(_rounded(rounding, numerator / denominator))
+
+
+def _rounded(rounding: Any, argument: Any) -> Any:
+    """``rounding(argument)`` exactly as sympy's ``RoundFunction.eval`` writes it (integer
+    terms outside, a lone fraction rounded, the rest inside), decided from the coefficients
+    alone when every term of the argument is a number or a positive fraction times a product
+    of H, W, ⌊…⌋ and ⌈…⌉ of such sums: then the integer terms are those with integer
+    coefficients, and the argument grows without bound, so none of sympy's bounds (⌊y⌋ = 0
+    for 0 ≤ y < 1, …) applies. sympy asks its assumptions about every term, which took a
+    third of a symbolic analysis. Any other argument goes to sympy."""
+    sp = _sympy()
+    whole: list[Any] = []
+    rest: list[Any] = []
+    fraction = sp.Integer(0)
+    for term in sp.Add.make_args(argument):
+        if term.is_Integer:
+            whole.append(term)
+        elif term.is_Rational:
+            fraction = term  # an Add holds at most one number
+        elif _growing(term):
+            (whole if term.as_coeff_Mul()[0].is_Integer else rest).append(term)
+        else:
+            return rounding(argument)
+    if not rest:
+        if not fraction:
+            return argument  # an integer already
+        return sp.Add(*whole, rounding(fraction))
+    return sp.Add(*whole, rounding(sp.Add(*rest, fraction), evaluate=False))
+
+
+def _growing(term: Any) -> bool:
+    """Whether a term is a positive fraction times a product of integer symbols and of
+    roundings of sums of such terms (and numbers): an integer times a positive number, that
+    grows without bound with the input."""
+    sp = _sympy()
+    coefficient, factors = term.as_coeff_Mul()
+    if not (coefficient.is_Rational and coefficient > 0):
+        return False
+    for factor in sp.Mul.make_args(factors):
+        if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0:
+            factor = factor.base
+        if factor.is_Symbol:
+            if factor.is_integer is not True or factor.is_positive is not True:
+                return False
+        elif isinstance(factor, sp.floor | sp.ceiling):
+            inner = sp.Add.make_args(factor.args[0])
+            if not all(item.is_Rational or _growing(item) for item in inner):
+                return False
+        else:
+            return False
+    return True
 
 
 def remainder(numerator: Dim, denominator: Dim) -> Dim | None:

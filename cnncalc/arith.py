@@ -45,8 +45,15 @@ def normalize(value: Any) -> Any:
     if getattr(value, "is_Integer", False):
         return int(value)
     if hasattr(value, "free_symbols"):
-        return _canonical(value) if value.free_symbols else value
+        return _formula(value)
     return value
+
+
+@cache
+def _formula(value: Any) -> Any:
+    """A sympy value in canonical form, memoised: sympy does not keep an expression's
+    ``free_symbols``, and walking a large sum for them again took a tenth of an analysis."""
+    return _canonical(value) if value.free_symbols else value
 
 
 # ---------------------------------------------------------------- the canonical form
@@ -78,6 +85,39 @@ def _canonical(value: Any) -> Any:
     if len(polynomial) > LARGEST_EXPANSION:
         return _as_built(value)
     return _as_sum_of_products(polynomial)
+
+
+def exact_sum(constant: int, formulas: list[Any]) -> Any:
+    """``normalize(constant + Σ formulas)``, the same expression, without building the sum:
+    the canonical form depends on the polynomial alone, and the polynomial of a sum is the
+    sum of the polynomials, each formula's expanded once (a layer's MACs recur in the
+    subtotal of every group around it). A sum that is not a polynomial of at most
+    LARGEST_EXPANSION terms is built and normalised as before."""
+    polynomial: Polynomial = {(): Fraction(constant)} if constant else {}
+    for formula in formulas:
+        part = _expansion(formula)
+        if part is None:
+            return normalize(_sympy().Add(constant, *formulas))
+        _add_into(polynomial, part, Fraction(1))
+    if len(polynomial) > LARGEST_EXPANSION or list(polynomial) == [()]:
+        return normalize(_sympy().Add(constant, *formulas))  # as built, or a number
+    if not polynomial:
+        return 0
+    key = frozenset(polynomial.items())
+    if key not in _SUMS:
+        _SUMS[key] = _as_sum_of_products(polynomial)
+    return _SUMS[key]
+
+
+_SUMS: dict[frozenset[tuple[Monomial, Fraction]], Any] = {}
+"""exact_sum's canonical forms by polynomial: blocks repeated with the same sizes (a dense
+block's layers, a stage's repeats) have the same subtotals."""
+
+
+@cache
+def _expansion(value: Any) -> Polynomial | None:
+    """``_expanded(value)``, memoised; the polynomial is shared, so it is only read."""
+    return _expanded(value)
 
 
 def _as_built(value: Any) -> Any:
@@ -159,6 +199,7 @@ def _rounding_polynomial(value: Any) -> Polynomial | None:
     return {((atom, 1),): Fraction(1), (): Fraction(offset)}
 
 
+@cache  # the same roundings and shifts recur in every subtotal around a layer
 def _shifted_atom(atom: Any, shift: int) -> Any:
     """atom + shift as a person writes it: a rounding with a fraction in it carries the shift
     inside, leaving ``+ 1``: ⌊(H − 11)/4⌋ + 1 (the output-size formula), not ⌊(H − 3)/4⌋ − 1;
@@ -189,6 +230,14 @@ def _product_of(polynomials: Iterator[Polynomial | None]) -> Polynomial | None:
 
 def _add_into(total: Polynomial, polynomial: Polynomial, scale: Fraction) -> None:
     """total += scale·polynomial, dropping the terms that cancel."""
+    if scale == 1:  # a plain sum: no product of fractions per term
+        for monomial, coefficient in polynomial.items():
+            value = total.get(monomial, 0) + coefficient
+            if value:
+                total[monomial] = value
+            else:
+                total.pop(monomial, None)
+        return
     for monomial, coefficient in polynomial.items():
         value = total.get(monomial, 0) + scale * coefficient
         if value:
@@ -379,6 +428,10 @@ def remainder(numerator: Dim, denominator: Dim) -> Dim | None:
     """n mod d, or None when it cannot be known (symbolic)."""
     if isinstance(numerator, int) and isinstance(denominator, int):
         return numerator % denominator
+    if isinstance(denominator, int) and denominator > 0:
+        samples = _at_corners(numerator)
+        if len({sample % denominator for sample in samples if sample.is_Integer}) > 1:
+            return None  # differs between sizes: sympy's Mod cannot be a number either
     value = normalize(_sympy().Mod(numerator, denominator))
     return value if isinstance(value, int) else None
 
@@ -429,7 +482,34 @@ def _order(a: Dim, b: Dim) -> int | None:
 def _exceeds(value: Any, limit: int, strictly: bool) -> bool:
     """value > limit (or ≥) at every input size, as far as sympy's assumptions can show."""
     margin = _sympy().Integer(1) * value - limit
+    samples = _at_corners(margin)
+    if samples and (min(samples) <= 0 if strictly else min(samples) < 0):
+        return False  # not so at some size: sympy, which is sound, cannot show it either
     return bool(margin.is_positive if strictly else margin.is_nonnegative)
+
+
+CORNERS = (1, 2, 1_000_003)
+"""Sizes at which a formula is evaluated before sympy is asked about its sign: a formula
+that takes both signs there has none that sympy could prove, and asking it (its assumptions
+system tries every rule before it gives up) took a quarter of a symbolic analysis."""
+
+
+def _at_corners(value: Any) -> list[Any]:
+    """value at every symbol equal to each of CORNERS, and at one small and the rest large;
+    [] when a symbol is not a positive integer or a value is not a number."""
+    sp = _sympy()
+    symbols = sorted(getattr(value, "free_symbols", ()), key=str)
+    if not symbols or not all(item.is_integer and item.is_positive for item in symbols):
+        return []
+    points = [dict.fromkeys(symbols, size) for size in CORNERS]
+    points += [{**dict.fromkeys(symbols, CORNERS[-1]), item: 1} for item in symbols]
+    samples = []
+    for point in points:
+        sample = value.xreplace({item: sp.Integer(size) for item, size in point.items()})
+        if not sample.is_Rational:
+            return []
+        samples.append(sample)
+    return samples
 
 
 def _bound(polynomial: Polynomial, lower: bool) -> Any:
@@ -478,6 +558,14 @@ def sign_of(value: Dim) -> int | None:
     """-1, 0 or 1 for a known value; None when a symbolic value's sign is unknown."""
     if isinstance(value, int):
         return (value > 0) - (value < 0)
+    return _sign_of_formula(value)
+
+
+@cache  # every 1×1 conv on a map asks about the same size; sympy's answer is per object
+def _sign_of_formula(value: Any) -> int | None:
+    samples = _at_corners(value)
+    if samples and min(samples) <= 0 <= max(samples) and any(samples):
+        return None  # takes both signs (or 0 and another): sympy cannot prove one either
     if value.is_positive:
         return 1
     if value.is_zero:

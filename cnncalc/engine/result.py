@@ -133,7 +133,7 @@ def _sum(values: Iterable[Any]) -> Any:
     if not formulas:
         return total
     # one sum of all the formulas: adding them one at a time rebuilt a growing sum each time
-    return arith.normalize(arith._sympy().Add(total, *formulas))
+    return arith.exact_sum(total, formulas)
 
 
 def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals:

@@ -2,7 +2,11 @@
 (specs/ and examples/).
 
     python benchmarks/symbolic.py [--before REV] [--runs N] [--timeout S] [--json out.json]
-                                  [spec-stem ...]
+                                  [--command shape] [--numeric] [spec-stem ...]
+
+``--command shape`` times ``cnncalc shape`` instead of ``summary``. ``--numeric`` times the
+numeric analysis (no ``--input``: the spec's own sizes) and also ``python -c "import torch"``,
+the reference the numeric ``summary`` must stay under a tenth of (issue 11).
 
 Each spec is analysed in a fresh process (the formula memo starts empty, as it does for a
 user), with the channel count the spec's own ``input:`` gives and H, W as symbols. The
@@ -61,6 +65,17 @@ def export_commit(revision: str) -> Path:
     return target
 
 
+def compile_package(source: Path) -> None:
+    """Byte-compile ``source``'s cnncalc once, as an installed package is: with
+    PYTHONDONTWRITEBYTECODE set (as on the machine these figures were taken on) every process
+    would otherwise compile the package again, some 0.1 s of each figure."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(source / "cnncalc")],
+        env={key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"},
+        check=True,
+    )
+
+
 def git(*arguments: str) -> str:
     return subprocess.run(
         ["git", *arguments], cwd=REPOSITORY, capture_output=True, text=True, check=True
@@ -72,14 +87,35 @@ WALL_FACTOR = 10
 its CPU limit."""
 
 
+COMMAND = "summary"
+"""The cnncalc command timed (``--command``)."""
+NUMERIC = False
+"""Whether the spec's own input is analysed instead of a symbolic one (``--numeric``)."""
+
+
 def timed_summary(source: Path, spec: Path, timeout: float) -> float | None:
     """CPU seconds of one ``cnncalc summary`` process on ``source``'s package; None if it
     ran out of its ``timeout`` CPU seconds. The process runs in ``source`` (``python -m`` puts
     the working directory first on the path) with ``source`` on PYTHONPATH too, so no other
     cnncalc can shadow it."""
     environment = {**os.environ, "PYTHONPATH": str(source)}
-    command = [sys.executable, "-m", "cnncalc", "summary", str(spec)]
-    command += ["--input", f"{input_channels(spec)}xHxW"]
+    command = [sys.executable, "-m", "cnncalc", COMMAND, str(spec)]
+    if not NUMERIC:
+        command += ["--input", f"{input_channels(spec)}xHxW"]
+    return timed_process(command, source, environment, timeout)
+
+
+def timed_torch_import(runs: int) -> float:
+    """CPU seconds of the fastest of ``runs`` ``python -c "import torch"`` processes."""
+    command = [sys.executable, "-c", "import torch"]
+    times = [timed_process(command, REPOSITORY, dict(os.environ), 120.0) for _ in range(runs)]
+    return min(seconds for seconds in times if seconds is not None)
+
+
+def timed_process(
+    command: list[str], source: Path, environment: dict[str, str], timeout: float
+) -> float | None:
+    """CPU seconds (user + system) of one process; None past ``timeout`` CPU seconds."""
 
     def limit_cpu() -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (int(timeout), int(timeout) + 1))
@@ -164,13 +200,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="processes per spec and version")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per process")
     parser.add_argument("--json", type=Path, help="write the raw seconds here")
+    parser.add_argument("--command", choices=("summary", "shape"), default="summary")
+    parser.add_argument("--numeric", action="store_true", help="the spec's own input sizes")
     arguments = parser.parse_args()
+    global COMMAND, NUMERIC
+    COMMAND, NUMERIC = arguments.command, arguments.numeric
     stems = arguments.stems or [
         str(path.relative_to(REPOSITORY).with_suffix(""))
         for folder in (SPECS, EXAMPLES)
         for path in sorted(folder.glob("*.yaml"))
     ]
     before_source = export_commit(arguments.before) if arguments.before else None
+    for source in (REPOSITORY, before_source):
+        if source is not None:
+            compile_package(source)
     timings: list[Timing] = []
     for stem in stems:
         spec = REPOSITORY / f"{stem}.yaml" if "/" in stem else SPECS / f"{stem}.yaml"
@@ -183,6 +226,13 @@ def main() -> None:
     if arguments.json:
         arguments.json.write_text(json.dumps([asdict(timing) for timing in timings], indent=2))
     print(report(timings, arguments.timeout, arguments.before))
+    if NUMERIC:
+        torch_seconds = timed_torch_import(arguments.runs)
+        slowest = max(timing.after for timing in timings if timing.after is not None)
+        print(
+            f'\npython -c "import torch": {torch_seconds:.2f} s; slowest cnncalc {COMMAND}: '
+            f"{slowest:.2f} s = {slowest / torch_seconds:.3f}× (goal: under 0.1×)"
+        )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,15 @@ def normalize(value: Any) -> Any:
     if getattr(value, "is_Integer", False):
         return int(value)
     if hasattr(value, "free_symbols"):
-        return _canonical(value) if value.free_symbols else value
+        return _formula(value)
     return value
+
+
+@cache
+def _formula(value: Any) -> Any:
+    """A sympy value in canonical form, memoised: sympy does not keep an expression's
+    ``free_symbols``, and walking a large sum for them again took a tenth of an analysis."""
+    return _canonical(value) if value.free_symbols else value
 
 
 # ---------------------------------------------------------------- the canonical form
@@ -78,6 +85,39 @@ def _canonical(value: Any) -> Any:
     if len(polynomial) > LARGEST_EXPANSION:
         return _as_built(value)
     return _as_sum_of_products(polynomial)
+
+
+def exact_sum(constant: int, formulas: list[Any]) -> Any:
+    """``normalize(constant + Σ formulas)``, the same expression, without building the sum:
+    the canonical form depends on the polynomial alone, and the polynomial of a sum is the
+    sum of the polynomials, each formula's expanded once (a layer's MACs recur in the
+    subtotal of every group around it). A sum that is not a polynomial of at most
+    LARGEST_EXPANSION terms is built and normalised as before."""
+    polynomial: Polynomial = {(): Fraction(constant)} if constant else {}
+    for formula in formulas:
+        part = _expansion(formula)
+        if part is None:
+            return normalize(_sympy().Add(constant, *formulas))
+        _add_into(polynomial, part, Fraction(1))
+    if len(polynomial) > LARGEST_EXPANSION or list(polynomial) == [()]:
+        return normalize(_sympy().Add(constant, *formulas))  # as built, or a number
+    if not polynomial:
+        return 0
+    key = frozenset(polynomial.items())
+    if key not in _SUMS:
+        _SUMS[key] = _as_sum_of_products(polynomial)
+    return _SUMS[key]
+
+
+_SUMS: dict[frozenset[tuple[Monomial, Fraction]], Any] = {}
+"""exact_sum's canonical forms by polynomial: blocks repeated with the same sizes (a dense
+block's layers, a stage's repeats) have the same subtotals."""
+
+
+@cache
+def _expansion(value: Any) -> Polynomial | None:
+    """``_expanded(value)``, memoised; the polynomial is shared, so it is only read."""
+    return _expanded(value)
 
 
 def _as_built(value: Any) -> Any:
@@ -155,16 +195,18 @@ def _rounding_polynomial(value: Any) -> Polynomial | None:
     if not constant.is_Rational or constant.is_Integer:
         return {((value, 1),): Fraction(1)}
     offset = -int(sp.floor(-constant))
-    return {((type(value)(rest + constant - offset), 1),): Fraction(1), (): Fraction(offset)}
+    atom = _rounded(type(value), rest + constant - offset)
+    return {((atom, 1),): Fraction(1), (): Fraction(offset)}
 
 
+@cache  # the same roundings and shifts recur in every subtotal around a layer
 def _shifted_atom(atom: Any, shift: int) -> Any:
     """atom + shift as a person writes it: a rounding with a fraction in it carries the shift
     inside, leaving ``+ 1``: ⌊(H − 11)/4⌋ + 1 (the output-size formula), not ⌊(H − 3)/4⌋ − 1;
     ⌊H/2⌋ − 2 stays as it is."""
     sp = _sympy()
     if shift and isinstance(atom, sp.floor | sp.ceiling) and atom.args[0].as_coeff_Add()[0]:
-        return type(atom)(atom.args[0] + shift - 1) + 1
+        return _rounded(type(atom), atom.args[0] + shift - 1) + 1
     return atom + shift
 
 
@@ -188,6 +230,14 @@ def _product_of(polynomials: Iterator[Polynomial | None]) -> Polynomial | None:
 
 def _add_into(total: Polynomial, polynomial: Polynomial, scale: Fraction) -> None:
     """total += scale·polynomial, dropping the terms that cancel."""
+    if scale == 1:  # a plain sum: no product of fractions per term
+        for monomial, coefficient in polynomial.items():
+            value = total.get(monomial, 0) + coefficient
+            if value:
+                total[monomial] = value
+            else:
+                total.pop(monomial, None)
+        return
     for monomial, coefficient in polynomial.items():
         value = total.get(monomial, 0) + scale * coefficient
         if value:
@@ -319,14 +369,69 @@ def _rounded_division(numerator: Any, denominator: Any, upward: bool) -> Any:
             if isinstance(rest, sp.ceiling) != upward:  # mixed: use the inner rounding
                 inner += denominator - 1 if upward else 1 - denominator
                 rounding = type(rest)
-            return normalize(rounding(inner / denominator))
-    return normalize(rounding(numerator / denominator))
+            return normalize(_rounded(rounding, inner / denominator))
+    return normalize(_rounded(rounding, numerator / denominator))
+
+
+def _rounded(rounding: Any, argument: Any) -> Any:
+    """``rounding(argument)`` exactly as sympy's ``RoundFunction.eval`` writes it (integer
+    terms outside, a lone fraction rounded, the rest inside), decided from the coefficients
+    alone when every term of the argument is a number or a positive fraction times a product
+    of H, W, ⌊…⌋ and ⌈…⌉ of such sums: then the integer terms are those with integer
+    coefficients, and the argument grows without bound, so none of sympy's bounds (⌊y⌋ = 0
+    for 0 ≤ y < 1, …) applies. sympy asks its assumptions about every term, which took a
+    third of a symbolic analysis. Any other argument goes to sympy."""
+    sp = _sympy()
+    whole: list[Any] = []
+    rest: list[Any] = []
+    fraction = sp.Integer(0)
+    for term in sp.Add.make_args(argument):
+        if term.is_Integer:
+            whole.append(term)
+        elif term.is_Rational:
+            fraction = term  # an Add holds at most one number
+        elif _growing(term):
+            (whole if term.as_coeff_Mul()[0].is_Integer else rest).append(term)
+        else:
+            return rounding(argument)
+    if not rest:
+        if not fraction:
+            return argument  # an integer already
+        return sp.Add(*whole, rounding(fraction))
+    return sp.Add(*whole, rounding(sp.Add(*rest, fraction), evaluate=False))
+
+
+def _growing(term: Any) -> bool:
+    """Whether a term is a positive fraction times a product of integer symbols and of
+    roundings of sums of such terms (and numbers): an integer times a positive number, that
+    grows without bound with the input."""
+    sp = _sympy()
+    coefficient, factors = term.as_coeff_Mul()
+    if not (coefficient.is_Rational and coefficient > 0):
+        return False
+    for factor in sp.Mul.make_args(factors):
+        if factor.is_Pow and factor.exp.is_Integer and factor.exp > 0:
+            factor = factor.base
+        if factor.is_Symbol:
+            if factor.is_integer is not True or factor.is_positive is not True:
+                return False
+        elif isinstance(factor, sp.floor | sp.ceiling):
+            inner = sp.Add.make_args(factor.args[0])
+            if not all(item.is_Rational or _growing(item) for item in inner):
+                return False
+        else:
+            return False
+    return True
 
 
 def remainder(numerator: Dim, denominator: Dim) -> Dim | None:
     """n mod d, or None when it cannot be known (symbolic)."""
     if isinstance(numerator, int) and isinstance(denominator, int):
         return numerator % denominator
+    if isinstance(denominator, int) and denominator > 0:
+        samples = _at_corners(numerator)
+        if len({sample % denominator for sample in samples if sample.is_Integer}) > 1:
+            return None  # differs between sizes: sympy's Mod cannot be a number either
     value = normalize(_sympy().Mod(numerator, denominator))
     return value if isinstance(value, int) else None
 
@@ -377,7 +482,34 @@ def _order(a: Dim, b: Dim) -> int | None:
 def _exceeds(value: Any, limit: int, strictly: bool) -> bool:
     """value > limit (or ≥) at every input size, as far as sympy's assumptions can show."""
     margin = _sympy().Integer(1) * value - limit
+    samples = _at_corners(margin)
+    if samples and (min(samples) <= 0 if strictly else min(samples) < 0):
+        return False  # not so at some size: sympy, which is sound, cannot show it either
     return bool(margin.is_positive if strictly else margin.is_nonnegative)
+
+
+CORNERS = (1, 2, 1_000_003)
+"""Sizes at which a formula is evaluated before sympy is asked about its sign: a formula
+that takes both signs there has none that sympy could prove, and asking it (its assumptions
+system tries every rule before it gives up) took a quarter of a symbolic analysis."""
+
+
+def _at_corners(value: Any) -> list[Any]:
+    """value at every symbol equal to each of CORNERS, and at one small and the rest large;
+    [] when a symbol is not a positive integer or a value is not a number."""
+    sp = _sympy()
+    symbols = sorted(getattr(value, "free_symbols", ()), key=str)
+    if not symbols or not all(item.is_integer and item.is_positive for item in symbols):
+        return []
+    points = [dict.fromkeys(symbols, size) for size in CORNERS]
+    points += [{**dict.fromkeys(symbols, CORNERS[-1]), item: 1} for item in symbols]
+    samples = []
+    for point in points:
+        sample = value.xreplace({item: sp.Integer(size) for item, size in point.items()})
+        if not sample.is_Rational:
+            return []
+        samples.append(sample)
+    return samples
 
 
 def _bound(polynomial: Polynomial, lower: bool) -> Any:
@@ -426,6 +558,14 @@ def sign_of(value: Dim) -> int | None:
     """-1, 0 or 1 for a known value; None when a symbolic value's sign is unknown."""
     if isinstance(value, int):
         return (value > 0) - (value < 0)
+    return _sign_of_formula(value)
+
+
+@cache  # every 1×1 conv on a map asks about the same size; sympy's answer is per object
+def _sign_of_formula(value: Any) -> int | None:
+    samples = _at_corners(value)
+    if samples and min(samples) <= 0 <= max(samples) and any(samples):
+        return None  # takes both signs (or 0 and another): sympy cannot prove one either
     if value.is_positive:
         return 1
     if value.is_zero:

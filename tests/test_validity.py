@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cnncalc
-from cnncalc.engine.validity import SCAN, _smallest
+from cnncalc import arith
+from cnncalc.engine.validity import SCAN, _smallest, smallest_inputs
 
 from .conftest import analyse_text
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_large_bound_on_one_axis_does_not_hide_the_other():
@@ -43,3 +48,38 @@ def test_independent_symbols_each_get_their_bound():
     """)
     # H: (H − 4) must give a 2-window: H ≥ 6; W: (W − 2) ≥ 2: W ≥ 4
     assert analysis.valid_from == {"H": 6, "W": 4}
+
+
+def test_a_known_valid_size_is_searched_down_from():
+    """From a valid start the search steps down 1, 2, 4, … and bisects: the same answer as
+    from scratch, and a single failed try below the start when the start is the answer."""
+    for bound in (1, 2, 37, 75, 299):
+
+        def valid(size: int, bound: int = bound) -> bool:
+            return size >= bound
+
+        assert _smallest(valid, start=299) == _smallest(valid) == bound
+    calls: list[int] = []
+    assert _smallest(lambda size: calls.append(size) or size >= 75, start=75) == 75
+    assert calls == [74, *range(75, 84)]  # one step down, then the scan from 75
+    assert _smallest(lambda size: size >= 100 and size != 103, start=200) == 104
+
+
+def test_each_input_shape_is_analysed_once():
+    """LeNet-5 in H and W: the search for both together and then for each symbol meets the
+    same shapes again; each is analysed once (57 analyses of 52 shapes before), and above
+    the joint answer the other symbol moves with the searched one, so a symmetric network
+    re-uses the joint search's tries."""
+    spec = cnncalc.load_spec(ROOT / "specs" / "lenet5.yaml")
+    shapes: list[tuple[int, ...]] = []
+
+    def analyse(shape):
+        shapes.append(tuple(shape))
+        return cnncalc.analyse(spec, input_shape=shape)
+
+    found = smallest_inputs(analyse, (1, arith.symbol("H"), arith.symbol("W")))
+    assert found == {"H": 32, "W": 32}
+    assert len(shapes) == len(set(shapes)) <= 20
+    # H from 32 to 40 with W at those sizes too: tried once, by the joint search
+    assert {(1, size, size) for size in range(32, 41)} <= set(shapes)
+    assert (1, 31, 32) in shapes and (1, 32, 31) in shapes  # each symbol's bound is its own

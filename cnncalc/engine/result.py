@@ -134,7 +134,7 @@ def _sum(values: Iterable[Any]) -> Any:
     if not formulas:
         return total
     # one sum of all the formulas: adding them one at a time rebuilt a growing sum each time
-    return arith.normalize(arith._sympy().Add(total, *formulas))
+    return arith.exact_sum(total, formulas)
 
 
 def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals:
@@ -145,6 +145,9 @@ def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals
     ``train()`` only, so fvcore's training count keeps them. ``training``: the subtotals of
     a training-only head, whose costs are all its own."""
     every = [row for row in rows if not row.is_group]
+    whole = _whole_number_totals(every, depth, training)
+    if whole is not None:
+        return whole
     leaves = [row for row in every if training or not row.training_only]
     weights = _sum(row.weights for row in every)
     biases = _sum(row.biases for row in every)
@@ -169,6 +172,63 @@ def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals
         weight_layers=sum(1 for row in leaves if row.weight_layer),
         layers=len(leaves),
         training_only_params=_sum(row.params for row in every if row.training_only),
+    )
+
+
+def _whole_number_totals(every: list[Row], depth: int, training: bool) -> Totals | None:
+    """:func:`summarize` in one pass when every count is an ``int`` (a numeric analysis, and
+    the validity search's probes), without a generator per column: a group's subtotals add
+    up all the rows under it, at every level of nesting. None when a sum is a formula (an
+    ``int`` plus a sympy expression is never an ``int``), and the general path sums it."""
+    weights = biases = buffers = keras = fvcore_training = head_params = 0
+    macs = activations = fvcore = torchinfo = weight_layers = layers = 0
+    ops = dict.fromkeys(OP_CATEGORIES, 0)
+    for row in every:
+        weights += row.weights
+        biases += row.biases
+        buffers += row.buffers
+        keras += row.keras_non_trainable
+        fvcore_training += row.fvcore_training
+        if type(weights) is not int:  # a linear layer after a symbolic flatten
+            return None
+        if row.training_only:
+            head_params += row.weights + row.biases
+            if not training:
+                continue
+        macs += row.macs
+        activations += row.activation_elements
+        if type(macs) is not int or type(activations) is not int:
+            return None  # a symbolic analysis: the general path sums each column at once
+        fvcore += row.fvcore
+        torchinfo += row.torchinfo
+        for name, count in row.ops.items():
+            if name in ops:
+                ops[name] += count
+        weight_layers += row.weight_layer
+        layers += 1
+    sums = (weights, biases, buffers, keras, fvcore_training, head_params, macs, activations)
+    if any(type(value) is not int for value in (*sums, fvcore, torchinfo, *ops.values())):
+        return None
+    params = weights + biases
+    return Totals(
+        params=params,
+        trainable_params=params,
+        non_trainable_params=0,
+        buffers=buffers,
+        macs=macs,
+        flops=2 * macs,
+        activation_elements=activations,
+        depth=depth,
+        ops=ops,
+        weights=weights,
+        biases=biases,
+        fvcore=fvcore,
+        fvcore_training=fvcore_training,
+        torchinfo=torchinfo,
+        keras_non_trainable=keras,
+        weight_layers=weight_layers,
+        layers=layers,
+        training_only_params=head_params,
     )
 
 

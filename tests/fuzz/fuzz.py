@@ -386,44 +386,81 @@ def fuzz(
     _import_once()
     failures: list[Failure] = []
     done = 0
-    with tempfile.TemporaryDirectory(prefix="cnncalc-fuzz-") as work, _stoppable():
-        for case in range(cases):
-            spec_text = mutant(rng.choice(pool), rng)
-            spec = os.path.join(work, f"case{case % 2}.yaml")
-            Path(spec).write_text(spec_text, encoding="utf-8")
-            other = str(rng.choice(pool))
-            arguments = command(spec, other, work, rng)
-            in_subprocess = rng.random() < subprocess_share
-            runner = run_subprocess if in_subprocess else run_in_process
-            started = time.perf_counter()
-            outcome = runner(arguments, seconds)
-            if outcome.traceback or outcome.hung:
-                failure = Failure(case, arguments, spec_text, outcome)
-                failures.append(failure)
-                if log is not None:
-                    kind = "hang" if outcome.hung else "traceback"
-                    elapsed = time.perf_counter() - started
-                    log.write(
-                        f"case {case}: {kind} ({elapsed:.1f} s) in cnncalc {' '.join(arguments)}\n"
-                    )
-                    log.write((outcome.traceback or "")[-1500:] + "\n")
-            done = case + 1
-            if log is not None and done % 100 == 0:
-                log.write(f"… {done} cases, {len(failures)} failures\n")
-                log.flush()
+    with _STOP.guard(), tempfile.TemporaryDirectory(prefix="cnncalc-fuzz-") as work:
+        try:
+            for case in range(cases):
+                spec_text = mutant(rng.choice(pool), rng)
+                spec = os.path.join(work, f"case{case % 2}.yaml")
+                Path(spec).write_text(spec_text, encoding="utf-8")
+                arguments = command(spec, str(rng.choice(pool)), work, rng)
+                runner = run_subprocess if rng.random() < subprocess_share else run_in_process
+                started = time.perf_counter()
+                outcome = runner(arguments, seconds)
+                if _STOP.requested:  # cut off, and an in-process case swallowed the interrupt
+                    break
+                if outcome.traceback or outcome.hung:
+                    failures.append(Failure(case, arguments, spec_text, outcome))
+                    _log_failure(log, failures[-1], time.perf_counter() - started)
+                done = case + 1
+                if log is not None and done % 100 == 0:
+                    log.write(f"… {done} cases, {len(failures)} failures\n")
+                    log.flush()
+        except KeyboardInterrupt:
+            pass  # the run ends early; the summary counts the cases that ran
     return Summary(done, failures)
 
 
-@contextlib.contextmanager
-def _stoppable() -> Iterator[None]:
-    """Ctrl-C or a SIGTERM ends the run early; the summary counts the cases that ran."""
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        yield
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _log_failure(log: Any, failure: Failure, elapsed: float) -> None:
+    if log is None:
+        return
+    kind = "hang" if failure.outcome.hung else "traceback"
+    command_line = " ".join(failure.arguments)
+    log.write(f"case {failure.case}: {kind} ({elapsed:.1f} s) in cnncalc {command_line}\n")
+    log.write((failure.outcome.traceback or "")[-1500:] + "\n")
+
+
+STOPPING = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Stop:
+    """Ctrl-C or a SIGTERM ends the run early. The first raises KeyboardInterrupt where the
+    run is and sets ``requested`` (a case run in-process through click may swallow the
+    interrupt: the loop stops after that case), and from then on both signals are ignored,
+    so that a second one while the run winds down (the temporary folder removed, ``--save``
+    written, the summary printed) cannot cut it off with a traceback. The handlers from
+    before are restored when the outermost ``guard`` ends."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.depth = 0
+        self.previous: dict[int, Any] = {}
+
+    def first_signal(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        ignore_stop_signals()
+        raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        if self.depth == 0:
+            self.requested = False
+            self.previous = {each: signal.signal(each, self.first_signal) for each in STOPPING}
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if self.depth == 0:
+                for each, handler in self.previous.items():
+                    signal.signal(each, handler)
+
+
+_STOP = _Stop()
+
+
+def ignore_stop_signals() -> None:
+    for each in STOPPING:
+        signal.signal(each, signal.SIG_IGN)
 
 
 def save(failures: list[Failure], folder: Path) -> None:
@@ -445,10 +482,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subprocess", type=float, default=0.1, help="share of real processes")
     parser.add_argument("--save", type=Path, default=None, help="keep failing specs here")
     options = parser.parse_args(argv)
-    summary = fuzz(options.cases, options.seed, options.budget, options.subprocess, sys.stderr)
-    if options.save is not None:
-        save(summary.failures, options.save)
-    print(summary.line())
+    with _STOP.guard():
+        summary = fuzz(options.cases, options.seed, options.budget, options.subprocess, sys.stderr)
+        ignore_stop_signals()  # the run is over: saving and the summary go uninterrupted
+        if options.save is not None:
+            save(summary.failures, options.save)
+        print(summary.line(), flush=True)
     return 1 if summary.failures else 0
 
 

@@ -46,6 +46,21 @@ def value_range(value: Any) -> tuple[Fraction, Fraction] | None:
     return min(values), max(values)
 
 
+def periods(value: Any) -> dict[Any, int] | None:
+    """After how many steps of each symbol ``value`` repeats up to its slope (⌊(H − 12)/16⌋:
+    16 in H); None when it is not quasi-linear."""
+    form = _form(value)
+    return None if form is None else form[1]
+
+
+def evaluate(value: Any, point: dict[Any, int]) -> Fraction:
+    """``value`` at whole symbol values, exactly; ValueError for what it cannot evaluate."""
+    try:
+        return _evaluate(value, point)
+    except (KeyError, AttributeError, IndexError, TypeError) as error:
+        raise ValueError(f"cannot evaluate {value}") from error
+
+
 def constant(value: Any) -> int | None:
     """The whole number a periodic formula always equals, else None."""
     found = value_range(value)
@@ -115,5 +130,7 @@ def _evaluate(value: Any, point: dict[Any, int]) -> Fraction:
         return sum((_evaluate(term, point) for term in value.args), Fraction(0))
     if value.is_Mul:
         return math.prod((_evaluate(factor, point) for factor in value.args), start=Fraction(1))
-    inner = _evaluate(value.args[0], point)
-    return Fraction(math.floor(inner) if isinstance(value, sp.floor) else math.ceil(inner))
+    if isinstance(value, sp.floor | sp.ceiling):
+        inner = _evaluate(value.args[0], point)
+        return Fraction(math.floor(inner) if isinstance(value, sp.floor) else math.ceil(inner))
+    raise TypeError(f"not a quasi-linear formula: {value}")

@@ -59,7 +59,7 @@ def analyse(spec: Spec, input_shape: Sequence[Any] | None = None, batch: int = 1
                 lambda shape: Engine(spec, 1).run(shape), analysis.input_shape
             )
             analysis = replace(analysis, valid_from=valid_from)
-            exact = exact_sizes(lambda shape: Engine(spec, 1).run(shape), analysis)
+            exact = exact_sizes(analysis)
             return replace(analysis, exact=exact)
     except SpecError as error:
         dims = spec.input if input_shape is None else input_shape

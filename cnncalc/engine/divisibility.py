@@ -10,31 +10,30 @@ layers, not by name: a sliding window (conv, pool) loses pixels when its divisio
 :func:`~cnncalc.layers.geometry.lost_pixels`, the same test behind its "never covered"
 warning.
 
-Whether a layer divides exactly depends on the input size H only through H mod (the product
-of the strides up to and including it): that is the layer's output jump, so the network's
-pattern repeats with the least common multiple P of its sliding layers' jumps (16 for
-U-Net's four pools). One numeric analysis per size over one period, from the smallest valid
-size, gives the residues mod P that are exact for every layer (milliseconds each; H and W
-are tried together, each axis judged on its own windows). The rule is stated with the
-smallest modulus that describes it (H ≡ 1 (mod 2), not H mod 4 ∈ {1, 3}), and when it is a
-single residue the output formula is rewritten under it: U-Net's
-16·⌊(H − 12)/16⌋ − 172 is H − 184 for every H ≡ 12 (mod 16).
+Only windows that can drop a pixel are looked at: a stride above 1, a window at least as long
+as the stride, no ceil_mode, and less padding after than stride − 1 (ResNet's padded strided
+convs never drop one, so ResNet gets no rule). Whether such a window divides exactly depends
+on H only through the period of ⌊reach/S⌋ — its formula in H is quasi-linear
+(:mod:`cnncalc.quasilinear`), 16 for U-Net's fourth pool — so the window's formulas are
+evaluated at every size over two periods from the smallest valid size (exact fractions, no
+analysis run; the second period checks the pattern repeats). The residues that no window
+objects to give the rule, stated with the smallest modulus that describes it (H ≡ 1 (mod 2),
+not H mod 4 ∈ {1, 3}); when it is a single residue the output formula and the MACs are
+rewritten under it: U-Net's 16·⌊(H − 12)/16⌋ − 172 is H − 184 for every H ≡ 12 (mod 16).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from fractions import Fraction
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import arith
-from ..errors import SpecError
+from .. import arith, quasilinear
 from ..layers.geometry import Axis, lost_pixels
 
-LARGEST_PERIOD = 64
-"""The longest period tried (one analysis per size): 64 covers six stride-2 stages."""
+LARGEST_PERIOD = 1024
+"""The longest period tried (2 × 1024 sizes of a few formulas each): ten stride-2 stages."""
 
 SHOWN_SIZES = 3
 """Exact sizes listed with a rule (188, 204, 220, …)."""
@@ -69,38 +68,40 @@ class Exactness:
     """The MACs there, as a polynomial (733,888·H·W − … for U-Net), when they simplify."""
 
 
-def exact_sizes(analyse: Callable[[Sequence[Any]], Any], symbolic: Any) -> Exactness | None:
+def exact_sizes(symbolic: Any) -> Exactness | None:
     """The rule of each spatial symbol of the ``symbolic`` analysis (with its ``valid_from``)
-    for which ``analyse`` (a numeric analysis of an input shape) drops no pixel; None when
-    the spatial sizes are numbers, a layer's jump is not a number, the period is longer than
-    LARGEST_PERIOD, or no layer ever drops a pixel."""
-    input_shape, valid_from = symbolic.input_shape, symbolic.valid_from
+    at which no layer drops a pixel; None when the spatial sizes are numbers, no layer can
+    ever drop one (stride 1, or padding that absorbs the remainder), a size formula is not
+    quasi-linear, or the period is longer than LARGEST_PERIOD."""
+    input_shape = symbolic.input_shape
     if len(input_shape) != 3:
         return None
     axis_symbols = {
-        axis: str(dim) for axis, dim in zip(AXES, input_shape[1:], strict=True) if _bare(dim)
+        axis: dim for axis, dim in zip(AXES, input_shape[1:], strict=True) if _bare(dim)
     }
-    if not axis_symbols:
+    windows = [
+        (row.path, axis)
+        for row in symbolic.rows
+        for axis in _axes(row)
+        if axis.axis in axis_symbols and _may_drop(axis)
+    ]
+    period = _period(windows, set(axis_symbols.values()))
+    if not windows or period is None:
         return None
-    start = max([1, *valid_from.values()])
-    first = _try(analyse, input_shape, start)
-    if first is None:
+    start = max([1, *symbolic.valid_from.values()])
+    try:
+        verdicts = {
+            size: _verdict(windows, axis_symbols, size) for size in range(start, start + 2 * period)
+        }
+    except ValueError:
         return None
-    period = _period(first.rows, axis_symbols)
-    if period is None:
-        return None
-    verdicts = {start: _verdict(first.rows, axis_symbols)}
-    for size in range(start + 1, start + period):
-        analysis = _try(analyse, input_shape, size)
-        if analysis is None:
-            return None
-        verdicts[size] = _verdict(analysis.rows, axis_symbols)
+    if any(verdicts[size] != verdicts[size + period] for size in range(start, start + period)):
+        return None  # not periodic after all: say nothing rather than something wrong
+    symbols = sorted({str(symbol) for symbol in axis_symbols.values()})
     rules = tuple(
-        rule
-        for symbol in sorted(set(axis_symbols.values()))
-        if (rule := _rule(symbol, verdicts, period, start)) is not None
+        rule for name in symbols if (rule := _rule(name, verdicts, period, start)) is not None
     )
-    if not rules or not _confirmed(analyse, input_shape, axis_symbols, rules):
+    if not rules:
         return None
     outputs = [row.output_shape for row in symbolic.outputs] or [symbolic.output_shape]
     macs = under_rules(symbolic.totals.macs, rules)
@@ -113,46 +114,70 @@ def _bare(dim: Any) -> bool:
     return not isinstance(dim, int) and getattr(dim, "is_Symbol", False)
 
 
-def _try(analyse: Callable[[Sequence[Any]], Any], input_shape: Sequence[Any], size: int) -> Any:
-    """The numeric analysis with every spatial symbol at ``size``; None if it is invalid."""
-    shape = [dim if isinstance(dim, int) else size for dim in input_shape]
-    try:
-        return analyse(shape)
-    except SpecError:
-        return None
-
-
 def _axes(row: Any) -> tuple[Axis, ...]:
     axes = row.details.get("axes", ()) if not row.is_group else ()
     return tuple(axis for axis in axes if isinstance(axis, Axis))
 
 
-def _period(rows: Sequence[Any], axis_symbols: dict[str, str]) -> int | None:
-    """The lcm of the output jumps of the sliding layers along the symbolic axes (a stride-s
-    layer after strides totalling j divides exactly or not according to H mod j·s)."""
+def _may_drop(axis: Axis) -> bool:
+    """Whether a window can leave real pixels uncovered at some size: a stride above 1, a
+    window at least as long (a 1×1 stride-2 projection skips pixels by design), no ceil_mode,
+    and less padding after than stride − 1 (ResNet's 3×3/2 with padding 1 never drops one)."""
+    stride, kernel = axis.stride, axis.kernel_effective
+    if axis.ceil_mode or not (isinstance(stride, int) and isinstance(kernel, int)):
+        return False
+    if stride == 1 or kernel < stride:
+        return False
+    return not (isinstance(axis.pad_after, int) and axis.pad_after >= stride - 1)
+
+
+def _reach(axis: Axis) -> Any:
+    """The last position a window may start at: H_in + P_before + P_after − K_eff."""
+    return arith.normalize(axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective)
+
+
+def _period(windows: list[tuple[str, Axis]], symbols: set[Any]) -> int | None:
+    """After how many sizes the pattern of divisions repeats: the lcm over the windows of the
+    period of ⌊reach/S⌋ (a stride-s layer after strides totalling j: j·s)."""
     period = 1
-    for row in rows:
-        if not _axes(row) or len(row.receptive_field) != 2:
-            continue
-        for index, axis in enumerate(AXES):
-            jump = row.receptive_field[index][1]
-            if axis not in axis_symbols:
-                continue
-            if not isinstance(jump, int | Fraction):
-                return None
-            period = math.lcm(period, Fraction(jump).numerator)
+    for _, axis in windows:
+        found = quasilinear.periods(arith.floor_div(_reach(axis), axis.stride))
+        if found is None:
+            return None
+        for symbol, steps in found.items():
+            if symbol not in symbols:
+                return None  # a window along H whose size depends on W: not this rule
+            period = math.lcm(period, steps)
     return period if period <= LARGEST_PERIOD else None
 
 
-def _verdict(rows: Sequence[Any], axis_symbols: dict[str, str]) -> dict[str, tuple[str, ...]]:
-    """For each symbol, the layers that drop pixels along its axes at this size."""
-    dropping: dict[str, list[str]] = {symbol: [] for symbol in axis_symbols.values()}
-    for row in rows:
-        for axis in _axes(row):
-            symbol = axis_symbols.get(axis.axis)
-            if symbol is not None and lost_pixels(axis) and row.path not in dropping[symbol]:
-                dropping[symbol].append(row.path)
+def _verdict(
+    windows: list[tuple[str, Axis]], axis_symbols: dict[str, Any], size: int
+) -> dict[str, tuple[str, ...]]:
+    """For each symbol, the layers that drop pixels along its axes when every spatial symbol
+    is ``size``: each window's sizes evaluated from its formulas (no analysis is run)."""
+    point = dict.fromkeys(axis_symbols.values(), size)
+    dropping: dict[str, list[str]] = {str(symbol): [] for symbol in axis_symbols.values()}
+    for path, axis in windows:
+        numeric = replace(
+            axis,
+            size_in=_whole(axis.size_in, point),
+            pad_after=_whole(axis.pad_after, point),
+            uncovered=_whole(_reach(axis), point) % axis.stride,
+        )
+        symbol = str(axis_symbols[axis.axis])
+        if lost_pixels(numeric) and path not in dropping[symbol]:
+            dropping[symbol].append(path)
     return {symbol: tuple(paths) for symbol, paths in dropping.items()}
+
+
+def _whole(value: Any, point: dict[Any, int]) -> int:
+    if isinstance(value, int):
+        return value
+    result = quasilinear.evaluate(value, point)
+    if result.denominator != 1:
+        raise ValueError(f"{value} is not whole at {point}")
+    return int(result)
 
 
 def _rule(
@@ -182,22 +207,6 @@ def _smallest_modulus(residues: set[int], period: int) -> int:
 def _first_sizes(residues: tuple[int, ...], modulus: int, start: int) -> tuple[int, ...]:
     candidates = range(start, start + SHOWN_SIZES * modulus)
     return tuple([size for size in candidates if size % modulus in residues][:SHOWN_SIZES])
-
-
-def _confirmed(
-    analyse: Callable[[Sequence[Any]], Any],
-    input_shape: Sequence[Any],
-    axis_symbols: dict[str, str],
-    rules: tuple[ExactSizes, ...],
-) -> bool:
-    """A size one period further is exact too (the pattern does repeat)."""
-    for rule in rules:
-        if not rule.sizes:
-            continue
-        analysis = _try(analyse, input_shape, rule.sizes[0] + 3 * rule.modulus)
-        if analysis is None or _verdict(analysis.rows, axis_symbols)[rule.symbol]:
-            return False
-    return True
 
 
 def _exact_outputs(

@@ -117,8 +117,7 @@ def test_hand_formulas_give_the_quoted_figures():
     # a conv: C_in·k²·C_out per output pixel; a 2×2 up-conv with stride 2 writes each output
     # pixel from one input pixel: C_in·C_out per output pixel (k²·H_in·W_in = H_out·W_out)
     macs = sum(
-        c_in * c_out * (1 if k == 2 else k * k) * size * size
-        for c_in, c_out, k, size in LAYERS_572
+        c_in * c_out * (1 if k == 2 else k * k) * size * size for c_in, c_out, k, size in LAYERS_572
     )
     analysis = cnncalc.analyse_file(UNET)
     assert params == analysis.totals.params == 31_030_658
@@ -264,3 +263,16 @@ def test_too_small_an_input_names_the_layer():
     assert "error" in result.output and "Traceback" not in result.output
     assert "[layer 'dec3.conv2', key 'kernel']" in result.output
     assert "examples/unet.yaml:32:42" in result.output  # the conv inside the block
+
+
+def test_the_diagram_draws_no_fork_line_into_a_skip():
+    """A crop-and-copy branch starts from the encoder map: the fork from the up-conv feeds
+    only the other branch (the line used to run from up4 into "from enc4")."""
+    from cnncalc.report import diagram
+
+    analysis = cnncalc.analyse(cnncalc.load_spec(UNET, {"width": "1"}))
+    frames = [
+        part for part in diagram._parts(analysis.steps, 0) if isinstance(part, diagram._Frame)
+    ]
+    merges = [frame.inner.parts[0] for frame in frames if frame.row.kind == "concat"]
+    assert [merge.reading for merge in merges] == [[True, False]] * 4

@@ -476,7 +476,19 @@ def _order(a: Dim, b: Dim) -> int | None:
         return 1
     if upper is not None and _exceeds(-upper, floor_of_bound, strictly=whole):
         return -1
-    return None
+    return _periodic_order(difference)
+
+
+def _periodic_order(difference: Any) -> int | None:
+    """The order of two formulas whose difference only wobbles with the input size (a crop's
+    offset ⌊(⌊(H − 60)/8⌋ − 2·⌊(H − 124)/16⌋)/2⌋): decided over one period, exactly."""
+    from .quasilinear import value_range
+
+    found = value_range(difference)
+    if found is None:
+        return None
+    least, greatest = found
+    return 1 if least >= 0 else -1 if greatest <= 0 else None
 
 
 def _exceeds(value: Any, limit: int, strictly: bool) -> bool:

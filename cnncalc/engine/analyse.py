@@ -26,6 +26,7 @@ from ..spec.nodes import (
 )
 from ..spec.parser import attach_source
 from .binding import bind, check_keys, field_values, with_arguments
+from .divisibility import exact_sizes
 from .graph import INPUT, Tensor, Tensors
 from .input_order import input_order_warning, with_order_hint
 from .plan import GroupStep, LayerStep, ReadStep, Step
@@ -57,7 +58,9 @@ def analyse(spec: Spec, input_shape: Sequence[Any] | None = None, batch: int = 1
             valid_from = smallest_inputs(
                 lambda shape: Engine(spec, 1).run(shape), analysis.input_shape
             )
-            return replace(analysis, valid_from=valid_from)
+            analysis = replace(analysis, valid_from=valid_from)
+            exact = exact_sizes(analysis)
+            return replace(analysis, exact=exact)
     except SpecError as error:
         dims = spec.input if input_shape is None else input_shape
         error = with_order_hint(error, dims, from_spec=input_shape is None)

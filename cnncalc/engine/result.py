@@ -268,6 +268,10 @@ class Analysis:
     valid_from: Mapping[str, int] = field(default_factory=dict)
     """For a symbolic input: the smallest size of each spatial symbol for which the formulas
     hold (every window fits, every output is at least 1): ``{"H": 32, "W": 32}``."""
+    exact: Any = None
+    """For a symbolic input: the sizes at which no layer drops a pixel, and the outputs
+    there (:class:`.divisibility.Exactness`); None when every size is exact or no rule was
+    found."""
 
     @property
     def layers(self) -> tuple[Row, ...]:

@@ -15,13 +15,35 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import arith
+from ..quasilinear import value_range
 from .base import Cost, LayerKind, LikeField, Pair, TorchCode, Where, sized
 from .explain import Equation, Explanation, factor, no_parameters, text, volume
 
 
 def centre_offset(size_in: Any, size_out: Any) -> Any:
-    """⌊(L_in − L_out)/2⌋: where a centre crop starts along one axis."""
-    return arith.floor_div(arith.normalize(size_in - size_out), 2)
+    """⌊(L_in − L_out)/2⌋: where a centre crop starts along one axis. Symbolically, a
+    U-Net's encoder and decoder sizes round differently but their difference only wobbles
+    with H, and the offset is often one number for every H (4 at the deepest level): then
+    it is that number, not a formula of floors that every later window would carry."""
+    difference = arith.normalize(size_in - size_out)
+    if isinstance(difference, int):
+        return difference // 2
+    found = value_range(difference)
+    if found is not None and found[0] // 2 == found[1] // 2:
+        return int(found[0] // 2)
+    return arith.floor_div(difference, 2)
+
+
+def larger_than_input(size_in: Any, size_out: Any) -> bool:
+    """Whether the crop asks for more than its input at every size (a periodic difference
+    is decided exactly; else sympy's sign, None counting as no)."""
+    difference = arith.normalize(size_in - size_out)
+    if isinstance(difference, int):
+        return difference < 0
+    found = value_range(difference)
+    if found is not None:
+        return found[1] < 0
+    return arith.sign_of(difference) == -1
 
 
 class Crop(LayerKind):
@@ -47,7 +69,7 @@ class Crop(LayerKind):
             )
         H_out, W_out = size
         for axis, size_in, size_out in (("H", H_in, H_out), ("W", W_in, W_out)):
-            if arith.sign_of(arith.normalize(size_in - size_out)) == -1:
+            if larger_than_input(size_in, size_out):
                 raise where.error(
                     f"crop to {arith.as_text(H_out)}×{arith.as_text(W_out)} is larger than its "
                     f"input {arith.as_text(H_in)}×{arith.as_text(W_in)} ({axis}: "

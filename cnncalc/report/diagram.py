@@ -298,6 +298,9 @@ class _Merge(_Part):
     branches: list[_Part] = field(default_factory=list)
     node: _Node | None = None
     branches_width: float = 0
+    reading: list[bool] = field(default_factory=list)
+    """Per branch: it starts from an earlier output (``{from: enc4, …}``), not from the
+    merge's input, so no line runs to it from the fork (a U-Net's crop-and-copy)."""
 
     def draw(self, x: float, y: float, out: list[str], link: str | None) -> None:
         assert self.node is not None
@@ -310,12 +313,15 @@ class _Merge(_Part):
         for branch in self.branches:
             centres.append(left + branch.width / 2)
             left += branch.width + BRANCH_GAP
+        reading = self.reading or [False] * len(self.branches)
+        fed = [cx] + [c for c, read in zip(centres, reading, strict=True) if not read]
         _line([(cx, y), (cx, y + FORK_Y)], out)
-        _line([(centres[0], y + FORK_Y), (centres[-1], y + FORK_Y)], out)
+        _line([(min(fed), y + FORK_Y), (max(fed), y + FORK_Y)], out)
         _line([(centres[0], join), (centres[-1], join)], out)
-        for centre, branch in zip(centres, self.branches, strict=True):
+        for centre, branch, read in zip(centres, self.branches, reading, strict=True):
             if branch.height:
-                _line([(centre, y + FORK_Y), (centre, top)], out, head=branch.head)
+                if not read:
+                    _line([(centre, y + FORK_Y), (centre, top)], out, head=branch.head)
                 branch.draw(centre - branch.width / 2, top, out, link)
                 _line([(centre, top + branch.height), (centre, join)], out)
             else:
@@ -333,7 +339,18 @@ def _merge(step: MergeStep, depth: int) -> _Merge:
     width = max(branches_width, node.width)
     tallest = max(branch.height for branch in branches)
     height = FORK_H + tallest + 2 * JOIN_H + node.height
-    return _Merge(width, height, False, branches, node, branches_width)
+    reading = [_reads_first(branch) for branch in step.branches] or [False]
+    return _Merge(width, height, False, branches, node, branches_width, reading)
+
+
+def _reads_first(steps: Sequence[Any]) -> bool:
+    """Whether a branch's first step reads an earlier output (inside its branch frame)."""
+    if not steps:
+        return False
+    first = steps[0]
+    if isinstance(first, GroupStep):
+        return _reads_first(first.steps)
+    return isinstance(first, ReadStep)
 
 
 def _parts(steps: Sequence[Any], depth: int) -> list[_Part]:

@@ -96,6 +96,28 @@ def _graph_outputs(analysis: Analysis) -> dict[str, Any]:
     return document
 
 
+def _exact_json(analysis: Analysis) -> dict[str, Any]:
+    """``exact_for``: the sizes at which no layer drops a pixel (symbolic inputs only)."""
+    if analysis.exact is None:
+        return {}
+    rules = {
+        rule.symbol: {
+            "modulus": rule.modulus,
+            "residues": list(rule.residues),
+            "sizes": list(rule.sizes),
+            "layers": list(rule.layers),
+        }
+        for rule in analysis.exact.rules
+    }
+    outputs = [arith.as_json(shape) for shape in analysis.exact.outputs]
+    macs = analysis.exact.macs
+    return {
+        "exact_for": rules,
+        **({"exact_outputs": outputs} if outputs else {}),
+        **({"exact_macs": arith.as_json(macs)} if macs is not None else {}),
+    }
+
+
 def analysis_document(analysis: Analysis, convention: Convention) -> dict[str, Any]:
     totals = analysis.totals
     total, trainable, frozen = convention.params(totals)
@@ -110,6 +132,7 @@ def analysis_document(analysis: Analysis, convention: Convention) -> dict[str, A
         **_graph_outputs(analysis),
         "symbols": list(analysis.symbols),
         "valid_from": dict(analysis.valid_from),
+        **_exact_json(analysis),
         "layers": [_row_json(row, convention) for row in analysis.layers],
         "blocks": [
             {

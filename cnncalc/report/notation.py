@@ -41,6 +41,8 @@ _MATH_SYMBOLS = {
     "≈": r"\approx",
     "≤": r"\le",
     "≥": r"\ge",
+    "≡": r"\equiv",
+    "∈": r"\in",
     "≠": r"\ne",
     "±": r"\pm",
     "÷": r"\div",

@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import arith
 from ..engine.conventions import Convention
+from ..engine.divisibility import rule_text
 from ..engine.result import OP_CATEGORIES, Analysis, Row
 from ..engine.validity import bounds_text
 
@@ -166,6 +167,7 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
         lines.append(("training only", f"{heads} (returned by train() only)"))
     if analysis.valid_from:
         lines.append(("valid for", valid_text(analysis.valid_from)))
+    lines += exact_lines(analysis)
     if command in ("params", "summary"):
         lines += [
             (
@@ -179,6 +181,7 @@ def totals_lines(analysis: Analysis, convention: Convention, command: str) -> li
     if command in ("flops", "summary"):
         lines += [
             ("MACs", f"{number(totals.macs)} (conv + linear multiply-accumulates, no bias)"),
+            *_exact_macs(analysis),
             (convention.flops_label, number(convention.total_flops(totals))),
         ]
         others = ", ".join(
@@ -212,6 +215,23 @@ def _reconciles(command: str, convention: Convention) -> bool:
     if command == "params":
         return convention.name == "keras"
     return command == "flops" and convention.name != "keras"
+
+
+def exact_lines(analysis: Analysis) -> list[tuple[str, str]]:
+    """Where a symbolic analysis drops no pixel, and its output there."""
+    if analysis.exact is None:
+        return []
+    lines = [("exact for", rule_text(analysis.exact))]
+    if analysis.exact.outputs:
+        shapes = ", ".join(shape_text(shape) for shape in analysis.exact.outputs)
+        lines.append(("exact output", f"{shapes} (at those sizes)"))
+    return lines
+
+
+def _exact_macs(analysis: Analysis) -> list[tuple[str, str]]:
+    if analysis.exact is None or analysis.exact.macs is None:
+        return []
+    return [("exact MACs", f"{number(analysis.exact.macs)} (at the exact sizes)")]
 
 
 def valid_text(valid_from: Mapping[str, int]) -> str:

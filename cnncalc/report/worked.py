@@ -15,6 +15,7 @@ from typing import Any
 from .. import arith
 from ..engine.biases import DROPPED, bias_rule, counted_params, counted_total, drops_bias
 from ..engine.claims import Claim
+from ..engine.divisibility import dropping_text, sizes_text
 from ..engine.plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from ..engine.result import Analysis, Row, final_field
 from ..engine.validity import bounds_text
@@ -514,6 +515,13 @@ def _totals(analysis: Analysis, no_bias: bool | str) -> Iterator[Fact]:
         yield Fact(
             "valid for", bounds_text(analysis.valid_from), "the smallest input every layer accepts"
         )
+    if analysis.exact is not None:
+        yield Fact("exact for", sizes_text(analysis.exact), dropping_text(analysis.exact))
+        if analysis.exact.outputs:
+            shapes = ", ".join(volume(shape) for shape in analysis.exact.outputs)
+            yield Fact("exact output", shapes, "the output at those sizes")
+        if analysis.exact.macs is not None:
+            yield Fact("exact MACs", text(analysis.exact.macs), "the MACs at those sizes")
 
 
 def _category(row: Row) -> str:

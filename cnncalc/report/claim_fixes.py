@@ -186,7 +186,7 @@ def _single_changes(window: Window, target: int, label: str) -> Iterator[str]:
     if not options:
         yield f"→ {label}no single change of stride, padding or kernel gives {target}"
         return
-    only = "only " if len(strides) + len(paddings) + len(kernels) == 1 else ""
+    only = "only " if _length(strides) + _length(paddings) + _length(kernels) == 1 else ""
     first_text, first_window = options[0]
     alternatives = "".join(f", or {text}" for text, _ in options[1:])
     yield (
@@ -319,6 +319,13 @@ def _example(window: Window, name: str, values: Sequence[int]) -> Window:
     return next((candidate for candidate in candidates if candidate.exact), first)
 
 
+def _length(values: Sequence[int]) -> int:
+    """How many values: a range of strides past 2⁶³ (a 10³⁰-pixel input) has no ``len``."""
+    if isinstance(values, range):
+        return max(0, -(-(values.stop - values.start) // values.step))
+    return len(values)
+
+
 def _with(window: Window, **change: int) -> Window:
     symmetric = window.symmetric or "padding" in change
     return Window(**{**window.__dict__, **change, "symmetric": symmetric})
@@ -326,8 +333,9 @@ def _with(window: Window, **change: int) -> Window:
 
 def _listed(name: str, values: Sequence[int]) -> str:
     """``stride 2``, ``stride 2 or 3``, ``F = 8 to 11``."""
-    if len(values) == 1:
+    count = _length(values)
+    if count == 1:
         return f"{name} {values[0]}"
-    if len(values) > 2 and values[-1] - values[0] == len(values) - 1:
+    if count > 2 and values[-1] - values[0] == count - 1:
         return f"{name} {values[0]} to {values[-1]}"
     return f"{name} " + ", ".join(str(v) for v in values[:-1]) + f" or {values[-1]}"

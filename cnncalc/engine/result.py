@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import arith
+from .peers import total_counts
 
 OP_CATEGORIES = ("bias", "norm", "activation", "pooling", "add", "multiply", "interpolation")
 """Costs other than multiply-accumulates, counted separately (per sample × batch)."""
@@ -33,13 +34,13 @@ class Row:
     weights: Any = 0
     biases: Any = 0
     buffers: Any = 0
-    keras_non_trainable: Any = 0
     macs: Any = 0
     ops: Mapping[str, Any] = field(default_factory=dict)
     activation_elements: Any = 0
-    fvcore: Any = 0
-    fvcore_training: Any = 0
-    torchinfo: Any = 0
+    peers: Mapping[str, Any] = field(default_factory=dict)
+    """What each peer tool counts for this row, by the tool's name (:data:`.peers.PEERS`):
+    operations for the whole batch (``fvcore``, ``flopcounter``, ``torchinfo``…), or
+    parameters it adds per model (``keras``: batchnorm moving statistics)."""
     weight_layer: bool = False
     is_group: bool = False
     is_module: bool = True
@@ -113,10 +114,9 @@ class Totals:
     ops: Mapping[str, Any]
     weights: Any
     biases: Any
-    fvcore: Any
-    fvcore_training: Any
-    torchinfo: Any
-    keras_non_trainable: Any
+    peers: Mapping[str, Any]
+    """Each peer tool's total, by its name (:data:`.peers.PEERS`): over the inference rows,
+    or over every row for a tool that runs ``train()`` or counts parameters."""
     weight_layers: int
     layers: int
     training_only_params: Any = 0
@@ -142,8 +142,8 @@ def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals
 
     Parameters count every layer; the per-sample costs of inference (MACs, ops,
     activations, the eval-mode peer counts) leave out training-only heads, which run in
-    ``train()`` only, so fvcore's training count keeps them. ``training``: the subtotals of
-    a training-only head, whose costs are all its own."""
+    ``train()`` only, so fvcore's training count keeps them (:func:`.peers.total_counts`).
+    ``training``: the subtotals of a training-only head, whose costs are all its own."""
     every = [row for row in rows if not row.is_group]
     whole = _whole_number_totals(every, depth, training)
     if whole is not None:
@@ -165,10 +165,7 @@ def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals
         ops={name: _sum(row.ops.get(name, 0) for row in leaves) for name in OP_CATEGORIES},
         weights=weights,
         biases=biases,
-        fvcore=_sum(row.fvcore for row in leaves),
-        fvcore_training=_sum(row.fvcore_training for row in every),
-        torchinfo=_sum(row.torchinfo for row in leaves),
-        keras_non_trainable=_sum(row.keras_non_trainable for row in every),
+        peers=total_counts(every, leaves, _sum),
         weight_layers=sum(1 for row in leaves if row.weight_layer),
         layers=len(leaves),
         training_only_params=_sum(row.params for row in every if row.training_only),

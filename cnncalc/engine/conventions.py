@@ -7,12 +7,13 @@ from its declaration in :mod:`.peers` (one place per tool); this module adds cnn
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .. import arith
-from .peers import PEERS, Peer
+from . import peers
+from .peers import Peer
 from .result import Analysis, Row, Totals
 
 _STATEMENT = (
@@ -84,14 +85,35 @@ def _of_peer(peer: Peer) -> Convention:
     )
 
 
-CONVENTIONS: dict[str, Convention] = {
-    convention.name: convention
-    for convention in (
-        Convention("cnncalc", "cnncalc (default)", _STATEMENT, _double_macs, _double_macs),
-        *(_of_peer(peer) for peer in PEERS),
-    )
-}
-"""cnncalc's own convention, then one per peer tool (:data:`.peers.PEERS`)."""
+CNNCALC = Convention("cnncalc", "cnncalc (default)", _STATEMENT, _double_macs, _double_macs)
+
+
+class _Conventions(Mapping[str, Convention]):
+    """cnncalc's own convention, then one per peer tool of :data:`.peers.PEERS`, read when
+    asked: a peer declared there is a convention without another line here."""
+
+    def __init__(self) -> None:
+        self._made: tuple[tuple[Peer, ...], dict[str, Convention]] | None = None
+
+    def _table(self) -> dict[str, Convention]:
+        if self._made is None or self._made[0] is not peers.PEERS:
+            table = {CNNCALC.name: CNNCALC}
+            table.update((peer.name, _of_peer(peer)) for peer in peers.PEERS)
+            self._made = (peers.PEERS, table)
+        return self._made[1]
+
+    def __getitem__(self, name: str) -> Convention:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+CONVENTIONS: Mapping[str, Convention] = _Conventions()
+"""Every convention by name: ``cnncalc``, then the peer tools' (``fvcore``, …, ``keras``)."""
 
 
 def get_convention(name: str) -> Convention:

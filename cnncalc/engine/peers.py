@@ -22,7 +22,7 @@ Nothing here imports torch: the :class:`Measure` functions import the tools insi
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -174,12 +174,19 @@ def _macs(cost: Cost) -> Any:
     return cost.macs
 
 
+# (plain ints skip arith.normalize: a default is computed for every layer of every analysis)
+
+
 def _double_macs(cost: Cost) -> Any:
-    return arith.normalize(2 * cost.macs)
+    macs = cost.macs
+    return 2 * macs if type(macs) is int else arith.normalize(2 * macs)
 
 
 def _weight_and_bias_elements(cost: Cost) -> Any:
-    return arith.normalize(cost.weights + cost.biases)
+    weights, biases = cost.weights, cost.biases
+    if type(weights) is int and type(biases) is int:
+        return weights + biases
+    return arith.normalize(weights + biases)
 
 
 def _none(cost: Cost) -> Any:
@@ -271,38 +278,56 @@ PEERS: tuple[Peer, ...] = (
 )
 """Every peer tool, in the order the JSON ``compatibility`` object and ``verify`` list them."""
 
-PEER_NAMES = frozenset(peer.name for peer in PEERS)
+
+@dataclass(frozen=True)
+class _Tables:
+    """What the per-row work needs from :data:`PEERS`, computed once per value of it."""
+
+    peers: tuple[Peer, ...]
+    names: frozenset[str]
+    defaults: tuple[tuple[str, Callable[[Cost], Any]], ...]
+    per_sample: tuple[str, ...]
 
 
-def peer(name: str) -> Peer:
-    """The peer called ``name`` (a programming error if there is none)."""
-    for candidate in PEERS:
-        if candidate.name == name:
-            return candidate
-    raise ValueError(f"no peer tool '{name}' (known: {', '.join(sorted(PEER_NAMES))})")
+_tables: _Tables | None = None
+
+
+def _current() -> _Tables:
+    """The tables of :data:`PEERS` as it is now (read at every call, so that :data:`PEERS`
+    stays the one place: a test may put a toy tool there and see it everywhere)."""
+    global _tables
+    if _tables is None or _tables.peers is not PEERS:
+        _tables = _Tables(
+            PEERS,
+            frozenset(peer.name for peer in PEERS),
+            tuple((peer.name, peer.default) for peer in PEERS),
+            tuple(peer.name for peer in PEERS if peer.per_sample),
+        )
+    return _tables
 
 
 def layer_counts(cost: Cost, batch: int) -> dict[str, Any]:
     """Every peer's count for one layer: per sample × ``batch``, or per model."""
-    if cost.peers and not PEER_NAMES.issuperset(cost.peers):
-        unknown = ", ".join(sorted(set(cost.peers) - PEER_NAMES))
-        raise ValueError(f"Cost.peers names no peer tool: {unknown} (see cnncalc.engine.peers)")
-    if batch == 1:
-        return {peer.name: peer.count(cost) for peer in PEERS}
-    return {
-        peer.name: arith.normalize(peer.count(cost) * batch)
-        if peer.per_sample
-        else peer.count(cost)
-        for peer in PEERS
-    }
+    tables = _current()
+    stated = cost.peers
+    # a row is made per layer: the defaults first, then what the kind states
+    counts = {name: default(cost) for name, default in tables.defaults}
+    if stated:
+        if not tables.names.issuperset(stated):
+            unknown = ", ".join(sorted(set(stated) - tables.names))
+            raise ValueError(f"Cost.peers names no peer tool: {unknown} (see cnncalc.engine.peers)")
+        counts.update(stated)
+    if batch != 1:
+        for name in tables.per_sample:
+            counts[name] = arith.normalize(counts[name] * batch)
+    return counts
 
 
 def total_counts(
-    every: Iterable[Row], inference: Iterable[Row], sum_of: Callable[[Iterable[Any]], Any]
+    every: Sequence[Row], inference: Sequence[Row], sum_of: Callable[[Iterable[Any]], Any]
 ) -> dict[str, Any]:
     """Every peer's total: over ``inference`` rows, or over ``every`` row (training-only heads
     included) for a tool that runs ``train()`` or counts parameters."""
-    every, inference = list(every), list(inference)
     return {
         peer.name: sum_of(
             row.peers[peer.name]
@@ -310,8 +335,3 @@ def total_counts(
         )
         for peer in PEERS
     }
-
-
-def added_params(counts: Mapping[str, Any]) -> Any:
-    """The parameters the ``params`` peers add, from a row's or the totals' counts."""
-    return arith.normalize(sum(counts[peer.name] for peer in PEERS if not peer.per_sample))

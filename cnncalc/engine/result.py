@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import arith
-from .peers import total_counts
+from . import peers
 
 OP_CATEGORIES = ("bias", "norm", "activation", "pooling", "add", "multiply", "interpolation")
 """Costs other than multiply-accumulates, counted separately (per sample × batch)."""
@@ -165,7 +165,7 @@ def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals
         ops={name: _sum(row.ops.get(name, 0) for row in leaves) for name in OP_CATEGORIES},
         weights=weights,
         biases=biases,
-        peers=total_counts(every, leaves, _sum),
+        peers=peers.total_counts(every, leaves, _sum),
         weight_layers=sum(1 for row in leaves if row.weight_layer),
         layers=len(leaves),
         training_only_params=_sum(row.params for row in every if row.training_only),

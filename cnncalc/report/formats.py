@@ -12,8 +12,8 @@ import json
 from typing import Any
 
 from .. import arith
+from ..engine import peers
 from ..engine.conventions import CONVENTIONS, Convention
-from ..engine.peers import PEERS
 from ..engine.result import OP_CATEGORIES, Analysis, Row, Totals
 from .views import columns_for, totals_lines
 
@@ -176,7 +176,7 @@ def compatibility(totals: Totals) -> dict[str, Any]:
     """Every peer tool's total under its :attr:`~.peers.Peer.compatibility_key`; a tool that
     adds parameters also gives its whole parameter count (``keras_params``)."""
     document: dict[str, Any] = {}
-    for peer in PEERS:
+    for peer in peers.PEERS:
         if not peer.per_sample:
             document[f"{peer.name}_params"] = arith.as_json(
                 CONVENTIONS[peer.name].params(totals)[0]

@@ -160,7 +160,7 @@ def test_fvcores_training_count_follows_a_stated_eval_count():
 
 
 def test_a_misspelt_peer_in_a_layer_cost_is_refused():
-    with pytest.raises(ValueError, match="Cost.peers names no peer tool: fvcor"):
+    with pytest.raises(ValueError, match=r"Cost\.peers names no peer tool: fvcor"):
         layer_counts(Cost(output=(1,), peers={"fvcor": 1}), 1)
 
 

@@ -11,6 +11,10 @@ Per stage and in total: parameters (weights + biases), MACs (no bias adds, whole
 activation memory (output elements × 4 bytes, float32), depth (weight layers on the longest
 path from the input to the stage's output) and the receptive field at the stage's output
 (the last spatial layer's for the whole network: a flat vector has none).
+
+Training-only heads (GoogLeNet's auxiliary classifiers) follow the totals' conventions: their
+parameters count, in the stage they branch from, while MACs and memory are inference's and
+leave them out; a head is never a stage of its own, nor does it cut the stage it sits in.
 """
 
 from __future__ import annotations
@@ -130,20 +134,33 @@ def total_measures(analysis: Analysis) -> Measures:
 
 
 def stages(analysis: Analysis) -> tuple[Stage, ...]:
-    """The network cut into stages: runs of top-level steps ending at one resolution."""
+    """The network cut into stages: runs of top-level steps ending at one resolution. A
+    training-only head joins the run it branches from, whatever its own resolution."""
     runs: list[list[Step]] = []
     for step in top_level(analysis.steps):
-        if runs and resolution(runs[-1][-1].row) == resolution(step.row):
+        if runs and (
+            step.row.training_only or resolution(_last(runs[-1]).row) == resolution(step.row)
+        ):
             runs[-1].append(step)
         else:
             runs.append([step])
     return tuple(_stage(run) for run in runs)
 
 
+def _last(run: Sequence[Step]) -> Step:
+    """The run's last inference step (a training-only head's output is no stage's output)."""
+    return next((step for step in reversed(run) if not step.row.training_only), run[-1])
+
+
 def top_level(steps: Sequence[Step]) -> Iterator[Step]:
-    """The top-level steps, looking into groups whose steps end at several resolutions."""
+    """The top-level steps, looking into groups whose steps end at several resolutions
+    (not into a training-only head: it is taken whole)."""
     for step in steps:
-        if isinstance(step, GroupStep) and len({resolution(s.row) for s in step.steps}) > 1:
+        if (
+            isinstance(step, GroupStep)
+            and not step.row.training_only
+            and len({resolution(s.row) for s in step.steps}) > 1
+        ):
             yield from top_level(step.steps)
         else:
             yield step
@@ -178,13 +195,16 @@ def _sum(values: Iterator[Any]) -> Any:
 
 
 def _stage(run: list[Step]) -> Stage:
+    """A run's measures, as the totals count them (:func:`.result.summarize`): parameters of
+    every layer, training-only heads included; MACs and memory of inference only."""
     rows = [row for step in run for row in leaf_rows(step)]
-    last = run[-1].row
+    inference = [row for row in rows if not row.training_only]
+    last = _last(run).row
     measures = Measures(
         params=_sum(row.params for row in rows),
-        macs=_sum(row.macs for row in rows),
+        macs=_sum(row.macs for row in inference),
         activation_bytes=arith.normalize(
-            BYTES_PER_ELEMENT * _sum(row.activation_elements for row in rows)
+            BYTES_PER_ELEMENT * _sum(row.activation_elements for row in inference)
         ),
         depth=last.depth,
         receptive_field=field_sizes(last),

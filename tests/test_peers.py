@@ -180,3 +180,23 @@ def test_resnet18_rows_keep_the_defaults_and_the_kinds_deviations():
     # torchvision's resnet18 under Keras' convention: BN moving mean and variance, 2 per
     # channel of its 20 batchnorms (64 + 256 + 640 + 1,280 + 2,560 = 4,800 channels)
     assert CONVENTIONS["keras"].params(analysis.totals)[0] == 11_689_512 + 9_600
+
+
+def test_a_train_measurement_too_large_for_memory_is_skipped_with_its_reason(monkeypatch):
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    from cnncalc.torch import verify as verify_module
+
+    # room for batch 1 (eval) but not for fvcore's train() batch of 2
+    monkeypatch.setattr(
+        verify_module, "_fits_in_memory", lambda analysis, batch, device="cpu": batch < 2
+    )
+    result = cnncalc.verify(LENET, device="cpu", peers=("fvcore",))
+    assert dict(result.skipped) == {
+        "fvcore_training": "the model is too large to run with real tensors in this "
+        "machine's memory"
+    }
+    names = [check.name for check in result.totals]
+    assert "fvcore convention = FlopCountAnalysis" in names
+    assert not any(name.startswith("fvcore_training") for name in names)
+    assert result.ok

@@ -1,7 +1,8 @@
 """What every layer kind is made of: typed fields (the YAML schema), and the rules.
 
 A layer kind is a small class: its fields, its output-shape / parameter / MAC / other-cost
-rule (``infer``), and the compatibility counts of peer tools. The rules are plain
+rule (``infer``), and where a peer tool counts it otherwise than that tool's default
+(``Cost.peers``; the tools are declared in :mod:`cnncalc.engine.peers`). The rules are plain
 arithmetic through :mod:`cnncalc.arith`, so they work on ints and on symbols alike.
 """
 
@@ -322,10 +323,11 @@ class Cost:
 
     ``ops`` holds the costs that are not multiply-accumulates, by category:
     ``bias`` (bias adds), ``norm``, ``activation``, ``pooling``, ``add``, ``multiply``.
-    ``peers`` holds what a peer tool counts for this layer, per sample, where it departs
-    from that tool's default (:data:`cnncalc.engine.peers.PEERS`: fvcore counts the MACs,
-    torchinfo the weight and bias elements, Keras adds nothing…), keyed by the tool's name:
-    ``{"fvcore": 2·C·H·W, "keras": 2·C}`` for a batchnorm.
+    ``peers`` holds what a peer tool counts for this layer (per sample; Keras' added
+    parameters per model) where it departs from that tool's default
+    (:data:`cnncalc.engine.peers.PEERS`: fvcore counts the MACs, torchinfo the weight and bias
+    elements, Keras adds nothing…), keyed by the tool's name: ``{"fvcore": 2·C·H·W,
+    "fvcore_training": 5·C·H·W, "keras": 2·C}`` for a batchnorm.
     """
 
     output: Shape

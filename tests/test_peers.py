@@ -26,16 +26,10 @@ LENET = Path(__file__).resolve().parent.parent / "specs" / "lenet5.yaml"
 LENET_MACS, LENET_PARAMS = 416_520, 61_706
 
 
-def _macs_and_parameters(model, inputs):
+def _macs_and_parameters(run):
     """The toy tool, in PyTorch: FlopCounterMode's multiply-accumulates plus one per
     parameter element."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model(inputs)
-    return counter.get_total_flops() // 2 + sum(p.numel() for p in model.parameters()), None
+    return run.flop_total() // 2 + sum(p.numel() for p in run.model.parameters()), None
 
 
 TOY = Peer(
@@ -200,3 +194,13 @@ def test_a_train_measurement_too_large_for_memory_is_skipped_with_its_reason(mon
     assert "fvcore convention = FlopCountAnalysis" in names
     assert not any(name.startswith("fvcore_training") for name in names)
     assert result.ok
+
+
+def test_a_run_counts_flops_itself_when_verify_has_not():
+    torch = pytest.importorskip("torch")
+    from cnncalc.engine.peers import Run
+
+    model = cnncalc.build(LENET, device="meta").eval()
+    run = Run(model, torch.empty(2, 1, 32, 32, device="meta"))
+    assert run.flop_total() == 2 * 2 * LENET_MACS  # two per MAC, batch of 2
+    assert Run(model, None, {"Global": 7}).flop_total() == 7  # verify's own pass serves

@@ -43,9 +43,9 @@ class Measure:
     which always runs."""
     method: str
     """What runs, as the check names it: ``FlopCountAnalysis, model.train(), batch 2``."""
-    total: Callable[[Any, Any], tuple[int, int | None]]
-    """``(model, inputs)`` → the tool's total, and the parameters it reports (None when it
-    reports none)."""
+    total: Callable[[Run], tuple[int, int | None]]
+    """The tool's total on a :class:`Run` (a model and its input), and the parameters it
+    reports (None when it reports none)."""
     train: bool = False
     """Run the model in ``train()`` on a batch of :data:`TRAINING_BATCH` (a training-mode
     batchnorm needs more than one value per channel)."""
@@ -56,6 +56,31 @@ class Measure:
 
 TRAINING_BATCH = 2
 """The batch a ``train()`` measurement runs on."""
+
+
+@dataclass
+class Run:
+    """What a :attr:`Measure.total` runs on: the model (in the mode its measure asks) and an
+    input batch."""
+
+    model: Any
+    inputs: Any
+    flop_counts: dict[str, int] | None = None
+    """FlopCounterMode's counts by module (``"Global"``: the total) for this very run, when
+    ``verify`` has them from its own pass already: see :meth:`flop_total`."""
+
+    def flop_total(self) -> int:
+        """FlopCounterMode's total for this run (counted once: ``verify``'s own eval pass on
+        the same model and input serves, where there is one)."""
+        if self.flop_counts is None:
+            import torch
+            from torch.utils.flop_counter import FlopCounterMode
+
+            counter = FlopCounterMode(display=False)
+            with torch.no_grad(), counter:
+                self.model(self.inputs)
+            self.flop_counts = {"Global": int(counter.get_total_flops())}
+        return self.flop_counts.get("Global", 0)
 
 
 @dataclass(frozen=True)
@@ -123,29 +148,23 @@ def _by_kind(analysis: Analysis, amount: Callable[[Row], Any]) -> str:
 # ------------------------------------------------------------------ the measurements
 
 
-def _fvcore_total(model: Any, inputs: Any) -> tuple[int, int | None]:
+def _fvcore_total(run: Run) -> tuple[int, int | None]:
     from fvcore.nn import FlopCountAnalysis
 
-    counter = FlopCountAnalysis(model, inputs)
+    counter = FlopCountAnalysis(run.model, run.inputs)
     counter.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     return int(counter.total()), None
 
 
-def _flop_counter_total(model: Any, inputs: Any) -> tuple[int, int | None]:
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model(inputs)
-    return int(counter.get_total_flops()), None
+def _flop_counter_total(run: Run) -> tuple[int, int | None]:
+    return run.flop_total(), None
 
 
-def _torchinfo_total(model: Any, inputs: Any) -> tuple[int, int | None]:
+def _torchinfo_total(run: Run) -> tuple[int, int | None]:
     import torchinfo
 
-    device = str(inputs.device)
-    result = torchinfo.summary(model, input_data=inputs, verbose=0, device=device)
+    device = str(run.inputs.device)
+    result = torchinfo.summary(run.model, input_data=run.inputs, verbose=0, device=device)
     return int(result.total_mult_adds), int(result.total_params)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from .. import arith
 from ..engine import Analysis
 from ..engine import peers as peer_tools
-from ..engine.peers import Measure, Peer
+from ..engine.peers import Measure, Peer, Run
 from .build import build, check_device, to_analysis
 from .codegen import BuildError, LayerBuildError, error_text
 
@@ -197,7 +197,7 @@ def verify(
     flops = {key: sum(counts.values()) for key, counts in counter.get_flop_counts().items()}
     inference = [row for row in analysis.layers if not row.training_only]
     layers = tuple(_layer_checks(model, inference, shapes, flops, batch))
-    run = _PeerRun(model, analysis, batch, device)
+    run = _PeerRun(model, analysis, batch, device, flops)
     totals = [
         *_total_checks(model, analysis, flops, batch),
         *run.checks(lambda measure: measure.tool == "torch"),
@@ -379,8 +379,12 @@ class _PeerRun:
     """The peer measurements of one ``verify``: the model on real tensors is built once, when
     the first tool that needs it runs, and a tool that fails or is absent is skipped once."""
 
-    def __init__(self, model: Any, analysis: Analysis, batch: int, device: str) -> None:
+    def __init__(
+        self, model: Any, analysis: Analysis, batch: int, device: str, flops: dict[str, int]
+    ) -> None:
         self.model, self.analysis, self.batch, self.device = model, analysis, batch, device
+        self.flops = flops
+        """FlopCounterMode's counts of verify's own pass (eval mode, on ``device``)."""
         self.real_device = "cpu" if device == "meta" else device
         self.real_model: Any = None
         self.skipped: list[tuple[str, str]] = []
@@ -414,9 +418,12 @@ class _PeerRun:
             )
         batch = TRAINING_BATCH if measure.train else self.batch
         model, device = self._model(peer, measure, batch)
+        # verify's own pass was this very run: its FlopCounterMode counts serve again
+        own_pass = not measure.real_tensors and not measure.train
+        run = Run(model, _input(self.analysis, batch, device), self.flops if own_pass else None)
         model.train(measure.train)
         try:
-            counted, params = measure.total(model, _input(self.analysis, batch, device))
+            counted, params = measure.total(run)
         finally:
             model.eval()
         totals = self.analysis.totals

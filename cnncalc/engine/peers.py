@@ -12,9 +12,10 @@ A layer kind states only where a tool departs from that default, in ``Cost.peers
 (batchnorm: ``{"fvcore": 2·C·H·W, "fvcore_training": 5·C·H·W, "keras": 2·C}``). The engine
 fills every peer's count on every row (:func:`layer_counts`), :func:`summarize
 <cnncalc.engine.result.summarize>` sums them, and the conventions, renderers and ``verify``
-read them from :data:`PEERS`. **Adding a peer tool is adding one** ``Peer`` **to**
-:data:`PEERS` (and the deviations of the layer kinds it counts differently, in their
-``Cost.peers``); nothing else names a peer.
+read them from :data:`PEERS` when they run. **Adding a peer tool is adding one** ``Peer``
+**to** :data:`PEERS` (and, in their ``Cost.peers``, the deviations of the layer kinds it
+counts otherwise than its default); no other code names the tools (tests/test_peers.py puts a
+toy tool there and follows it to the totals, its convention, the JSON and ``verify``).
 
 Nothing here imports torch: the :class:`Measure` functions import the tools inside.
 """

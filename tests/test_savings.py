@@ -490,9 +490,23 @@ def test_training_only_heads_count_params_not_macs_in_their_stage():
         assert second.params == first.params + extra, pair.second.label
     fourteen = next(pair.second for pair in comparison.stages if pair.second.resolution == "14×14")
     assert fourteen.label == "14×14 maxpool3…inception4e"
-    assert {"aux1", "aux2"} <= set(fourteen.names)
+    assert fourteen.heads == ("aux1", "aux2") and "aux1" not in fourteen.names
     assert comparison.ratios["macs"] == 1
     assert comparison.second_totals.params == 13_004_888 == 6_624_904 + AUX_PARAMS
+
+
+def test_a_head_read_from_an_earlier_output_joins_the_stage_it_reads():
+    """FCN-ResNet50's aux head reads layer3 (65×65) after the upsampled output (520×520):
+    its parameters go to the 65×65 stage, and neither read makes a stage."""
+    fcn = cnncalc.analyse_file(ROOT / "examples" / "fcn_resnet50.yaml")
+    parts = stages(fcn)
+    assert [stage.resolution for stage in parts] == ["260×260", "130×130", "65×65", "520×520"]
+    assert parts[2].label == "65×65 backbone.layer2…classifier"
+    assert parts[2].heads == ("aux_classifier", "aux")
+    assert sum(stage.measures.params for stage in parts) == fcn.totals.params == 35_322_218
+    assert sum(stage.measures.macs for stage in parts) == fcn.totals.macs
+    assert fcn.totals.training_only_params == 2_365_205  # the aux head, in the 65×65 stage
+    assert parts[3].measures.params == 0
 
 
 def test_compare_googlenet_against_googlenet_with_heads_keeps_its_stages():

@@ -27,7 +27,7 @@ from itertools import zip_longest
 from typing import Any
 
 from .. import arith
-from .plan import GroupStep, LayerStep, MergeStep, Step
+from .plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from .result import Analysis, Row, field_sizes, final_field
 from .savings import exact_ratio
 
@@ -61,6 +61,8 @@ class Stage:
     """The top-level steps (paths) it is made of."""
     output_shape: tuple[Any, ...]
     measures: Measures
+    heads: tuple[str, ...] = ()
+    """The training-only heads that branch from it (their parameters are in its measures)."""
 
     @property
     def label(self) -> str:
@@ -134,17 +136,36 @@ def total_measures(analysis: Analysis) -> Measures:
 
 
 def stages(analysis: Analysis) -> tuple[Stage, ...]:
-    """The network cut into stages: runs of top-level steps ending at one resolution. A
-    training-only head joins the run it branches from, whatever its own resolution."""
+    """The network cut into stages: runs of top-level steps ending at one resolution.
+
+    A read of an earlier output (``from:``) costs nothing and cuts no stage; a training-only
+    head joins the run it branches from (the run holding what it reads, else the run it is
+    declared in), whatever its own resolution."""
     runs: list[list[Step]] = []
+    source: list[Step] | None = None
     for step in top_level(analysis.steps):
-        if runs and (
-            step.row.training_only or resolution(_last(runs[-1]).row) == resolution(step.row)
-        ):
-            runs[-1].append(step)
+        if isinstance(step, ReadStep):
+            source = _run_holding(runs, step.path)
+        elif step.row.training_only and runs:
+            (source or runs[-1]).append(step)
         else:
-            runs.append([step])
+            source = None
+            if runs and resolution(_last(runs[-1]).row) == resolution(step.row):
+                runs[-1].append(step)
+            else:
+                runs.append([step])
     return tuple(_stage(run) for run in runs)
+
+
+def _run_holding(runs: Sequence[list[Step]], path: str) -> list[Step] | None:
+    """The run whose steps made the output at ``path`` (a step's own path or one inside it)."""
+    for run in reversed(runs):
+        for step in run:
+            if not isinstance(step, ReadStep) and (
+                path == step.row.path or path.startswith(step.row.path + ".")
+            ):
+                return run
+    return None
 
 
 def _last(run: Sequence[Step]) -> Step:
@@ -209,8 +230,9 @@ def _stage(run: list[Step]) -> Stage:
         depth=last.depth,
         receptive_field=field_sizes(last),
     )
-    names = tuple(step.row.path for step in run)
-    return Stage(resolution(last), names, last.output_shape, measures)
+    names = tuple(step.row.path for step in run if not step.row.training_only)
+    heads = tuple(step.row.path for step in run if step.row.training_only)
+    return Stage(resolution(last), names or heads, last.output_shape, measures, heads)
 
 
 def match_stages(first: Sequence[Stage], second: Sequence[Stage]) -> tuple[StagePair, ...]:

@@ -134,6 +134,7 @@ def stage_json(stage: Stage | None) -> dict[str, Any] | None:
     return {
         "resolution": stage.resolution,
         "steps": list(stage.names),
+        **({"training_only_steps": list(stage.heads)} if stage.heads else {}),
         "output_shape": arith.as_json(stage.output_shape),
         **measures_json(stage.measures),
     }

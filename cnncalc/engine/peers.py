@@ -343,6 +343,14 @@ def layer_counts(cost: Cost, batch: int) -> dict[str, Any]:
     return counts
 
 
+def summed_over() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The peers whose totals are over every row (a tool that runs ``train()`` or counts
+    parameters), and those over the inference rows: :func:`total_counts`' rule, by name."""
+    every = tuple(peer.name for peer in PEERS if peer.train or not peer.per_sample)
+    inference = tuple(peer.name for peer in PEERS if peer.per_sample and not peer.train)
+    return every, inference
+
+
 def total_counts(
     every: Sequence[Row], inference: Sequence[Row], sum_of: Callable[[Iterable[Any]], Any]
 ) -> dict[str, Any]:

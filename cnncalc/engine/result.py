@@ -177,15 +177,17 @@ def _whole_number_totals(every: list[Row], depth: int, training: bool) -> Totals
     the validity search's probes), without a generator per column: a group's subtotals add
     up all the rows under it, at every level of nesting. None when a sum is a formula (an
     ``int`` plus a sympy expression is never an ``int``), and the general path sums it."""
-    weights = biases = buffers = keras = fvcore_training = head_params = 0
-    macs = activations = fvcore = torchinfo = weight_layers = layers = 0
+    weights = biases = buffers = head_params = 0
+    macs = activations = weight_layers = layers = 0
     ops = dict.fromkeys(OP_CATEGORIES, 0)
+    over_every, over_inference = peers.summed_over()
+    counts = {peer.name: 0 for peer in peers.PEERS}
     for row in every:
         weights += row.weights
         biases += row.biases
         buffers += row.buffers
-        keras += row.keras_non_trainable
-        fvcore_training += row.fvcore_training
+        for name in over_every:
+            counts[name] += row.peers[name]
         if type(weights) is not int:  # a linear layer after a symbolic flatten
             return None
         if row.training_only:
@@ -196,15 +198,15 @@ def _whole_number_totals(every: list[Row], depth: int, training: bool) -> Totals
         activations += row.activation_elements
         if type(macs) is not int or type(activations) is not int:
             return None  # a symbolic analysis: the general path sums each column at once
-        fvcore += row.fvcore
-        torchinfo += row.torchinfo
+        for name in over_inference:
+            counts[name] += row.peers[name]
         for name, count in row.ops.items():
             if name in ops:
                 ops[name] += count
         weight_layers += row.weight_layer
         layers += 1
-    sums = (weights, biases, buffers, keras, fvcore_training, head_params, macs, activations)
-    if any(type(value) is not int for value in (*sums, fvcore, torchinfo, *ops.values())):
+    sums = (weights, biases, buffers, head_params, macs, activations)
+    if any(type(value) is not int for value in (*sums, *counts.values(), *ops.values())):
         return None
     params = weights + biases
     return Totals(
@@ -219,10 +221,7 @@ def _whole_number_totals(every: list[Row], depth: int, training: bool) -> Totals
         ops=ops,
         weights=weights,
         biases=biases,
-        fvcore=fvcore,
-        fvcore_training=fvcore_training,
-        torchinfo=torchinfo,
-        keras_non_trainable=keras,
+        peers=counts,
         weight_layers=weight_layers,
         layers=layers,
         training_only_params=head_params,

@@ -262,7 +262,7 @@ def test_example_matches_its_torchvision_model(name):
     counted = _fvcore(model, size)
     if fvcore_224 is not None:
         assert counted == fvcore_224
-    assert cnncalc.analyse(spec, [3, size, size]).totals.fvcore == counted
+    assert cnncalc.analyse(spec, [3, size, size]).totals.peers["fvcore"] == counted
     assert analysis.totals.macs == _macs(make(), 224)
 
 

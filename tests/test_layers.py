@@ -243,7 +243,7 @@ def test_batchnorm_buffers_are_not_parameters():
     row = one_layer("batchnorm", "[64, 8, 8]")
     assert row.params == 128
     assert row.buffers == 2 * 64 + 1  # running mean, running var, num_batches_tracked
-    assert row.keras_non_trainable == 128
+    assert row.peers["keras"] == 128
 
 
 def test_exact_integers_at_huge_sizes():

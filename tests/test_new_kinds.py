@@ -56,7 +56,7 @@ def test_upsample_shorthand_is_the_scale():
 @pytest.mark.parametrize("layer", sorted(FVCORE))
 def test_fvcore_counts_are_the_measured_ones(layer):
     analysis = analyse_text(SPEC.format(name="peer", layer=layer))
-    assert analysis.totals.fvcore == FVCORE[layer]
+    assert analysis.totals.peers["fvcore"] == FVCORE[layer]
     assert analysis.totals.macs == 0  # FlopCounterMode: 2 × MACs = 0
 
 

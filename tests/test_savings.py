@@ -458,6 +458,69 @@ def test_same_names_match_and_a_network_against_itself_is_one():
     assert set(same.ratios.values()) == {1}
 
 
+# GoogLeNet's auxiliary heads (examples/googlenet_aux.yaml, from the examples' header):
+# aux1 3,188,968 + aux2 3,191,016 parameters, on inception4a and inception4d (14×14).
+AUX_PARAMS = 3_188_968 + 3_191_016
+
+
+def googlenet_aux() -> cnncalc.Analysis:
+    return cnncalc.analyse_file(ROOT / "examples" / "googlenet_aux.yaml")
+
+
+def test_training_only_heads_count_params_not_macs_in_their_stage():
+    """The totals' conventions per stage: a head's parameters count (in the 14×14 stage it
+    branches from), its MACs and memory do not; it is never a stage of its own."""
+    with_heads, plain = googlenet_aux(), spec("googlenet_torchvision")
+    parts = stages(with_heads)
+    assert (
+        [stage.resolution for stage in parts]
+        == [stage.resolution for stage in stages(plain)]
+        == ["112×112", "56×56", "28×28", "14×14", "7×7", "1×1", "flat"]
+    )
+    assert sum(stage.measures.params for stage in parts) == with_heads.totals.params
+    assert sum(stage.measures.macs for stage in parts) == with_heads.totals.macs
+    activation = sum(stage.measures.activation_bytes for stage in parts)
+    assert activation == 4 * with_heads.totals.activation_elements
+    comparison = compare(plain, with_heads)
+    for pair in comparison.stages:
+        first, second = pair.first.measures, pair.second.measures
+        assert (second.macs, second.activation_bytes) == (first.macs, first.activation_bytes)
+        assert (second.depth, second.receptive_field) == (first.depth, first.receptive_field)
+        extra = AUX_PARAMS if pair.second.resolution == "14×14" else 0
+        assert second.params == first.params + extra, pair.second.label
+    fourteen = next(pair.second for pair in comparison.stages if pair.second.resolution == "14×14")
+    assert fourteen.label == "14×14 maxpool3…inception4e"
+    assert fourteen.heads == ("aux1", "aux2") and "aux1" not in fourteen.names
+    assert comparison.ratios["macs"] == 1
+    assert comparison.second_totals.params == 13_004_888 == 6_624_904 + AUX_PARAMS
+
+
+def test_a_head_read_from_an_earlier_output_joins_the_stage_it_reads():
+    """FCN-ResNet50's aux head reads layer3 (65×65) after the upsampled output (520×520):
+    its parameters go to the 65×65 stage, and neither read makes a stage."""
+    fcn = cnncalc.analyse_file(ROOT / "examples" / "fcn_resnet50.yaml")
+    parts = stages(fcn)
+    assert [stage.resolution for stage in parts] == ["260×260", "130×130", "65×65", "520×520"]
+    assert parts[2].label == "65×65 backbone.layer2…classifier"
+    assert parts[2].heads == ("aux_classifier", "aux")
+    assert sum(stage.measures.params for stage in parts) == fcn.totals.params == 35_322_218
+    assert sum(stage.measures.macs for stage in parts) == fcn.totals.macs
+    assert fcn.totals.training_only_params == 2_365_205  # the aux head, in the 65×65 stage
+    assert parts[3].measures.params == 0
+
+
+def test_compare_googlenet_against_googlenet_with_heads_keeps_its_stages():
+    comparison = compare(spec("googlenet"), googlenet_aux())
+    assert all(pair.first and pair.second for pair in comparison.stages)
+    fourteen = next(pair for pair in comparison.stages if pair.first.resolution == "14×14")
+    assert fourteen.second.measures.macs == 518_568_960  # inception4a…4e, no heads
+    assert fourteen.first.measures.macs == 549_878_784
+    text = render_comparison(comparison)
+    assert "aux1" not in text  # no stage of its own
+    assert "params include training-only heads" in text
+    assert "training-only" not in render_comparison(compare(spec("vgg16"), spec("resnet50")))
+
+
 # ------------------------------------------------------------------ renderers and CLI
 
 runner = CliRunner()

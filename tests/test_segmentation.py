@@ -335,10 +335,10 @@ def test_fvcore_counts_the_upsampling():
     path, make, _, _ = NETWORKS["deeplabv3_resnet50"]
     shape = [3, 17, 23]  # layer4 3×3: the counts do not depend on the values
     analysis = cnncalc.analyse_file(path, input_shape=shape)
-    assert analysis.row("out").fvcore == 4 * CLASSES * 17 * 23
-    assert analysis.row("classifier.0.convs.4.upsample").fvcore == 4 * 256 * 3 * 3
+    assert analysis.row("out").peers["fvcore"] == 4 * CLASSES * 17 * 23
+    assert analysis.row("classifier.0.convs.4.upsample").peers["fvcore"] == 4 * 256 * 3 * 3
     reference = make(aux=False).eval()
-    assert analysis.totals.fvcore == _fvcore(reference, torch.randn(1, *shape))
+    assert analysis.totals.peers["fvcore"] == _fvcore(reference, torch.randn(1, *shape))
 
 
 def test_aspp_pooling_branch_is_upsampled_to_the_feature_map():
@@ -348,7 +348,7 @@ def test_aspp_pooling_branch_is_upsampled_to_the_feature_map():
     assert pooled.output_shape == (256, 1, 1)
     assert analysis.row("backbone.layer4").output_shape == (2048, 5, 6)
     assert upsampled.output_shape == (256, 5, 6)  # like: backbone
-    assert upsampled.fvcore == 4 * 256 * 5 * 6
+    assert upsampled.peers["fvcore"] == 4 * 256 * 5 * 6
     # every output reads the one pooled pixel (PyTorch clamps bilinear's second tap onto
     # it): the field is the pool's, not one jump wider
     assert upsampled.receptive_field[0][0] == pooled.receptive_field[0][0]

@@ -34,8 +34,7 @@ ROW_FIELDS = (
     "macs",
     "ops",
     "activation_elements",
-    "fvcore",
-    "torchinfo",
+    "peers",  # every peer tool's count (engine/peers.py)
     "receptive_field",
 )
 

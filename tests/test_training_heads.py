@@ -114,7 +114,7 @@ def test_googlenet_aux_totals():
     assert analysis.totals.params == 13_004_888
     assert analysis.totals.training_only_params == 13_004_888 - 6_624_904
     assert analysis.totals.macs == plain.totals.macs == 1_498_376_192
-    assert analysis.totals.fvcore == plain.totals.fvcore
+    assert analysis.totals.peers["fvcore"] == plain.totals.peers["fvcore"]
     assert analysis.totals.activation_elements == plain.totals.activation_elements
     assert analysis.output_shape == (1000,)
     assert [row.path for row in analysis.training_outputs] == ["aux1.fc2", "aux2.fc2"]

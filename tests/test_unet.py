@@ -183,7 +183,7 @@ def test_slim_unet_same_weights_same_output_and_counts():
     counter = FlopCountAnalysis(reference, image)
     counter.unsupported_ops_warnings(False)
     counter.uncalled_modules_warnings(False)
-    assert counter.total() == analysis.totals.fvcore
+    assert counter.total() == analysis.totals.peers["fvcore"]
     by_module = counter.by_module()
     for row in analysis.layers:
         if row.weight_layer:

@@ -85,8 +85,13 @@ ConventionOption = Annotated[
     typer.Option(
         "--convention",
         "-c",
-        help="How FLOPs/params are counted: cnncalc (2×MACs), or as fvcore (eval mode), "
-        "fvcore_training, flopcounter (torch FlopCounterMode), torchinfo or keras report them.",
+        help="How FLOPs/params are counted: cnncalc (2×MACs), or as a peer tool reports them: "
+        + "; ".join(
+            f"{name} ({convention.title})"
+            for name, convention in CONVENTIONS.items()
+            if convention.peer is not None
+        )
+        + ".",
     ),
 ]
 OutputOption = Annotated[str | None, typer.Option("--output", "-o", help="Write to this file.")]

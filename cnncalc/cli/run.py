@@ -137,9 +137,7 @@ def run_verify(
         dims = parse_input(input_text) if input_text is not None else None
         loaded = load_with_settings(spec, sets)
         with progress(f"verifying {os.path.basename(spec)} against PyTorch ({device})"):
-            result = verify(
-                loaded, dims, batch=batch, device=device, peers=PEERS if peers else ()
-            )
+            result = verify(loaded, dims, batch=batch, device=device, peers=PEERS if peers else ())
         write(verification_json(result) if fmt == "json" else verification_table(result), None)
         return 0 if result.ok else 1
 

@@ -29,6 +29,7 @@ from .binding import bind, check_keys, field_values, with_arguments
 from .divisibility import exact_sizes
 from .graph import INPUT, Tensor, Tensors
 from .input_order import input_order_warning, with_order_hint
+from .peers import layer_counts
 from .plan import GroupStep, LayerStep, ReadStep, Step
 from .receptive_field import advance
 from .result import Analysis, Row, Warning_, final_field, summarize
@@ -388,13 +389,10 @@ class Engine:
             weights=totals.weights,
             biases=totals.biases,
             buffers=totals.buffers,
-            keras_non_trainable=totals.keras_non_trainable,
             macs=totals.macs,
             ops=totals.ops,
             activation_elements=totals.activation_elements,
-            fvcore=totals.fvcore,
-            fvcore_training=totals.fvcore_training,
-            torchinfo=totals.torchinfo,
+            peers=totals.peers,
             is_group=True,
             training_only=self.training_only,
             depth=out.depth,
@@ -479,15 +477,10 @@ class Engine:
             weights=cost.weights,
             biases=cost.biases,
             buffers=cost.buffers,
-            keras_non_trainable=cost.keras_non_trainable,
             macs=_times(cost.macs, batch),
             ops={category: _times(count, batch) for category, count in cost.ops.items() if count},
             activation_elements=_times(arith.product(out.shape), batch),
-            fvcore=_times(cost.fvcore, batch),
-            fvcore_training=_times(
-                cost.fvcore if cost.fvcore_training is None else cost.fvcore_training, batch
-            ),
-            torchinfo=_times(cost.torchinfo, batch),
+            peers=layer_counts(cost, batch),
             weight_layer=weight_layer,
             is_module=module,
             training_only=self.training_only,

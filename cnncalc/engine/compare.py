@@ -11,6 +11,10 @@ Per stage and in total: parameters (weights + biases), MACs (no bias adds, whole
 activation memory (output elements × 4 bytes, float32), depth (weight layers on the longest
 path from the input to the stage's output) and the receptive field at the stage's output
 (the last spatial layer's for the whole network: a flat vector has none).
+
+Training-only heads (GoogLeNet's auxiliary classifiers) follow the totals' conventions: their
+parameters count, in the stage they branch from, while MACs and memory are inference's and
+leave them out; a head is never a stage of its own, nor does it cut the stage it sits in.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from itertools import zip_longest
 from typing import Any
 
 from .. import arith
-from .plan import GroupStep, LayerStep, MergeStep, Step
+from .plan import GroupStep, LayerStep, MergeStep, ReadStep, Step
 from .result import Analysis, Row, field_sizes, final_field
 from .savings import exact_ratio
 
@@ -57,6 +61,8 @@ class Stage:
     """The top-level steps (paths) it is made of."""
     output_shape: tuple[Any, ...]
     measures: Measures
+    heads: tuple[str, ...] = ()
+    """The training-only heads that branch from it (their parameters are in its measures)."""
 
     @property
     def label(self) -> str:
@@ -130,20 +136,52 @@ def total_measures(analysis: Analysis) -> Measures:
 
 
 def stages(analysis: Analysis) -> tuple[Stage, ...]:
-    """The network cut into stages: runs of top-level steps ending at one resolution."""
+    """The network cut into stages: runs of top-level steps ending at one resolution.
+
+    A read of an earlier output (``from:``) costs nothing and cuts no stage; a training-only
+    head joins the run it branches from (the run holding what it reads, else the run it is
+    declared in), whatever its own resolution."""
     runs: list[list[Step]] = []
+    source: list[Step] | None = None
     for step in top_level(analysis.steps):
-        if runs and resolution(runs[-1][-1].row) == resolution(step.row):
-            runs[-1].append(step)
+        if isinstance(step, ReadStep):
+            source = _run_holding(runs, step.path)
+        elif step.row.training_only and runs:
+            (source or runs[-1]).append(step)
         else:
-            runs.append([step])
+            source = None
+            if runs and resolution(_last(runs[-1]).row) == resolution(step.row):
+                runs[-1].append(step)
+            else:
+                runs.append([step])
     return tuple(_stage(run) for run in runs)
 
 
+def _run_holding(runs: Sequence[list[Step]], path: str) -> list[Step] | None:
+    """The run whose steps made the output at ``path`` (a step's own path or one inside it)."""
+    for run in reversed(runs):
+        for step in run:
+            if not isinstance(step, ReadStep) and (
+                path == step.row.path or path.startswith(step.row.path + ".")
+            ):
+                return run
+    return None
+
+
+def _last(run: Sequence[Step]) -> Step:
+    """The run's last inference step (a training-only head's output is no stage's output)."""
+    return next((step for step in reversed(run) if not step.row.training_only), run[-1])
+
+
 def top_level(steps: Sequence[Step]) -> Iterator[Step]:
-    """The top-level steps, looking into groups whose steps end at several resolutions."""
+    """The top-level steps, looking into groups whose steps end at several resolutions
+    (not into a training-only head: it is taken whole)."""
     for step in steps:
-        if isinstance(step, GroupStep) and len({resolution(s.row) for s in step.steps}) > 1:
+        if (
+            isinstance(step, GroupStep)
+            and not step.row.training_only
+            and len({resolution(s.row) for s in step.steps}) > 1
+        ):
             yield from top_level(step.steps)
         else:
             yield step
@@ -178,19 +216,23 @@ def _sum(values: Iterator[Any]) -> Any:
 
 
 def _stage(run: list[Step]) -> Stage:
+    """A run's measures, as the totals count them (:func:`.result.summarize`): parameters of
+    every layer, training-only heads included; MACs and memory of inference only."""
     rows = [row for step in run for row in leaf_rows(step)]
-    last = run[-1].row
+    inference = [row for row in rows if not row.training_only]
+    last = _last(run).row
     measures = Measures(
         params=_sum(row.params for row in rows),
-        macs=_sum(row.macs for row in rows),
+        macs=_sum(row.macs for row in inference),
         activation_bytes=arith.normalize(
-            BYTES_PER_ELEMENT * _sum(row.activation_elements for row in rows)
+            BYTES_PER_ELEMENT * _sum(row.activation_elements for row in inference)
         ),
         depth=last.depth,
         receptive_field=field_sizes(last),
     )
-    names = tuple(step.row.path for step in run)
-    return Stage(resolution(last), names, last.output_shape, measures)
+    names = tuple(step.row.path for step in run if not step.row.training_only)
+    heads = tuple(step.row.path for step in run if step.row.training_only)
+    return Stage(resolution(last), names or heads, last.output_shape, measures, heads)
 
 
 def match_stages(first: Sequence[Stage], second: Sequence[Stage]) -> tuple[StagePair, ...]:

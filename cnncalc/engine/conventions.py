@@ -1,17 +1,19 @@
 """Counting conventions: cnncalc's own, and exact reproductions of what peer tools report.
 
 Every total cnncalc prints says which convention produced it, and each peer convention
-comes with a one-line reconciliation against cnncalc's MACs.
+comes with a one-line reconciliation against cnncalc's MACs. A peer's convention is made
+from its declaration in :mod:`.peers` (one place per tool); this module adds cnncalc's own.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .. import arith
+from . import peers
+from .peers import Peer
 from .result import Analysis, Row, Totals
 
 _STATEMENT = (
@@ -34,164 +36,84 @@ class Convention:
     row_flops: Callable[[Row], Any]
     total_flops: Callable[[Totals], Any]
     flops_label: str = "FLOPs"
+    peer: Peer | None = None
+    """The peer tool whose count this convention reproduces (None: cnncalc's own)."""
+
+    @property
+    def adds_params(self) -> bool:
+        """Whether the tool counts parameters of its own (Keras: BN moving statistics)."""
+        return self.peer is not None and not self.peer.per_sample
 
     def params(self, totals: Totals) -> tuple[Any, Any, Any]:
         """(total, trainable, non-trainable) parameters as this tool reports them."""
-        if self.name == "keras":
-            total = arith.normalize(totals.params + totals.keras_non_trainable)
-            return total, totals.trainable_params, totals.keras_non_trainable
+        if self.peer is not None and self.adds_params:
+            added = totals.peers[self.peer.name]
+            return arith.normalize(totals.params + added), totals.trainable_params, added
         return totals.params, totals.trainable_params, totals.non_trainable_params
 
     def reconcile(self, analysis: Analysis) -> str:
         """One line: how this tool's number relates to cnncalc's MACs."""
-        return _RECONCILE[self.name](analysis)
-
-
-def _by_kind(analysis: Analysis, amount: Callable[[Row], Any]) -> str:
-    parts: dict[str, Any] = defaultdict(int)
-    for row in analysis.layers:
-        value = amount(row)
-        if value != 0:
-            parts[row.kind] = arith.normalize(parts[row.kind] + value)
-    return "".join(f" + {kind} {arith.as_text(value, True)}" for kind, value in parts.items())
-
-
-def _reconcile_cnncalc(analysis: Analysis) -> str:
-    totals = analysis.totals
-    return (
-        f"FLOPs {arith.as_text(totals.flops, True)} = 2 × MACs {arith.as_text(totals.macs, True)}"
-    )
-
-
-def _reconcile_peer(
-    analysis: Analysis, label: str, count: Callable[[Row], Any], total: Any, note: str
-) -> str:
-    """``<label> T = MACs M + <kind> x + …  (note)``: a peer's total as cnncalc's MACs plus
-    what the peer adds, by layer kind."""
-    extra = _by_kind(analysis, lambda row: arith.normalize(count(row) - row.macs))
-    macs = arith.as_text(analysis.totals.macs, True)
-    return f"{label} {arith.as_text(total, True)} = MACs {macs}{extra} ({note})"
-
-
-def _reconcile_fvcore(analysis: Analysis) -> str:
-    return _reconcile_peer(
-        analysis,
-        "fvcore",
-        lambda row: row.fvcore,
-        analysis.totals.fvcore,
-        "eval-mode BN 2/element, layernorm 5/element, adaptive avg pool 1/input element; "
-        "pooling, activations, adds and multiplies 0",
-    )
-
-
-def _reconcile_fvcore_training(analysis: Analysis) -> str:
-    return _reconcile_peer(
-        analysis,
-        "fvcore (training mode)",
-        lambda row: row.fvcore_training,
-        analysis.totals.fvcore_training,
-        "training-mode BN and layernorm 5/element, 4 without affine; adaptive avg pool "
-        "1/input element; "
-        "pooling, activations, adds and multiplies 0",
-    )
-
-
-def _reconcile_flopcounter(analysis: Analysis) -> str:
-    totals = analysis.totals
-    return (
-        f"FlopCounterMode {arith.as_text(totals.flops, True)} = 2 × MACs "
-        f"{arith.as_text(totals.macs, True)} (conv and matmul only)"
-    )
-
-
-def _reconcile_torchinfo(analysis: Analysis) -> str:
-    return _reconcile_peer(
-        analysis,
-        "torchinfo mult-adds",
-        lambda row: row.torchinfo,
-        analysis.totals.torchinfo,
-        "conv: (weights + bias) × output pixels; other layers with parameters: their "
-        "parameter count per sample",
-    )
-
-
-def _reconcile_keras(analysis: Analysis) -> str:
-    totals = analysis.totals
-    total = arith.normalize(totals.params + totals.keras_non_trainable)
-    return (
-        f"Keras params {arith.as_text(total, True)} = cnncalc params "
-        f"{arith.as_text(totals.params, True)} + BN moving mean/variance "
-        f"{arith.as_text(totals.keras_non_trainable, True)} (non-trainable)"
-    )
-
-
-_RECONCILE: dict[str, Callable[[Analysis], str]] = {
-    "cnncalc": _reconcile_cnncalc,
-    "fvcore": _reconcile_fvcore,
-    "fvcore_training": _reconcile_fvcore_training,
-    "flopcounter": _reconcile_flopcounter,
-    "torchinfo": _reconcile_torchinfo,
-    "keras": _reconcile_keras,
-}
+        if self.peer is None:
+            totals = analysis.totals
+            return (
+                f"FLOPs {arith.as_text(totals.flops, True)} = 2 × MACs "
+                f"{arith.as_text(totals.macs, True)}"
+            )
+        return self.peer.reconciliation(analysis)
 
 
 def _double_macs(item: Any) -> Any:
     return arith.normalize(2 * item.macs)
 
 
-CONVENTIONS: dict[str, Convention] = {
-    convention.name: convention
-    for convention in (
-        Convention("cnncalc", "cnncalc (default)", _STATEMENT, _double_macs, _double_macs),
-        Convention(
-            "fvcore",
-            "fvcore FlopCountAnalysis",
-            "fvcore: 1 per MAC for conv/linear/matmul; eval-mode batchnorm 2 per input element "
-            "(1 without affine); layernorm 5; adaptive average pooling 1 per input element; "
-            "upsampling 1 (nearest) or 4 (bilinear) per output element; "
-            "0 for max/avg pooling, spatial means (x.mean), bicubic upsampling, pixel "
-            "shuffles, activations, adds and multiplies (layer scales included).",
-            lambda row: row.fvcore,
-            lambda totals: totals.fvcore,
-            "fvcore flops",
-        ),
-        Convention(
-            "fvcore_training",
-            "fvcore FlopCountAnalysis, model in training mode",
-            "fvcore with model.train(): as fvcore, but batchnorm counts 5 per input element "
-            "(4 without affine), as its layernorm does.",
-            lambda row: row.fvcore_training,
-            lambda totals: totals.fvcore_training,
-            "fvcore flops (training)",
-        ),
-        Convention(
-            "flopcounter",
-            "torch.utils.flop_counter.FlopCounterMode",
-            "FlopCounterMode: 2 per MAC for convolutions and matrix multiplies only (0 for "
-            "upsampling, means and every other op).",
-            _double_macs,
-            _double_macs,
-            "FlopCounterMode flops",
-        ),
-        Convention(
-            "torchinfo",
-            "torchinfo mult-adds",
-            "torchinfo: for Conv* modules (weights + bias) × output pixels; for other modules "
-            "with parameters, their parameter count per sample; 0 for the rest.",
-            lambda row: row.torchinfo,
-            lambda totals: totals.torchinfo,
-            "mult-adds",
-        ),
-        Convention(
-            "keras",
-            "Keras model.summary()",
-            "Keras: parameters include batchnorm moving mean and variance as non-trainable "
-            "(2·C per BN layer); FLOPs as cnncalc (2 × MACs).",
-            _double_macs,
-            _double_macs,
-        ),
+def _of_peer(peer: Peer) -> Convention:
+    """A peer tool's convention: its FLOPs are its count (a tool that adds parameters keeps
+    cnncalc's 2 × MACs)."""
+    if not peer.per_sample:
+        return Convention(
+            peer.name, peer.title, peer.statement, _double_macs, _double_macs, peer=peer
+        )
+    name = peer.name
+    return Convention(
+        name,
+        peer.title,
+        peer.statement,
+        lambda row: row.peers[name],
+        lambda totals: totals.peers[name],
+        peer.label,
+        peer,
     )
-}
+
+
+CNNCALC = Convention("cnncalc", "cnncalc (default)", _STATEMENT, _double_macs, _double_macs)
+
+
+class _Conventions(Mapping[str, Convention]):
+    """cnncalc's own convention, then one per peer tool of :data:`.peers.PEERS`, read when
+    asked: a peer declared there is a convention without another line here."""
+
+    def __init__(self) -> None:
+        self._made: tuple[tuple[Peer, ...], dict[str, Convention]] | None = None
+
+    def _table(self) -> dict[str, Convention]:
+        if self._made is None or self._made[0] is not peers.PEERS:
+            table = {CNNCALC.name: CNNCALC}
+            table.update((peer.name, _of_peer(peer)) for peer in peers.PEERS)
+            self._made = (peers.PEERS, table)
+        return self._made[1]
+
+    def __getitem__(self, name: str) -> Convention:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+CONVENTIONS: Mapping[str, Convention] = _Conventions()
+"""Every convention by name: ``cnncalc``, then the peer tools' (``fvcore``, …, ``keras``)."""
 
 
 def get_convention(name: str) -> Convention:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import arith
+from . import peers
 
 OP_CATEGORIES = ("bias", "norm", "activation", "pooling", "add", "multiply", "interpolation")
 """Costs other than multiply-accumulates, counted separately (per sample × batch)."""
@@ -33,13 +34,13 @@ class Row:
     weights: Any = 0
     biases: Any = 0
     buffers: Any = 0
-    keras_non_trainable: Any = 0
     macs: Any = 0
     ops: Mapping[str, Any] = field(default_factory=dict)
     activation_elements: Any = 0
-    fvcore: Any = 0
-    fvcore_training: Any = 0
-    torchinfo: Any = 0
+    peers: Mapping[str, Any] = field(default_factory=dict)
+    """What each peer tool counts for this row, by the tool's name (:data:`.peers.PEERS`):
+    operations for the whole batch (``fvcore``, ``flopcounter``, ``torchinfo``…), or
+    parameters it adds per model (``keras``: batchnorm moving statistics)."""
     weight_layer: bool = False
     is_group: bool = False
     is_module: bool = True
@@ -113,10 +114,9 @@ class Totals:
     ops: Mapping[str, Any]
     weights: Any
     biases: Any
-    fvcore: Any
-    fvcore_training: Any
-    torchinfo: Any
-    keras_non_trainable: Any
+    peers: Mapping[str, Any]
+    """Each peer tool's total, by its name (:data:`.peers.PEERS`): over the inference rows,
+    or over every row for a tool that runs ``train()`` or counts parameters."""
     weight_layers: int
     layers: int
     training_only_params: Any = 0
@@ -142,8 +142,8 @@ def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals
 
     Parameters count every layer; the per-sample costs of inference (MACs, ops,
     activations, the eval-mode peer counts) leave out training-only heads, which run in
-    ``train()`` only, so fvcore's training count keeps them. ``training``: the subtotals of
-    a training-only head, whose costs are all its own."""
+    ``train()`` only, so fvcore's training count keeps them (:func:`.peers.total_counts`).
+    ``training``: the subtotals of a training-only head, whose costs are all its own."""
     every = [row for row in rows if not row.is_group]
     whole = _whole_number_totals(every, depth, training)
     if whole is not None:
@@ -165,10 +165,7 @@ def summarize(rows: Iterable[Row], depth: int, training: bool = False) -> Totals
         ops={name: _sum(row.ops.get(name, 0) for row in leaves) for name in OP_CATEGORIES},
         weights=weights,
         biases=biases,
-        fvcore=_sum(row.fvcore for row in leaves),
-        fvcore_training=_sum(row.fvcore_training for row in every),
-        torchinfo=_sum(row.torchinfo for row in leaves),
-        keras_non_trainable=_sum(row.keras_non_trainable for row in every),
+        peers=peers.total_counts(every, leaves, _sum),
         weight_layers=sum(1 for row in leaves if row.weight_layer),
         layers=len(leaves),
         training_only_params=_sum(row.params for row in every if row.training_only),
@@ -180,15 +177,17 @@ def _whole_number_totals(every: list[Row], depth: int, training: bool) -> Totals
     the validity search's probes), without a generator per column: a group's subtotals add
     up all the rows under it, at every level of nesting. None when a sum is a formula (an
     ``int`` plus a sympy expression is never an ``int``), and the general path sums it."""
-    weights = biases = buffers = keras = fvcore_training = head_params = 0
-    macs = activations = fvcore = torchinfo = weight_layers = layers = 0
+    weights = biases = buffers = head_params = 0
+    macs = activations = weight_layers = layers = 0
     ops = dict.fromkeys(OP_CATEGORIES, 0)
+    over_every, over_inference = peers.summed_over()
+    counts = {peer.name: 0 for peer in peers.PEERS}
     for row in every:
         weights += row.weights
         biases += row.biases
         buffers += row.buffers
-        keras += row.keras_non_trainable
-        fvcore_training += row.fvcore_training
+        for name in over_every:
+            counts[name] += row.peers[name]
         if type(weights) is not int:  # a linear layer after a symbolic flatten
             return None
         if row.training_only:
@@ -199,15 +198,15 @@ def _whole_number_totals(every: list[Row], depth: int, training: bool) -> Totals
         activations += row.activation_elements
         if type(macs) is not int or type(activations) is not int:
             return None  # a symbolic analysis: the general path sums each column at once
-        fvcore += row.fvcore
-        torchinfo += row.torchinfo
+        for name in over_inference:
+            counts[name] += row.peers[name]
         for name, count in row.ops.items():
             if name in ops:
                 ops[name] += count
         weight_layers += row.weight_layer
         layers += 1
-    sums = (weights, biases, buffers, keras, fvcore_training, head_params, macs, activations)
-    if any(type(value) is not int for value in (*sums, fvcore, torchinfo, *ops.values())):
+    sums = (weights, biases, buffers, head_params, macs, activations)
+    if any(type(value) is not int for value in (*sums, *counts.values(), *ops.values())):
         return None
     params = weights + biases
     return Totals(
@@ -222,10 +221,7 @@ def _whole_number_totals(every: list[Row], depth: int, training: bool) -> Totals
         ops=ops,
         weights=weights,
         biases=biases,
-        fvcore=fvcore,
-        fvcore_training=fvcore_training,
-        torchinfo=torchinfo,
-        keras_non_trainable=keras,
+        peers=counts,
         weight_layers=weight_layers,
         layers=layers,
         training_only_params=head_params,

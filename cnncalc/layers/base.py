@@ -1,7 +1,8 @@
 """What every layer kind is made of: typed fields (the YAML schema), and the rules.
 
 A layer kind is a small class: its fields, its output-shape / parameter / MAC / other-cost
-rule (``infer``), and the compatibility counts of peer tools. The rules are plain
+rule (``infer``), and where a peer tool counts it otherwise than that tool's default
+(``Cost.peers``; the tools are declared in :mod:`cnncalc.engine.peers`). The rules are plain
 arithmetic through :mod:`cnncalc.arith`, so they work on ints and on symbols alike.
 """
 
@@ -322,9 +323,11 @@ class Cost:
 
     ``ops`` holds the costs that are not multiply-accumulates, by category:
     ``bias`` (bias adds), ``norm``, ``activation``, ``pooling``, ``add``, ``multiply``.
-    ``fvcore`` and ``torchinfo`` are what those tools count for this layer (fvcore in eval
-    mode; ``fvcore_training`` in training mode);
-    ``keras_non_trainable`` is what Keras adds to the parameter count (BN moving stats).
+    ``peers`` holds what a peer tool counts for this layer (per sample; Keras' added
+    parameters per model) where it departs from that tool's default
+    (:data:`cnncalc.engine.peers.PEERS`: fvcore counts the MACs, torchinfo the weight and bias
+    elements, Keras adds nothing…), keyed by the tool's name: ``{"fvcore": 2·C·H·W,
+    "fvcore_training": 5·C·H·W, "keras": 2·C}`` for a batchnorm.
     """
 
     output: Shape
@@ -333,12 +336,7 @@ class Cost:
     buffers: Any = 0
     macs: Any = 0
     ops: Mapping[str, Any] = field(default_factory=dict)
-    fvcore: Any = 0
-    fvcore_training: Any = None
-    """What fvcore counts with the model in training mode, where that differs (batchnorm uses
-    the batch's statistics: 5 per element with affine, 4 without); None: as ``fvcore``."""
-    torchinfo: Any = 0
-    keras_non_trainable: Any = 0
+    peers: Mapping[str, Any] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     window: tuple[Any, ...] | None = None

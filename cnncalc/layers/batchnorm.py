@@ -40,11 +40,13 @@ class BatchNorm(LayerKind):
             biases=scale,
             buffers=arith.normalize(2 * channels + 1),
             ops={"norm": arith.normalize(2 * count)},
-            fvcore=arith.normalize(count * (2 if values["affine"] else 1)),
-            # fvcore's norm_flop_counter in training mode: "5 is just a rough estimate".
-            fvcore_training=arith.normalize(count * (5 if values["affine"] else 4)),
-            torchinfo=arith.normalize(2 * scale),
-            keras_non_trainable=arith.normalize(2 * channels),
+            peers={
+                "fvcore": arith.normalize(count * (2 if values["affine"] else 1)),
+                # fvcore's norm_flop_counter in training mode: "5 is just a rough estimate".
+                "fvcore_training": arith.normalize(count * (5 if values["affine"] else 4)),
+                # Keras' BatchNormalization keeps its moving mean and variance as weights
+                "keras": arith.normalize(2 * channels),
+            },
         )
 
     def torch_code(

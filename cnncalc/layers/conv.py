@@ -86,8 +86,8 @@ def convolution(
         biases=biases,
         macs=macs,
         ops={"bias": arith.normalize(pixels * biases)},
-        fvcore=macs,
-        torchinfo=arith.normalize((weights + biases) * pixels),
+        # torchinfo multiplies every parameter of a "Conv*" module by the output pixels
+        peers={"torchinfo": arith.normalize((weights + biases) * pixels)},
         details={"axes": axes, "groups": groups, "filters": filters},
         warnings=axis_warnings(axes),
         window=window_geometry(axes),

@@ -146,9 +146,8 @@ class ConvTranspose(LayerKind):
             biases=biases,
             macs=macs,
             ops={"bias": arith.normalize(pixels_out * biases)},
-            fvcore=macs,
             # torchinfo multiplies every parameter of a "Conv*" module by the *output* pixels.
-            torchinfo=arith.normalize((weights + biases) * pixels_out),
+            peers={"torchinfo": arith.normalize((weights + biases) * pixels_out)},
             details={"groups": groups, "filters": filters, "window": window},
             window=window,
         )

@@ -118,7 +118,7 @@ class _Adaptive(LayerKind):
         return Cost(
             output=(C, H_out, W_out),
             ops={"pooling": reads},
-            fvcore=input_elements if self.average else 0,
+            peers={"fvcore": input_elements if self.average else 0},
             details={"window": geometry},
             warnings=_uneven_warning((H_in, W_in), (H_out, W_out)),
             window=geometry,

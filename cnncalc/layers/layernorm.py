@@ -34,8 +34,7 @@ class LayerNorm(LayerKind):
             weights=scale,
             biases=scale,
             ops={"norm": arith.normalize(per_element * count)},
-            fvcore=arith.normalize(per_element * count),
-            torchinfo=arith.normalize(2 * scale),
+            peers={"fvcore": arith.normalize(per_element * count)},
         )
 
     def torch_code(

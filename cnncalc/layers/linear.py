@@ -62,8 +62,6 @@ class Linear(LayerKind):
             biases=biases,
             macs=weights,
             ops={"bias": biases},
-            fvcore=weights,
-            torchinfo=arith.normalize(weights + biases),
         )
 
     def torch_code(

@@ -32,6 +32,8 @@ class Scale(LayerKind):
             output=shape,
             weights=shape[0],
             ops={"multiply": elements(shape)},
+            # torchinfo counts only parameters named weight or bias: γ is "gamma"
+            peers={"torchinfo": 0},
         )
 
     def torch_code(

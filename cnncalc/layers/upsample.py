@@ -124,7 +124,7 @@ class Upsample(LayerKind):
         return Cost(
             output=(C, H_out, W_out),
             ops={"interpolation": arith.normalize(taps * taps * outputs)},
-            fvcore=arith.normalize(FVCORE_PER_OUTPUT[mode] * outputs),
+            peers={"fvcore": arith.normalize(FVCORE_PER_OUTPUT[mode] * outputs)},
             details={"window": window},
             window=window,
         )

@@ -25,6 +25,16 @@ NOTE = (
     "(float32); depth = weight layers on the longest path to the stage's output; RF = "
     "receptive field there; ratios are B/A"
 )
+HEADS_NOTE = (
+    "; params include training-only heads (in the stage they branch from), MACs and memory "
+    "leave them out, as the totals do"
+)
+
+
+def note(comparison: Comparison) -> str:
+    """What the figures count (with the training-only heads' rule when a network has any)."""
+    heads = comparison.first.training_outputs or comparison.second.training_outputs
+    return NOTE + (HEADS_NOTE if heads else "")
 
 
 def render_comparison(comparison: Comparison, fmt: str = "table") -> str:
@@ -101,7 +111,7 @@ def comparison_table(comparison: Comparison) -> str:
     lines = [_title("A", comparison.first), _title("B", comparison.second), rule, line(HEADER)]
     lines.append(rule)
     lines += [line(cells) for cells in stage_rows]
-    lines += [rule, *(line(cells) for cells in total_rows), rule, NOTE]
+    lines += [rule, *(line(cells) for cells in total_rows), rule, note(comparison)]
     return "\n".join(lines)
 
 
@@ -124,6 +134,7 @@ def stage_json(stage: Stage | None) -> dict[str, Any] | None:
     return {
         "resolution": stage.resolution,
         "steps": list(stage.names),
+        **({"training_only_steps": list(stage.heads)} if stage.heads else {}),
         "output_shape": arith.as_json(stage.output_shape),
         **measures_json(stage.measures),
     }
@@ -161,7 +172,7 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
             "b": measures_json(comparison.second_totals),
             "ratios": ratios_json(comparison.ratios),
         },
-        "conventions": NOTE,
+        "conventions": note(comparison),
     }
 
 
@@ -186,5 +197,5 @@ def comparison_markdown(comparison: Comparison) -> str:
     totals = [[f"**{cell.strip()}**" for cell in row] for row in _total_rows(comparison)]
     for row in [*rows, *totals]:
         lines.append("| " + " | ".join(_cell(cell.strip()) for cell in row) + " |")
-    lines += ["", NOTE + "."]
+    lines += ["", note(comparison) + "."]
     return "\n".join(lines)

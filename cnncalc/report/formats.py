@@ -12,8 +12,9 @@ import json
 from typing import Any
 
 from .. import arith
+from ..engine import peers
 from ..engine.conventions import CONVENTIONS, Convention
-from ..engine.result import OP_CATEGORIES, Analysis, Row
+from ..engine.result import OP_CATEGORIES, Analysis, Row, Totals
 from .views import columns_for, totals_lines
 
 SCHEMA = "cnncalc/analysis@1"
@@ -164,18 +165,24 @@ def analysis_document(analysis: Analysis, convention: Convention) -> dict[str, A
             "name": convention.name,
             "statement": convention.statement,
             "reconciliation": convention.reconcile(analysis),
-            "compatibility": {
-                "fvcore_flops": arith.as_json(totals.fvcore),
-                "fvcore_training_flops": arith.as_json(totals.fvcore_training),
-                "flopcounter_flops": arith.as_json(CONVENTIONS["flopcounter"].total_flops(totals)),
-                "torchinfo_mult_adds": arith.as_json(totals.torchinfo),
-                "keras_params": arith.as_json(CONVENTIONS["keras"].params(totals)[0]),
-                "keras_non_trainable_params": arith.as_json(totals.keras_non_trainable),
-            },
+            "compatibility": compatibility(totals),
         },
         "published": {key: arith.as_json(value) for key, value in analysis.published.items()},
         "warnings": [{"path": item.path, "message": item.message} for item in analysis.warnings],
     }
+
+
+def compatibility(totals: Totals) -> dict[str, Any]:
+    """Every peer tool's total under its :attr:`~.peers.Peer.compatibility_key`; a tool that
+    adds parameters also gives its whole parameter count (``keras_params``)."""
+    document: dict[str, Any] = {}
+    for peer in peers.PEERS:
+        if not peer.per_sample:
+            document[f"{peer.name}_params"] = arith.as_json(
+                CONVENTIONS[peer.name].params(totals)[0]
+            )
+        document[peer.compatibility_key] = arith.as_json(totals.peers[peer.name])
+    return document
 
 
 def to_json(analysis: Analysis, convention: Convention) -> str:

@@ -100,12 +100,21 @@ FIELD = Column("RF", field_text)
 JUMP = Column("jump", _field_part(1))
 START = Column("start", _field_part(2))
 DEPTH = Column("depth", lambda row: row.depth, numeric=True)
-NON_TRAINABLE = Column("non-trainable", lambda row: row.keras_non_trainable, numeric=True)
-KERAS_PARAMS = Column(
-    "params (Keras)",
-    lambda row: arith.normalize(row.params + row.keras_non_trainable),
-    numeric=True,
-)
+
+
+def added_params_columns(convention: Convention) -> tuple[Column, Column]:
+    """For a tool that counts parameters of its own (Keras' BN moving statistics): the
+    ``non-trainable`` column and its total ``params (Keras)``."""
+    name = convention.name
+    label = convention.peer.label if convention.peer else name
+    return (
+        Column("non-trainable", lambda row: row.peers[name], numeric=True),
+        Column(
+            f"params ({label})",
+            lambda row: arith.normalize(row.params + row.peers[name]),
+            numeric=True,
+        ),
+    )
 
 
 def flops_column(convention: Convention) -> Column:
@@ -116,11 +125,10 @@ def columns_for(command: str, convention: Convention) -> list[Column]:
     """The columns of ``command``'s table."""
     if command == "shape":
         return [LAYER, KIND, INPUT, OUTPUT, PADDING, FIELD, JUMP, START]
-    keras = convention.name == "keras"
     # Keras counts batchnorm's moving mean and variance as (non-trainable) parameters
-    params = KERAS_PARAMS if keras else PARAMS
+    added, params = added_params_columns(convention) if convention.adds_params else (None, PARAMS)
     if command == "params":
-        extra = [NON_TRAINABLE] if keras else []
+        extra = [added] if added else []
         return [LAYER, KIND, OUTPUT, WEIGHTS, BIASES, *extra, params, BUFFERS]
     if command == "flops":
         return [LAYER, KIND, OUTPUT, MACS, flops_column(convention), OTHER]
@@ -213,8 +221,8 @@ def _reconciles(command: str, convention: Convention) -> bool:
     if command == "summary":
         return True
     if command == "params":
-        return convention.name == "keras"
-    return command == "flops" and convention.name != "keras"
+        return convention.adds_params
+    return command == "flops" and not convention.adds_params
 
 
 def exact_lines(analysis: Analysis) -> list[tuple[str, str]]:

@@ -10,17 +10,26 @@ totals are checked against the real tools: FlopCounterMode, fvcore's FlopCountAn
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import arith
 from ..engine import Analysis
-from ..engine.conventions import CONVENTIONS
+from ..engine import peers as peer_tools
+from ..engine.peers import Measure, Peer, Run
 from .build import build, check_device, to_analysis
 from .codegen import BuildError, LayerBuildError, error_text
 
-PEERS = ("flopcounter", "fvcore", "torchinfo")
+PEERS = tuple(
+    dict.fromkeys(
+        peer.measure.tool
+        for peer in peer_tools.PEERS
+        if peer.measure is not None and peer.measure.tool != "torch"
+    )
+)
+"""The peer tools ``verify`` runs besides PyTorch's own FlopCounterMode (which always runs):
+``("fvcore", "torchinfo")``, from :data:`cnncalc.engine.peers.PEERS`."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +169,11 @@ def verify(
     device: str = "meta",
     peers: Sequence[str] = PEERS,
 ) -> Verification:
-    """Build ``spec`` in PyTorch on ``device`` and compare every layer and total."""
+    """Build ``spec`` in PyTorch on ``device`` and compare every layer and total.
+
+    ``peers``: the peer tools to run as well (:data:`PEERS`); PyTorch's own FlopCounterMode
+    always runs. Each peer's check is declared with its count, in :mod:`cnncalc.engine.peers`.
+    """
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -184,7 +197,11 @@ def verify(
     flops = {key: sum(counts.values()) for key, counts in counter.get_flop_counts().items()}
     inference = [row for row in analysis.layers if not row.training_only]
     layers = tuple(_layer_checks(model, inference, shapes, flops, batch))
-    totals = [*_total_checks(model, analysis, flops, batch)]
+    run = _PeerRun(model, analysis, batch, device, flops)
+    totals = [
+        *_total_checks(model, analysis, flops, batch),
+        *run.checks(lambda measure: measure.tool == "torch"),
+    ]
     if analysis.training_outputs:
         try:
             heads, head_totals = _training_checks(model, analysis, shapes, device)
@@ -193,14 +210,8 @@ def verify(
             return Verification(analysis, device, layers, tuple(totals), failure=failure)
         layers += heads
         totals += head_totals
-    skipped: list[tuple[str, str]] = []
-    for tool in peers:
-        if tool in ("fvcore", "torchinfo"):
-            checks, reason = _peer(tool, analysis, batch, device)
-            totals += checks
-            if reason:
-                skipped.append((tool, reason))
-    return Verification(analysis, device, layers, tuple(totals), tuple(skipped))
+    totals += run.checks(lambda measure: measure.tool != "torch" and measure.tool in peers)
+    return Verification(analysis, device, layers, tuple(totals), tuple(run.skipped))
 
 
 def _input(analysis: Analysis, batch: int, device: str) -> Any:
@@ -289,7 +300,7 @@ def _layer_checks(
     return checks
 
 
-TRAINING_BATCH = 2
+TRAINING_BATCH = peer_tools.TRAINING_BATCH
 """A training-mode batchnorm needs more than one value per channel: a batch of 2."""
 
 
@@ -338,11 +349,6 @@ def _total_checks(model: Any, analysis: Analysis, flops: dict[str, int], batch: 
         Check("params", totals.params, sum(p.numel() for p in model.parameters())),
         Check("buffers", totals.buffers, sum(b.numel() for b in model.buffers())),
         Check("MACs (FlopCounterMode / 2)", totals.macs * batch, flops.get("Global", 0) // 2),
-        Check(
-            "flopcounter convention = FlopCounterMode",
-            CONVENTIONS["flopcounter"].total_flops(totals) * batch,
-            flops.get("Global", 0),
-        ),
     ]
 
 
@@ -369,63 +375,86 @@ def _fits_in_memory(analysis: Analysis, batch: int, device: str = "cpu") -> bool
     return needed < available // 4
 
 
-def _peer(tool: str, analysis: Analysis, batch: int, device: str) -> tuple[list[Check], str]:
-    """Run fvcore or torchinfo on real tensors; a stated reason when it cannot run or fails.
-    A peer tool's own exception is reported as a skip with its reason, never raised."""
-    try:
-        return _run_peer(tool, analysis, batch, device)
-    except Exception as error:  # fvcore/torchinfo (or torch under them) gave up
-        return [], f"{tool} failed: {error_text(error, 200)}"
+class _PeerRun:
+    """The peer measurements of one ``verify``: the model on real tensors is built once, when
+    the first tool that needs it runs, and a tool that fails or is absent is skipped once."""
 
+    def __init__(
+        self, model: Any, analysis: Analysis, batch: int, device: str, flops: dict[str, int]
+    ) -> None:
+        self.model, self.analysis, self.batch, self.device = model, analysis, batch, device
+        self.flops = flops
+        """FlopCounterMode's counts of verify's own pass (eval mode, on ``device``)."""
+        self.real_device = "cpu" if device == "meta" else device
+        self.real_model: Any = None
+        self.skipped: list[tuple[str, str]] = []
 
-def _fvcore(model: Any, inputs: Any) -> int:
-    from fvcore.nn import FlopCountAnalysis
+    def checks(self, chosen: Callable[[Measure], bool]) -> list[Check]:
+        """The checks of every peer whose measurement ``chosen`` selects, in :data:`PEERS`
+        order; a tool that cannot run is reported in :attr:`skipped`, never raised."""
+        found: list[Check] = []
+        for peer in peer_tools.PEERS:
+            measure = peer.measure
+            if measure is None or not chosen(measure) or self._skipped(measure.tool):
+                continue
+            try:
+                found += self._measure(peer, measure)
+            except _Skip as skip:
+                self.skipped.append((skip.name, skip.reason))
+            except Exception as error:  # the tool (or torch under it) gave up
+                reason = f"{measure.tool} failed: {error_text(error, 200)}"
+                self.skipped.append((measure.tool, reason))
+        return found
 
-    counter = FlopCountAnalysis(model, inputs)
-    counter.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-    return int(counter.total())
+    def _skipped(self, tool: str) -> bool:
+        return any(name == tool for name, _reason in self.skipped)
 
+    def _measure(self, peer: Peer, measure: Measure) -> list[Check]:
+        import importlib.util
 
-def _run_peer(tool: str, analysis: Analysis, batch: int, device: str) -> tuple[list[Check], str]:
-    import importlib.util
-
-    module = "fvcore" if tool == "fvcore" else "torchinfo"
-    if importlib.util.find_spec(module) is None:
-        return [], f"{module} is not installed (pip install 'cnncalc[peers]')"
-    real_device = "cpu" if device == "meta" else device
-    if not _fits_in_memory(analysis, batch, real_device):
-        where = "the GPU's free memory" if "cuda" in real_device else "this machine's memory"
-        return [], f"the model is too large to run with real tensors in {where}"
-    model = build(analysis, device=real_device).eval()
-    inputs = _input(analysis, batch, real_device)
-    totals = analysis.totals
-    if tool == "fvcore":
+        if measure.tool != "torch" and importlib.util.find_spec(measure.tool) is None:
+            raise _Skip(
+                measure.tool, f"{measure.tool} is not installed (pip install 'cnncalc[peers]')"
+            )
+        batch = TRAINING_BATCH if measure.train else self.batch
+        model, device = self._model(peer, measure, batch)
+        # verify's own pass was this very run: its FlopCounterMode counts serve again
+        own_pass = not measure.real_tensors and not measure.train
+        run = Run(model, _input(self.analysis, batch, device), self.flops if own_pass else None)
+        model.train(measure.train)
+        try:
+            counted, params = measure.total(run)
+        finally:
+            model.eval()
+        totals = self.analysis.totals
         checks = [
             Check(
-                "fvcore convention = FlopCountAnalysis",
-                totals.fvcore * batch,
-                _fvcore(model, inputs),
+                f"{peer.name} convention = {measure.method}",
+                arith.normalize(totals.peers[peer.name] * batch),
+                counted,
             )
         ]
-        # A training-mode batchnorm needs more than one value per channel: a batch of 2.
-        if _fits_in_memory(analysis, 2, real_device):
-            counted = _fvcore(model.train(), _input(analysis, 2, real_device))
-            checks.append(
-                Check(
-                    "fvcore_training convention = FlopCountAnalysis, model.train(), batch 2",
-                    totals.fvcore_training * 2,
-                    counted,
-                )
-            )
-        return checks, ""
-    import torchinfo
+        if params is not None:
+            checks.append(Check(f"params = {measure.tool} total params", totals.params, params))
+        return checks
 
-    result = torchinfo.summary(model, input_data=inputs, verbose=0, device=real_device)
-    return [
-        Check(
-            "torchinfo convention = torchinfo mult-adds",
-            totals.torchinfo * batch,
-            result.total_mult_adds,
-        ),
-        Check("params = torchinfo total params", totals.params, result.total_params),
-    ], ""
+    def _model(self, peer: Peer, measure: Measure, batch: int) -> tuple[Any, str]:
+        if not measure.real_tensors:
+            return self.model, self.device
+        if not _fits_in_memory(self.analysis, batch, self.real_device):
+            where = (
+                "the GPU's free memory" if "cuda" in self.real_device else "this machine's memory"
+            )
+            name = measure.tool if peer.name == measure.tool else peer.name
+            raise _Skip(name, f"the model is too large to run with real tensors in {where}")
+        if self.real_model is None:
+            self.real_model = build(self.analysis, device=self.real_device).eval()
+        return self.real_model, self.real_device
+
+
+class _Skip(Exception):
+    """A peer measurement that cannot run here, with the reason (named by tool or peer)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(reason)
+        self.name, self.reason = name, reason

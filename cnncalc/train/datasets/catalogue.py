@@ -54,6 +54,7 @@ IDX_FILES = (
     "t10k-labels-idx1-ubyte",
 )
 
+
 def _idx_set(
     name: str, title: str, mirror: str, md5s: tuple[str, ...], classes: tuple[str, ...]
 ) -> Catalogued:

@@ -534,3 +534,15 @@ def test_a_worked_report_of_more_than_10000_layers_is_refused_with_the_limit():
     assert result.exit_code == 2
     assert "expands to 12,000 layers; a worked report works out at most 10,000" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_symbolic_analysis_past_its_cpu_budget_stops_with_a_message(monkeypatch):
+    """make fuzz (seed 7, case 3176): an EfficientNet with a 2×2 stem took minutes in H, W."""
+    import sys
+
+    monkeypatch.setattr(sys.modules["cnncalc.engine.analyse"], "SYMBOLIC_SECONDS", 0.0)
+    with pytest.raises(SpecError) as caught:
+        cnncalc.analyse(cnncalc.load_spec(ROOT / "specs" / "lenet5.yaml"), [1, "H", "W"])
+    assert "passed its budget of 0 CPU-seconds" in caught.value.message
+    assert "--input 3x224x224" in (caught.value.hint or "")
+    assert cnncalc.analyse(cnncalc.load_spec(ROOT / "specs" / "lenet5.yaml")).totals.params

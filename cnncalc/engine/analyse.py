@@ -5,6 +5,7 @@ Pure Python: no torch, and sympy only when the input has symbols.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -42,6 +43,11 @@ __all__ = ["MAX_LAYERS", "MAX_SYMBOLIC_LAYERS", "Engine", "Flow", "Scope", "anal
 MAX_LAYERS = 100_000
 """The most layers a numeric analysis makes: about 70 µs each, so a few seconds at most (1,000,000
 took a minute and 1.4 GB, with nothing on screen)."""
+
+SYMBOLIC_SECONDS = 5.0
+"""The CPU time a symbolic analysis may take before it stops with a message (every bundled
+spec takes under 2 s whole process; a fuzzed EfficientNet with a 2×2 stem grew a 13-term
+receptive-field maximum of floors, each merge costing 2 s more than the last)."""
 
 MAX_SYMBOLIC_LAYERS = 2_000
 """The most layers of a symbolic analysis, whose formulas and validity search (some 30 numeric
@@ -140,6 +146,7 @@ class Engine:
         # claims are numbers for the spec's sizes: a formula in H, W can only differ from them
         self.judging = all(isinstance(dim, int) for dim in dims)
         self.limit = MAX_LAYERS if self.judging else MAX_SYMBOLIC_LAYERS
+        self.started = time.process_time()
         planned = self.planned_layers(spec.layers)
         if planned > self.limit:
             raise SpecError(
@@ -511,6 +518,14 @@ class Engine:
         if self.layer_count > self.limit:
             raise SpecError(
                 f"the spec expands to more than {self.limit:,} layers{self.limit_note()}", loc
+            )
+        if not self.judging and time.process_time() - self.started > SYMBOLIC_SECONDS:
+            raise SpecError(
+                f"the symbolic analysis passed its budget of {SYMBOLIC_SECONDS:g} CPU-seconds "
+                f"here, after {self.layer_count:,} layers: its formulas grow too large",
+                loc,
+                hint="analyse at numbers (--input 3x224x224), which is exact and fast; symbolic "
+                "receptive fields of branches merged over floor divisions grow with each merge",
             )
 
     def limit_note(self) -> str:

@@ -314,6 +314,15 @@ def sized(values: Mapping[str, Any], where: Where, kind: str) -> tuple[Any, Any]
     return like.size if like is not None else size
 
 
+def size_source(values: Mapping[str, Any]) -> tuple[tuple[tuple[str, str], ...], str]:
+    """How a worked report credits a size from ``size:`` or ``like:``: the given items (the
+    named output, for ``like``) and the reason written beside W_out."""
+    like = values.get("like")
+    if like is None:
+        return (), "the size asked for"
+    return (("like", like.reference),), f"the size of {like.reference}"
+
+
 # ---------------------------------------------------------------------------- results
 
 

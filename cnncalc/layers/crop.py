@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import arith
 from ..quasilinear import value_range
-from .base import Cost, LayerKind, LikeField, Pair, TorchCode, Where, sized
+from .base import Cost, LayerKind, LikeField, Pair, TorchCode, Where, size_source, sized
 from .explain import Equation, Explanation, factor, no_parameters, text, volume
 
 
@@ -99,14 +99,10 @@ class Crop(LayerKind):
         channels, height, width = row.input_shape
         _, height_out, width_out = row.output_shape
         top, left = row.details["offsets"]
-        like = row.values.get("like")
+        named, reason = size_source(row.values)
         size = f"{text(height_out)}×{text(width_out)}"
-        given = [("input", volume(row.input_shape)), ("size", size)]
-        if like is not None:
-            given.append(("like", like.reference))
-        reason = f"the size of {like.reference}" if like is not None else "the size asked for"
         return Explanation(
-            tuple(given),
+            (("input", volume(row.input_shape)), ("size", size), *named),
             (
                 Equation("W_out", "w", "", text(width_out), reason),
                 Equation("H_out", "h", "", text(height_out)),

@@ -33,6 +33,7 @@ from .base import (
     Pair,
     TorchCode,
     Where,
+    size_source,
     sized,
     torch_args,
 )
@@ -83,7 +84,7 @@ class Upsample(LayerKind):
     shorthand = "scale"
     summary = "interpolation by a scale or to a size: nearest, bilinear, bicubic (nn.Upsample)"
     fields = (
-        ScaleField("scale", None, doc="scale factor s: H_out = H·s (one of scale or size)"),
+        ScaleField("scale", None, doc="scale factor s: H_out = H·s (one of scale, size or like)"),
         Pair("size", None, doc="output size: int or [h, w] (one of scale, size or like)"),
         LikeField("like", None, doc="the H×W of an earlier output, by name (or scale, size)"),
         Choice("mode", "nearest", options=MODES),
@@ -176,10 +177,8 @@ class Upsample(LayerKind):
                 ),
             ]
         else:
-            like = values.get("like")
-            if like is not None:
-                given.append(("like", like.reference))
-            reason = f"the size of {like.reference}" if like is not None else "the size asked for"
+            named, reason = size_source(values)
+            given.extend(named)
             equations = [
                 Equation("W_out", "size", "", text(width_out), reason),
                 Equation("H_out", "size", "", text(height_out)),

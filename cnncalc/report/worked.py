@@ -72,7 +72,7 @@ def worked_report(
     analysis: Analysis, no_bias: bool | str = False, answers_only: bool = False
 ) -> WorkedReport:
     """The whole worked solution of ``analysis``."""
-    layers = sum(1 for row in analysis.rows if not row.is_group)
+    layers = len(analysis.layers)
     if layers > MAX_WORKED_LAYERS:
         raise SpecError(
             f"{analysis.file or analysis.name} expands to {layers:,} layers; a worked report "

@@ -131,17 +131,12 @@ def _may_drop(axis: Axis) -> bool:
     return not (isinstance(axis.pad_after, int) and axis.pad_after >= stride - 1)
 
 
-def _reach(axis: Axis) -> Any:
-    """The last position a window may start at: H_in + P_before + P_after − K_eff."""
-    return arith.normalize(axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective)
-
-
 def _period(windows: list[tuple[str, Axis]], symbols: set[Any]) -> int | None:
     """After how many sizes the pattern of divisions repeats: the lcm over the windows of the
     period of ⌊reach/S⌋ (a stride-s layer after strides totalling j: j·s)."""
     period = 1
     for _, axis in windows:
-        found = quasilinear.periods(arith.floor_div(_reach(axis), axis.stride))
+        found = quasilinear.periods(arith.floor_div(axis.reach, axis.stride))
         if found is None:
             return None
         for symbol, steps in found.items():
@@ -163,7 +158,7 @@ def _verdict(
             axis,
             size_in=_whole(axis.size_in, point),
             pad_after=_whole(axis.pad_after, point),
-            uncovered=_whole(_reach(axis), point) % axis.stride,
+            uncovered=_whole(axis.reach, point) % axis.stride,
         )
         symbol = str(axis_symbols[axis.axis])
         if lost_pixels(numeric) and path not in dropping[symbol]:

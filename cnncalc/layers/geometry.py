@@ -36,6 +36,14 @@ class Axis:
     def kernel_effective(self) -> Any:
         return arith.normalize(self.dilation * (self.kernel - 1) + 1)
 
+    @property
+    def reach(self) -> Any:
+        """H_in + P_before + P_after − F_eff: the last position a window may start at, the
+        numerator of the output-size division."""
+        return arith.normalize(
+            self.size_in + self.pad_before + self.pad_after - self.kernel_effective
+        )
+
     def formula(self) -> str:
         """``(227 − 11 + 2·0)/4 + 1 = 55`` in the textbook's notation."""
         if self.pad_before == self.pad_after:
@@ -212,7 +220,7 @@ def exact_fit(axis: Axis) -> str:
     values = (axis.size_in, axis.pad_before, axis.pad_after, axis.kernel_effective, axis.stride)
     if not all(isinstance(value, int) for value in values):
         return ""
-    rest = (axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective) % axis.stride
+    rest = axis.reach % axis.stride
     if not rest:
         return ""
     extra = axis.stride - rest
@@ -235,7 +243,7 @@ def _division(axis: Axis) -> str:
 
 def _fraction(axis: Axis) -> str:
     """The division before PyTorch rounds it: ``213/4 + 1 = 54.25``."""
-    exact = arith.normalize(axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective)
+    exact = axis.reach
     if isinstance(exact, int) and isinstance(axis.stride, int):
         # exact at any size (a float overflows past 1.8e308)
         value = (
@@ -319,20 +327,14 @@ def axis_equation(axis: Axis, name: str) -> Any:
         f"/{factor(axis.stride)} + 1"
     )
     note = ""
-    rest = arith.remainder(
-        arith.normalize(axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective),
-        axis.stride,
-    )
+    rest = arith.remainder(axis.reach, axis.stride)
     if rest:
         # what the rounding costs (pixels never covered) and its fix are the layer's
         # warning, said once after the working: see coverage_advice
         rounding = "PyTorch floors"
         if axis.ceil_mode:
             rounding = "rounded up (ceil_mode)"
-            floor = arith.floor_div(
-                axis.size_in + axis.pad_before + axis.pad_after - axis.kernel_effective,
-                axis.stride,
-            )
+            floor = arith.floor_div(axis.reach, axis.stride)
             if axis.size_out == arith.normalize(floor + 1):  # ATen's last-window rule
                 rounding = (
                     "ceil_mode would round up, but PyTorch drops a last window that would "
